@@ -1,0 +1,100 @@
+// The core every platform entry shares: it takes a compiled WebAssembly.Module
+// (each runtime only differs in how it obtains one) and instantiates it.
+
+import { BACKENDS, bestBackend, detectFeatures, type Backend, type Features } from "./features.js";
+import { Kernel, type KernelExports } from "./kernel.js";
+import { describe } from "./describe.js";
+
+/** Options of `init()`, shared by every runtime entry. */
+export interface InitOptions {
+  /** Force a kernel build; by default the fastest one the runtime validates. */
+  backend?: Backend;
+  /** A compiled kernel (for bundlers, CDNs and Workers). Its build must match `backend`, if given. */
+  module?: WebAssembly.Module;
+  /** Where to load the kernel from instead of the file next to the package: a URL, path, or the bytes. */
+  wasm?: string | URL | ArrayBuffer | ArrayBufferView;
+  /**
+   * Instantiates the module in place of `WebAssembly.instantiate` (for instrumented
+   * builds such as the debug kernel, loaded in tests through @assemblyscript/loader).
+   */
+  instantiate?: (module: WebAssembly.Module) => Promise<WebAssembly.Instance | { exports: object }>;
+}
+
+/** What `init()` resolves to. */
+export interface Runtime {
+  /** The kernel build in use. */
+  readonly backend: string;
+  /** The WebAssembly features the runtime validated. */
+  readonly features: Features;
+  /** The raw kernel ABI (assembly/index.ts); for tools and tests, not needed for normal use. */
+  readonly kernel: KernelExports;
+}
+
+let current: { runtime: Runtime; kernel: Kernel } | null = null;
+
+/** Picks the backend from options and probes; throws for a name that is not a build. */
+export function chooseBackend(options: InitOptions | undefined): Backend {
+  const features = detectFeatures();
+  const requested = options?.backend;
+  if (requested === undefined) return bestBackend(features);
+  if (!BACKENDS.includes(requested)) {
+    throw new RangeError(`init: backend must be one of ${BACKENDS.map((b) => `'${b}'`).join(", ")}, got ${describe(requested)}`);
+  }
+  if (requested === "relaxed" && !features.relaxedSimd) {
+    throw new Error("init: backend 'relaxed' needs WebAssembly relaxed SIMD, which this runtime does not validate");
+  }
+  if (requested !== "scalar" && !features.simd) {
+    throw new Error(`init: backend '${requested}' needs WebAssembly SIMD, which this runtime does not validate`);
+  }
+  return requested;
+}
+
+/** Checks the options object's shape before any loading starts. */
+export function checkInitOptions(options: unknown): InitOptions {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`init: options must be an object, got ${describe(options)}`);
+  }
+  const known = new Set(["backend", "module", "wasm", "instantiate"]);
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) throw new TypeError(`init: unknown option '${key}'`);
+  }
+  const o = options as InitOptions;
+  if (o.module !== undefined && !(o.module instanceof WebAssembly.Module)) {
+    throw new TypeError(`init: module must be a WebAssembly.Module, got ${describe(o.module)}`);
+  }
+  if (o.instantiate !== undefined && typeof o.instantiate !== "function") {
+    throw new TypeError(`init: instantiate must be a function, got ${describe(o.instantiate)}`);
+  }
+  return o;
+}
+
+/** Instantiates a compiled kernel and makes it the one new models use. */
+export async function initFromModule(
+  module: WebAssembly.Module, backend: string, options: InitOptions = {},
+): Promise<Runtime> {
+  const instance = options.instantiate
+    ? await options.instantiate(module)
+    : await WebAssembly.instantiate(module, {});
+  const exports = instance.exports as unknown as KernelExports;
+  if (!(exports.memory instanceof WebAssembly.Memory) || typeof exports.rnn_layer !== "function") {
+    throw new TypeError("init: the WebAssembly module is not a wasm-rnn kernel (no memory or rnn_layer export)");
+  }
+  const kernel = new Kernel(exports, backend);
+  const runtime: Runtime = Object.freeze({ backend, features: detectFeatures(), kernel: exports });
+  current = { runtime, kernel };
+  return runtime;
+}
+
+/** The kernel new models are created on. */
+export function activeKernel(): Kernel {
+  if (current === null) {
+    throw new Error("wasm-rnn is not initialised: call `await init()` before creating a model");
+  }
+  return current.kernel;
+}
+
+/** The backend in use, or null before `init()`. */
+export function backend(): string | null {
+  return current?.runtime.backend ?? null;
+}
