@@ -1,10 +1,15 @@
 // Everything a user imports, identical in every runtime. Each platform entry
 // (src/platform/*.ts) re-exports this and adds only its own `init`.
 export { Tensor, type NestedArray } from "./tensor.js";
+export { RNNCell, type RNNCellOptions } from "./cell.js";
 export { RNN, type RNNOptions, type Nonlinearity, type ParameterSpec } from "./rnn.js";
 export { type LoadStateDictOptions, type StateDictInput } from "./state-dict.js";
 export {
   PackedSequence, packPaddedSequence, padPackedSequence, packSequence, padSequence, unpackSequence, unpadSequence,
+} from "./packed.js";
+export type {
+  IntegerArrayLike, PackPaddedSequenceOptions, PadPackedSequenceOptions, PackSequenceOptions, PadSequenceOptions,
+  UnpadSequenceOptions,
 } from "./packed.js";
 export { backend, type InitOptions, type Runtime } from "./runtime.js";
 export { detectFeatures, type Backend, type Features } from "./features.js";

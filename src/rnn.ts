@@ -6,14 +6,10 @@ import { MT19937, randomSeed } from "./random.js";
 import { checkDropout, checkRNNOptions, type Nonlinearity, type RNNConfig, type RNNOptions } from "./options.js";
 import { PackedSequence } from "./packed.js";
 import { loadParameters, type LoadStateDictOptions, type StateDictInput } from "./state-dict.js";
+import { packWeight, roundUp8, uniformInit, type ParameterSpec } from "./parameters.js";
 
 export type { RNNOptions, Nonlinearity } from "./options.js";
-
-/** A parameter's PyTorch name and shape. */
-export interface ParameterSpec {
-  readonly name: string;
-  readonly shape: readonly number[];
-}
+export type { ParameterSpec } from "./parameters.js";
 
 /** Where one layer's packed weights live in the kernel's memory. */
 interface PackedLayer {
@@ -48,7 +44,7 @@ export class RNN {
   private dropoutP: number;
   private readonly kernel: Kernel;
   private readonly specs: ParameterSpec[];
-  private readonly params = new Map<string, Float32Array>();
+  private readonly params: Map<string, Float32Array>;
   private readonly layers: PackedLayer[] = [];
   private readonly dropoutRng: MT19937;
   private workspace: Workspace = { ptr: 0, floats: 0 };
@@ -72,7 +68,7 @@ export class RNN {
     this.dropoutP = config.dropout;
     this.specs = parameterSpecs(config);
     const rng = new MT19937(config.seed ?? randomSeed());
-    this.resetParameters(rng);
+    this.params = uniformInit(this.specs, this.hiddenSize, rng);
     this.dropoutRng = new MT19937(rng.next());
     try {
       this.allocateLayers();
@@ -345,20 +341,6 @@ export class RNN {
     return this.workspace.ptr;
   }
 
-  private resetParameters(rng: MT19937): void {
-    // init.uniform_(w, -stdv, stdv) on every parameter in registration order,
-    // one generator stream; from + u·(to − from) is exact in doubles, so one
-    // fround reproduces the fused single rounding of PyTorch's AVX2 kernel.
-    const stdv = 1 / Math.sqrt(this.hiddenSize);
-    const from = Math.fround(-stdv);
-    const range = Math.fround(stdv) - from;
-    for (const spec of this.specs) {
-      const values = new Float32Array(spec.shape.reduce((a, b) => a * b, 1));
-      for (let i = 0; i < values.length; i++) values[i] = rng.nextFloat24() * range + from;
-      this.params.set(spec.name, values);
-    }
-  }
-
   private allocateLayers(): void {
     const D = this.numDirections;
     const H = this.hiddenSize;
@@ -387,10 +369,8 @@ export class RNN {
       const bias = new Float32Array(D * H8);
       for (let d = 0; d < D; d++) {
         const suffix = `_l${l}${d === 1 ? "_reverse" : ""}`;
-        k.write(staging, this.params.get(`weight_ih${suffix}`)!);
-        k.exports.pack_panels(layer.wIh + d * H8 * inputs * 4, staging, H, inputs);
-        k.write(staging, this.params.get(`weight_hh${suffix}`)!);
-        k.exports.pack_panels(layer.wHh + d * H8 * H * 4, staging, H, H);
+        packWeight(k, layer.wIh + d * H8 * inputs * 4, staging, this.params.get(`weight_ih${suffix}`)!, H, inputs);
+        packWeight(k, layer.wHh + d * H8 * H * 4, staging, this.params.get(`weight_hh${suffix}`)!, H, H);
         if (this.bias) {
           const bIh = this.params.get(`bias_ih${suffix}`)!;
           const bHh = this.params.get(`bias_hh${suffix}`)!;
@@ -483,10 +463,6 @@ function timeToBatchMajor(y: Float32Array, steps: number, batch: number, feature
     }
   }
   return out;
-}
-
-function roundUp8(n: number): number {
-  return (n + 7) & ~7;
 }
 
 function roundUp4(n: number): number {
