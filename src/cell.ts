@@ -1,4 +1,4 @@
-import { Tensor } from "./tensor.js";
+import { checkConsistent, Tensor } from "./tensor.js";
 import { describe } from "./describe.js";
 import { Act, type Kernel } from "./kernel.js";
 import { activeKernel } from "./runtime.js";
@@ -96,11 +96,13 @@ export class RNNCell {
   forward(input: Tensor, hx?: Tensor | null): Tensor {
     this.checkAlive();
     if (!(input instanceof Tensor)) throw new TypeError(`RNNCell: Expected input to be a Tensor, got ${describe(input)}`);
+    checkConsistent(input, "input");
     if (input.ndim !== 1 && input.ndim !== 2) {
       throw new RangeError(`RNNCell: Expected input to be 1D or 2D, got ${input.ndim}D instead`);
     }
     if (hx != null) {
       if (!(hx instanceof Tensor)) throw new TypeError(`RNNCell: Expected hx to be a Tensor, got ${describe(hx)}`);
+      checkConsistent(hx, "hx");
       if (hx.ndim !== 1 && hx.ndim !== 2) {
         throw new RangeError(`RNNCell: Expected hidden to be 1D or 2D, got ${hx.ndim}D instead`);
       }

@@ -1,4 +1,4 @@
-import { Tensor } from "./tensor.js";
+import { checkConsistent, Tensor } from "./tensor.js";
 import { describe, formatShape } from "./describe.js";
 import { Act, type Kernel } from "./kernel.js";
 import { activeKernel } from "./runtime.js";
@@ -176,12 +176,14 @@ export class RNN {
     if (!(input instanceof Tensor)) {
       throw new TypeError(`RNN: Expected input to be a Tensor or PackedSequence, got ${describe(input)}`);
     }
+    checkConsistent(input, "input");
     if (input.ndim !== 2 && input.ndim !== 3) {
       throw new RangeError(`RNN: Expected input to be 2D or 3D, got ${input.ndim}D tensor instead`);
     }
     const unbatched = input.ndim === 2;
     if (h0 !== null) {
       if (!(h0 instanceof Tensor)) throw new TypeError(`RNN: Expected hx to be a Tensor, got ${describe(h0)}`);
+      checkConsistent(h0, "hx");
       if (unbatched && h0.ndim !== 2) {
         throw new RangeError(`For unbatched 2-D input, hx should also be 2-D but got ${h0.ndim}-D tensor`);
       }
@@ -228,6 +230,7 @@ export class RNN {
 
   private forwardPacked(input: PackedSequence, h0: Tensor | null): [PackedSequence, Tensor] {
     const data = input.data;
+    checkConsistent(data, "input.data");
     if (data.ndim !== 2) {
       throw new RangeError(`input must have 2 dimensions, got ${data.ndim}`);
     }
@@ -236,6 +239,7 @@ export class RNN {
     const batch = batchSizes[0];
     if (h0 !== null) {
       if (!(h0 instanceof Tensor)) throw new TypeError(`RNN: Expected hx to be a Tensor, got ${describe(h0)}`);
+      checkConsistent(h0, "hx");
       this.checkHidden(h0, batch, false);
     }
     const sorted = input.sortedIndices;

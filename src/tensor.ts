@@ -29,7 +29,9 @@ export class Tensor {
         `Tensor shape ${formatShape(dims)} holds ${numel} elements, but data has ${data.length}`);
     }
     this.data = data;
-    this.shape = Object.freeze(dims);
+    // Not frozen: Object.freeze costs more than the rest of a small step.
+    // Consumers re-check the invariant with checkConsistent().
+    this.shape = dims;
   }
 
   /** A tensor of zeros. */
@@ -151,6 +153,17 @@ export class Tensor {
   }
 }
 
+/**
+ * Throws if a tensor's shape no longer matches its data (e.g. its shape array
+ * was mutated), so kernels never read past the data.
+ */
+export function checkConsistent(t: Tensor, what: string): void {
+  const numel = product(t.shape);
+  if (numel !== t.data.length) {
+    throw new RangeError(`${what} has shape ${formatShape(t.shape)} (${numel} elements) but ${t.data.length} data elements`);
+  }
+}
+
 /** Product of sizes (1 for an empty shape). */
 export function product(shape: readonly number[]): number {
   let n = 1;
@@ -161,14 +174,17 @@ export function product(shape: readonly number[]): number {
 /** Validates a shape: an array of non-negative safe integers whose product is a safe integer. */
 export function checkShape(shape: unknown, what: string): number[] {
   if (!Array.isArray(shape)) throw new TypeError(`${what} must be an array of sizes, got ${describe(shape)}`);
-  for (const s of shape) {
+  let numel = 1;
+  for (let i = 0; i < shape.length; i++) {
+    const s = shape[i];
     if (typeof s !== "number" || !Number.isSafeInteger(s)) {
       throw new TypeError(`${what} must hold integers, got ${describe(s)} in ${formatShape(shape)}`);
     }
     if (s < 0) throw new RangeError(`${what} must not hold negative sizes, got ${formatShape(shape)}`);
+    numel *= s;
   }
-  if (!Number.isSafeInteger(product(shape))) {
+  if (!Number.isSafeInteger(numel)) {
     throw new RangeError(`${what} ${formatShape(shape)} has more elements than fit in memory`);
   }
-  return [...shape];
+  return shape.slice();
 }
