@@ -1,17 +1,19 @@
-// Kernel preconditions. They are assertions: the debug build traps with a
-// message, file and line (decoded by @assemblyscript/loader in tests); release
-// builds are compiled with --noAssert and carry none of them.
+// Predicates for the kernel's preconditions. Callers write
+// `assert(aligned16(w), "gemm: w must be 16-byte aligned")` at the call site,
+// so the debug build's abort names the kernel's own file and line (decoded by
+// @assemblyscript/loader in tests); release builds use --noAssert and carry
+// no checks at all.
 
-/** Asserts that `bytes` bytes from `ptr` lie inside linear memory. */
+/** Whether `bytes` bytes from `ptr` lie inside linear memory. */
 // @ts-ignore: decorator
-@inline export function requireInMemory(ptr: usize, bytes: u64, message: string): void {
-  assert(<u64>ptr + bytes <= (<u64>memory.size() << 16), message);
+@inline export function inMemory(ptr: usize, bytes: u64): bool {
+  return <u64>ptr + bytes <= (<u64>memory.size() << 16);
 }
 
-/** Asserts that `ptr` is a multiple of 16 bytes (v128 panels). */
+/** Whether `ptr` is a multiple of 16 bytes (v128 panels). */
 // @ts-ignore: decorator
-@inline export function requireAligned16(ptr: usize, message: string): void {
-  assert((ptr & 15) == 0, message);
+@inline export function aligned16(ptr: usize): bool {
+  return (ptr & 15) == 0;
 }
 
 /** Bytes spanned by `rows` rows of `cols` floats with a row stride of `ld` floats. */

@@ -12,7 +12,7 @@
 
 import { madd } from "./simd";
 import { activateS, activateV } from "./activation";
-import { requireAligned16, requireInMemory, spanBytes } from "./contract";
+import { aligned16, inMemory, spanBytes } from "./contract";
 
 /**
  * Computes `rows` × `cols` outputs (see the file comment).
@@ -27,15 +27,15 @@ export function gemm(
   y: usize, ldy: i32, a: usize, lda: i32, w: usize,
   init: usize, ldinit: i32, rows: i32, depth: i32, cols: i32, act: i32,
 ): void {
-  requireAligned16(w, "gemm: w must be 16-byte aligned");
+  assert(aligned16(w), "gemm: w must be 16-byte aligned");
   assert(rows >= 0 && depth >= 0 && cols > 0, "gemm: rows and depth must be >= 0, cols > 0");
   assert(ldy >= cols && lda >= depth && ldinit >= 0, "gemm: a row stride is shorter than its row");
   assert(act >= 0 && act <= 2, "gemm: unknown activation code");
   let padded = ((cols + 7) >> 3) << 3;
-  requireInMemory(y, spanBytes(rows, cols, ldy), "gemm: y out of bounds");
-  requireInMemory(a, spanBytes(rows, depth, lda), "gemm: a out of bounds");
-  requireInMemory(w, <u64>padded * <u64>depth << 2, "gemm: w out of bounds");
-  requireInMemory(init, spanBytes(ldinit == 0 ? 1 : rows, padded, ldinit), "gemm: init out of bounds");
+  assert(inMemory(y, spanBytes(rows, cols, ldy)), "gemm: y out of bounds");
+  assert(inMemory(a, spanBytes(rows, depth, lda)), "gemm: a out of bounds");
+  assert(inMemory(w, <u64>padded * <u64>depth << 2), "gemm: w out of bounds");
+  assert(inMemory(init, spanBytes(ldinit == 0 ? 1 : rows, padded, ldinit)), "gemm: init out of bounds");
   if (rows == 0) return;
   if (ASC_FEATURE_SIMD) {
     if (rows < 4) {

@@ -3,7 +3,7 @@
 // GEMM microkernels stream, after XNNPACK's goi packing for NR = 8 (without the
 // bias, which the kernels take separately).
 
-import { requireAligned16, requireInMemory } from "./contract";
+import { aligned16, inMemory } from "./contract";
 
 /** Floats taken by the panels of a `rows` × `cols` weight. */
 export function packed_floats(rows: i32, cols: i32): i32 {
@@ -16,10 +16,10 @@ export function packed_floats(rows: i32, cols: i32): i32 {
  * columns past `rows` in the last panel are zero.
  */
 export function pack_panels(panels: usize, w: usize, rows: i32, cols: i32): void {
-  requireAligned16(panels, "pack_panels: panels must be 16-byte aligned");
+  assert(aligned16(panels), "pack_panels: panels must be 16-byte aligned");
   assert(rows > 0 && cols >= 0, "pack_panels: rows must be > 0 and cols >= 0");
-  requireInMemory(w, <u64>rows * <u64>cols << 2, "pack_panels: w out of bounds");
-  requireInMemory(panels, <u64>packed_floats(rows, cols) << 2, "pack_panels: panels out of bounds");
+  assert(inMemory(w, <u64>rows * <u64>cols << 2), "pack_panels: w out of bounds");
+  assert(inMemory(panels, <u64>packed_floats(rows, cols) << 2), "pack_panels: panels out of bounds");
   let dst = panels;
   for (let j = 0; j < rows; j += 8) {
     for (let k = 0; k < cols; k++) {

@@ -4,7 +4,7 @@
 
 import { gemm } from "./gemm";
 import { Activation } from "./activation";
-import { requireAligned16, requireInMemory } from "./contract";
+import { aligned16, inMemory } from "./contract";
 
 /**
  * Runs layer `h_t = act(x_t·W_ihᵀ + b + h_{t−1}·W_hhᵀ)` for `dirs` directions.
@@ -33,8 +33,8 @@ export function rnn_layer(
 ): void {
   assert(steps > 0 && hidden > 0 && inputs > 0 && (dirs == 1 || dirs == 2), "rnn_layer: bad sizes");
   assert(act == Activation.Tanh || act == Activation.Relu, "rnn_layer: act must be tanh or relu");
-  requireAligned16(p, "rnn_layer: p must be 16-byte aligned");
-  requireInMemory(batch_sizes, <u64>steps << 2, "rnn_layer: batch_sizes out of bounds");
+  assert(aligned16(p), "rnn_layer: p must be 16-byte aligned");
+  assert(inMemory(batch_sizes, <u64>steps << 2), "rnn_layer: batch_sizes out of bounds");
   let rows = 0;
   for (let t = 0; t < steps; t++) {
     let bs = load<i32>(batch_sizes + (<usize>t << 2));
@@ -46,8 +46,8 @@ export function rnn_layer(
   let ldy = dirs * hidden;
   let ldp = dirs * hidden8;
   let batch0 = load<i32>(batch_sizes);
-  requireInMemory(y, <u64>rows * <u64>ldy << 2, "rnn_layer: y out of bounds");
-  requireInMemory(h0, <u64>dirs * <u64>batch0 * <u64>hidden << 2, "rnn_layer: h0 out of bounds");
+  assert(inMemory(y, <u64>rows * <u64>ldy << 2), "rnn_layer: y out of bounds");
+  assert(inMemory(h0, <u64>dirs * <u64>batch0 * <u64>hidden << 2), "rnn_layer: h0 out of bounds");
 
   // Input projection for every step and both directions: one GEMM.
   gemm(p, ldp, x, ldx, w_ih, bias, 0, rows, inputs, ldp, Activation.Identity);

@@ -11,5 +11,7 @@ export type {
   IntegerArrayLike, PackPaddedSequenceOptions, PadPackedSequenceOptions, PackSequenceOptions, PadSequenceOptions,
   UnpadSequenceOptions,
 } from "./packed.js";
+export { loadSafetensors, saveSafetensors, type SafetensorsFile, type FloatDtype } from "./safetensors.js";
+export { loadTorch, type TorchFile } from "./torch.js";
 export { backend, type InitOptions, type Runtime } from "./runtime.js";
 export { detectFeatures, type Backend, type Features } from "./features.js";

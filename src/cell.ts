@@ -1,6 +1,6 @@
 import { checkConsistent, Tensor } from "./tensor.js";
 import { describe } from "./describe.js";
-import { Act, type Kernel } from "./kernel.js";
+import { Act, checkFitsInWasm, type Kernel } from "./kernel.js";
 import { activeKernel } from "./runtime.js";
 import { MT19937, randomSeed, seed32 } from "./random.js";
 import { packWeight, roundUp8, uniformInit, type ParameterSpec } from "./parameters.js";
@@ -51,6 +51,7 @@ export class RNNCell {
     this.nonlinearity = o.nonlinearity;
     this.kernel = activeKernel();
     const H = this.hiddenSize;
+    checkFitsInWasm(roundUp8(H) * (this.inputSize + H + 1), `RNNCell(${this.inputSize}, ${H})`);
     this.specs = [
       { name: "weight_ih", shape: [H, this.inputSize] },
       { name: "weight_hh", shape: [H, H] },
@@ -64,7 +65,7 @@ export class RNNCell {
         this.wHh = this.kernel.alloc(H8 * H);
         this.biasPtr = this.kernel.alloc(H8);
         this.ensureScratch(1);
-        this.pack();
+        this.pack(this.kernel.alloc(Math.max(this.inputSize, H) * H));
       } catch (error) {
         this.dispose();
         throw error;
@@ -84,8 +85,11 @@ export class RNNCell {
   loadStateDict(stateDict: StateDictInput, options: LoadStateDictOptions = {}): void {
     this.checkAlive();
     const values = loadParameters(stateDict, this.specs, options, "RNNCell");
+    // Take the packing scratch before changing anything, so running out of
+    // memory leaves the cell as it was.
+    const staging = this.hiddenSize > 0 ? this.kernel.alloc(Math.max(this.inputSize, this.hiddenSize) * this.hiddenSize) : 0;
     for (const [name, data] of values) this.params.set(name, data);
-    if (this.hiddenSize > 0) this.pack();
+    if (this.hiddenSize > 0) this.pack(staging);
   }
 
   /**
@@ -168,11 +172,11 @@ export class RNNCell {
     this.capacity = batch;
   }
 
-  private pack(): void {
+  /** Packs the weights through `staging` (max(I, H)·H floats), which it frees. */
+  private pack(staging: number): void {
     const k = this.kernel;
     const H = this.hiddenSize;
     const I = this.inputSize;
-    const staging = k.alloc(Math.max(I, H) * H);
     try {
       packWeight(k, this.wIh, staging, this.params.get("weight_ih")!, H, I);
       packWeight(k, this.wHh, staging, this.params.get("weight_hh")!, H, H);
@@ -203,11 +207,11 @@ function checkCellOptions(options: unknown): Required<Omit<RNNCellOptions, "seed
       throw new TypeError(`RNNCell got an unexpected option '${key}'`);
     }
   }
-  const nonlinearity = o.nonlinearity ?? "tanh";
+  const nonlinearity = o.nonlinearity === undefined ? "tanh" : o.nonlinearity;
   if (nonlinearity !== "tanh" && nonlinearity !== "relu") {
     throw new RangeError(`Unknown nonlinearity ${describe(nonlinearity)}. Select from 'tanh' or 'relu'.`);
   }
-  const bias = o.bias ?? true;
+  const bias = o.bias === undefined ? true : o.bias;
   if (typeof bias !== "boolean") throw new TypeError(`bias should be of type boolean, got ${typeof bias} (${describe(bias)})`);
   const size = (name: string, min: number): number => {
     const v = o[name];

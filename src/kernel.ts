@@ -18,6 +18,23 @@ export interface KernelExports {
             act: number): void;
 }
 
+/** Bytes a wasm32 instance can address at most. */
+const WASM32_LIMIT = 2 ** 32;
+
+/**
+ * Refuses up front a model whose packed weights alone cannot fit in wasm32
+ * memory, before anything is allocated in JS or wasm.
+ * @throws RangeError naming the size needed.
+ */
+export function checkFitsInWasm(floats: number, what: string): void {
+  const bytes = floats * 4;
+  if (!(bytes < WASM32_LIMIT)) {
+    throw new RangeError(
+      `${what} needs ${bytes} bytes of WebAssembly memory for its weights, ` +
+      "more than the 4 GiB a WebAssembly instance can address");
+  }
+}
+
 /** Activation codes of the kernel (assembly/activation.ts). */
 export const enum Act { Identity = 0, Tanh = 1, Relu = 2 }
 

@@ -55,17 +55,17 @@ export function checkRNNOptions(options: unknown): RNNConfig {
   for (const key of Object.keys(o)) {
     if (!KNOWN.has(key)) throw new TypeError(`RNN got an unexpected option '${key}'`);
   }
-  const nonlinearity = o.nonlinearity ?? "tanh";
+  const nonlinearity = o.nonlinearity === undefined ? "tanh" : o.nonlinearity;
   if (nonlinearity !== "tanh" && nonlinearity !== "relu") {
     throw new RangeError(`Unknown nonlinearity ${describe(nonlinearity)}. Select from 'tanh' or 'relu'.`);
   }
-  const dropout = checkDropout(o.dropout ?? 0);
-  const bias = checkBoolean(o.bias ?? true, "bias");
-  const batchFirst = checkBoolean(o.batchFirst ?? false, "batchFirst");
-  const bidirectional = checkBoolean(o.bidirectional ?? false, "bidirectional");
+  const dropout = checkDropout(o.dropout === undefined ? 0 : o.dropout);
+  const bias = checkBoolean(o.bias === undefined ? true : o.bias, "bias");
+  const batchFirst = checkBoolean(o.batchFirst === undefined ? false : o.batchFirst, "batchFirst");
+  const bidirectional = checkBoolean(o.bidirectional === undefined ? false : o.bidirectional, "bidirectional");
   const inputSize = checkPositiveInteger(o.inputSize, "inputSize");
   const hiddenSize = checkPositiveInteger(o.hiddenSize, "hiddenSize");
-  const numLayers = checkPositiveInteger(o.numLayers ?? 1, "numLayers");
+  const numLayers = checkPositiveInteger(o.numLayers === undefined ? 1 : o.numLayers, "numLayers");
   const seed = o.seed === undefined ? null : seed32(o.seed as number | bigint, "seed");
   if (dropout > 0 && numLayers === 1) {
     console.warn(

@@ -1,6 +1,6 @@
 import { checkConsistent, Tensor } from "./tensor.js";
 import { describe, formatShape } from "./describe.js";
-import { Act, type Kernel } from "./kernel.js";
+import { Act, checkFitsInWasm, type Kernel } from "./kernel.js";
 import { activeKernel } from "./runtime.js";
 import { MT19937, randomSeed } from "./random.js";
 import { checkDropout, checkRNNOptions, type Nonlinearity, type RNNConfig, type RNNOptions } from "./options.js";
@@ -67,6 +67,7 @@ export class RNN {
     this.bidirectional = config.bidirectional;
     this.dropoutP = config.dropout;
     this.specs = parameterSpecs(config);
+    checkFitsInWasm(packedFloats(config), String(this));
     const rng = new MT19937(config.seed ?? randomSeed());
     this.params = uniformInit(this.specs, this.hiddenSize, rng);
     this.dropoutRng = new MT19937(rng.next());
@@ -407,6 +408,18 @@ function parameterSpecs(c: RNNConfig): ParameterSpec[] {
     }
   }
   return specs;
+}
+
+/** Floats of kernel memory the packed weights of all layers take. */
+function packedFloats(c: RNNConfig): number {
+  const D = c.bidirectional ? 2 : 1;
+  const H8 = roundUp8(c.hiddenSize);
+  let floats = 0;
+  for (let l = 0; l < c.numLayers; l++) {
+    const inputs = l === 0 ? c.inputSize : D * c.hiddenSize;
+    floats += D * H8 * (inputs + c.hiddenSize + 1);
+  }
+  return floats;
 }
 
 /** For each sorted batch row b, the row index (into time-major rows) of its last step. */

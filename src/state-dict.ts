@@ -53,6 +53,11 @@ export function loadParameters(
       problems.push(`${prefix}${name} is not a Tensor (got ${describe(value)}).`);
       continue;
     }
+    const numel = value.shape.reduce((a, b) => a * b, 1);
+    if (numel !== value.data.length) {
+      problems.push(`${prefix}${name} has shape ${formatShape(value.shape)} (${numel} elements) but ${value.data.length} data elements.`);
+      continue;
+    }
     if (value.shape.length !== shape.length || value.shape.some((s, i) => s !== shape[i])) {
       problems.push(
         `size mismatch for ${prefix}${name}: copying a param with shape ${formatShape(value.shape)} from checkpoint, ` +
@@ -91,10 +96,9 @@ function selectEntries(entries: Map<string, unknown>, prefix: string): Map<strin
 
 /** A Tensor, or a structurally equal object (e.g. from another copy of this package). */
 function isTensorLike(value: unknown): value is { data: Float32Array; shape: readonly number[] } {
-  if (value instanceof Tensor) return true;
   const v = value as { data?: unknown; shape?: unknown };
   return value !== null && typeof value === "object" && v.data instanceof Float32Array && Array.isArray(v.shape) &&
-    v.shape.reduce((a: number, b: number) => a * b, 1) === v.data.length;
+    v.shape.every((s) => Number.isSafeInteger(s) && s >= 0);
 }
 
 function quoteAll(keys: string[], prefix: string): string {
