@@ -90,7 +90,7 @@ export function alloc(bytes: usize): usize {
 /** Returns a block from `alloc` to the allocator; 0 is ignored. */
 export function free(ptr: usize): void {
   if (ptr == 0) return;
-  assert((ptr & ALIGN_MASK) == 0 && ptr > __heap_base && ptr < top, "free: pointer not from alloc");
+  assert((ptr & ALIGN_MASK) == 0 && ptr > __heap_base && ptr <= top, "free: pointer not from alloc");
   let block = ptr - HEADER;
   let size = blockSize(block);
   liveBytes -= size - HEADER;

@@ -1,0 +1,80 @@
+// The web demo in headless Chromium, driven as a person would use it: type a
+// prompt, tick "Greedy", press Generate, read the streamed text. Greedy text must
+// equal PyTorch's (expected.json), and so must the page's default sampled run
+// (seed 42), of which a screenshot goes to examples/char-rnn/screenshot.png for
+// the README.
+//
+//   node --test examples/char-rnn/web.test.mjs       (needs Debian's chromium)
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { startDemo } from "./serve.mjs";
+
+const expected = JSON.parse(readFileSync(new URL("./expected.json", import.meta.url), "utf8"));
+const SCREENSHOT = fileURLToPath(new URL("./screenshot.png", import.meta.url));
+// Debian's Chromium; the flags keep it off the network (there is none here to reach).
+const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+let server;
+let browser;
+let page;
+const pageLog = [];
+
+before(async () => {
+  server = await startDemo(0);
+  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ARGS });
+  page = await browser.newPage({ viewport: { width: 900, height: 860 } });
+  page.on("console", (m) => pageLog.push(`console.${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => pageLog.push(`page error: ${e.message}`));
+  await page.goto(server.url);
+  await page.waitForSelector("#generate:not([disabled])", { timeout: 30_000 });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Fills the form, presses Generate and waits for the page to finish; returns the text and median µs. */
+async function run({ prompt, length, greedy, temperature = 0.8 }) {
+  await page.fill("#prompt", prompt);
+  await page.fill("#length", String(length));
+  await page.setChecked("#greedy", greedy);
+  if (!greedy) await page.fill("#temperature", String(temperature));
+  await page.click("#generate");
+  try {
+    await page.waitForSelector('#output[data-state="done"]', { timeout: 60_000 });
+  } catch (error) {
+    const shown = await page.textContent("#output");
+    throw new Error(`${error.message}\npage shows: ${shown}\n${pageLog.join("\n")}`);
+  }
+  return page.evaluate(() => ({
+    text: document.getElementById("generated").textContent,
+    medianUs: Number(document.getElementById("output").dataset.medianUs),
+  }));
+}
+
+test("the page loads a kernel and shows its backend", async () => {
+  const backend = await page.textContent("#backend");
+  assert.match(backend, /^(relaxed|simd|scalar)$/);
+});
+
+for (const sample of expected.samples) {
+  test(`greedy text from ${JSON.stringify(sample.prompt)} equals PyTorch's`, async (t) => {
+    const { text, medianUs } = await run({ prompt: sample.prompt, length: sample.length, greedy: true });
+    assert.equal(text, sample.greedy);
+    t.diagnostic(`chromium: median ${medianUs.toFixed(1)} µs per character (${await page.textContent("#backend")})`);
+  });
+}
+
+test("the default sampled run equals PyTorch's; screenshot", async (t) => {
+  const { prompt, length, temperature, seed } = expected.sampled;
+  await page.fill("#seed", String(seed));
+  const { text, medianUs } = await run({ prompt, length, greedy: false, temperature });
+  assert.equal(text, expected.sampled.text);
+  await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  t.diagnostic(`chromium: median ${medianUs.toFixed(1)} µs per character; screenshot ${SCREENSHOT}`);
+});

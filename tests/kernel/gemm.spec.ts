@@ -1,0 +1,214 @@
+// pack_panels and gemm against plain references computed here in f64.
+//
+// gemm: y[r][c] = act(init[r][c] + Σ_k a[r][k]·W[c][k]) with W (cols × depth,
+// PyTorch layout) packed by pack_panels. Sizes sweep the tails of every
+// microkernel (rows not multiples of 4, cols not multiples of 8 or 16, odd
+// depth for the k-unrolled-by-two loops), strides longer than the rows,
+// ldinit = 0 (a bias broadcast to every row), unaligned y/a/init, and all
+// three activation codes. Every cell of y's buffer outside the written rows
+// and columns (before, after, and in the stride gaps) must keep its guard bits,
+// and a, W's panels and init must be left unchanged.
+
+import { gemm } from "../../assembly/gemm";
+import { pack_panels, packed_floats } from "../../assembly/pack";
+import { free } from "../../assembly/memory";
+import { GUARD, seed, fillRandom, fillBits, hashFloats, allocFloats, actRef, tolerance } from "./util";
+
+const BUILD = ASC_FEATURE_RELAXED_SIMD ? "relaxed" : ASC_FEATURE_SIMD ? "simd" : "scalar";
+const COLS: i32[] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 31, 33, 64, 129];
+const DEPTHS: i32[] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 17, 64, 129];
+const MAX_ROWS = 9;
+const PAD = 8; // guard floats before and after y
+
+const MAX_LOGS = 8;
+let cases = 0;
+let failures = 0;
+let worstRatio: f64 = 0; // max |y − ref| / tolerance over all checked outputs
+
+/** Counts a failure; true if it should be logged. Messages are built only
+ *  then: the test runtime never frees, so a string per failure could exhaust
+ *  memory when everything fails. */
+function failed(): bool {
+  return failures++ < MAX_LOGS;
+}
+
+function gemmCase(rows: i32, cols: i32, depth: i32, variant: i32, act: i32): string {
+  return BUILD + ": gemm rows " + rows.toString() + " cols " + cols.toString() + " depth " +
+    depth.toString() + " variant " + variant.toString() + " act " + act.toString();
+}
+
+/** Packs W (cols × depth, `wShift` floats off alignment) and checks every panel float. */
+function checkPack(cols: i32, depth: i32, wShift: i32): void {
+  let n = cols * depth;
+  let w = allocFloats(n, wShift);
+  fillRandom(w, n);
+  let floats = packed_floats(cols, depth);
+  let panels = allocFloats(floats + 2 * PAD);
+  fillBits(panels, floats + 2 * PAD, GUARD);
+  let p = panels + (PAD << 2);         // 16-byte aligned: PAD is a multiple of 4
+  let wHash = hashFloats(w, n);
+  pack_panels(p, w, cols, depth);
+  cases++;
+  let bad = 0;
+  for (let i = 0; i < floats; i++) {
+    // Float i is panel i / (8·depth), row k of that panel, lane c.
+    let panel = i / (8 * depth);
+    let k = (i / 8) % depth;
+    let c = panel * 8 + (i & 7);
+    let want: u32 = c < cols ? load<u32>(w + (<usize>(c * depth + k) << 2)) : 0; // +0 padding
+    if (load<u32>(p + (<usize>i << 2)) != want) bad++;
+  }
+  for (let i = 0; i < PAD; i++) {
+    if (load<u32>(panels + (<usize>i << 2)) != GUARD) bad++;
+    if (load<u32>(p + (<usize>(floats + i) << 2)) != GUARD) bad++;
+  }
+  if (hashFloats(w, n) != wHash) bad++;
+  if (bad != 0 && failed()) {
+    log<string>(BUILD + ": pack_panels cols " + cols.toString() + " depth " + depth.toString() + ": " + bad.toString() + " wrong floats");
+  }
+  free(w - (<usize>wShift << 2));
+  free(panels);
+}
+
+/**
+ * One gemm call and its checks. Strides are variant 0: tight (ldinit = the
+ * padded row), 1: longer than the rows and ldinit = cols + 3 (rows of init
+ * overlap the previous row's padding, which the kernel may read but must not
+ * use), 2: ldinit = 0. Variants 1 and 2 also shift y, a and init off
+ * 16-byte alignment.
+ */
+function checkGemm(rows: i32, cols: i32, depth: i32, w: usize, panels: usize, variant: i32, act: i32): void {
+  let padded = (cols + 7) & ~7;
+  let ldy = variant == 0 ? cols : variant == 1 ? cols + 3 : cols + 1;
+  let lda = variant == 1 ? depth + 5 : depth;
+  let ldinit = variant == 0 ? padded : variant == 1 ? cols + 3 : 0;
+  let shift = variant;               // y and a: floats off 16-byte alignment
+  let initShift = (variant * 3) & 3; // init: 0, 3, 2
+
+  let aLen = rows * lda;
+  let a = allocFloats(aLen, shift);
+  fillRandom(a, aLen);
+  let initRows = ldinit == 0 ? 1 : rows;
+  let initLen = initRows == 0 ? 0 : (initRows - 1) * ldinit + padded;
+  let init = allocFloats(initLen, initShift);
+  fillRandom(init, initLen);
+  let yLen = rows * ldy + 2 * PAD;
+  let yBase = allocFloats(yLen, shift);
+  fillBits(yBase, yLen, GUARD);
+  let y = yBase + (PAD << 2);
+  let aHash = hashFloats(a, aLen);
+  let iHash = hashFloats(init, initLen);
+  let pHash = hashFloats(panels, packed_floats(cols, depth));
+
+  gemm(y, ldy, a, lda, panels, init, ldinit, rows, depth, cols, act);
+  cases++;
+
+  let guardsHit = 0;
+  for (let i = 0; i < yLen; i++) {
+    let j = i - PAD;                   // index relative to y
+    let r = j >= 0 ? j / ldy : -1;
+    let c = j >= 0 ? j % ldy : -1;
+    let got = load<u32>(yBase + (<usize>i << 2));
+    if (r < 0 || r >= rows || c >= cols) {
+      if (got != GUARD) guardsHit++;
+      continue;
+    }
+    let u: f64 = load<f32>(init + (<usize>(r * ldinit + c) << 2));
+    let mag = Math.abs(u);
+    for (let k = 0; k < depth; k++) {
+      let p = <f64>load<f32>(a + (<usize>(r * lda + k) << 2)) * <f64>load<f32>(w + (<usize>(c * depth + k) << 2));
+      u += p;
+      mag += Math.abs(p);
+    }
+    let ref = actRef(u, act);
+    let y32 = <f64>reinterpret<f32>(got);
+    let err = Math.abs(y32 - ref);
+    let tol = tolerance(depth, mag, ref, act);
+    if (!(err <= tol)) { // also catches NaN
+      if (failed()) {
+        log<string>(gemmCase(rows, cols, depth, variant, act) + ": y[" + r.toString() + "][" + c.toString() +
+          "] = " + y32.toString() + ", reference " + ref.toString() + ", tolerance " + tol.toString());
+      }
+    } else if (tol > 0 && err / tol > worstRatio) {
+      worstRatio = err / tol;
+    }
+  }
+  if (guardsHit != 0 && failed()) {
+    log<string>(gemmCase(rows, cols, depth, variant, act) + ": " + guardsHit.toString() + " floats outside the output changed");
+  }
+  if ((hashFloats(a, aLen) != aHash || hashFloats(init, initLen) != iHash ||
+      hashFloats(panels, packed_floats(cols, depth)) != pHash) && failed()) {
+    log<string>(gemmCase(rows, cols, depth, variant, act) + ": an input buffer changed");
+  }
+  free(a - (<usize>shift << 2));
+  free(init - (<usize>initShift << 2));
+  free(yBase - (<usize>shift << 2));
+}
+
+describe("pack_panels (" + BUILD + ")", () => {
+  it("lays W out as [ceil(cols/8)][depth][8] with +0 padding and writes nothing past the panels", () => {
+    cases = 0;
+    failures = 0;
+    for (let i = 0; i < COLS.length; i++) {
+      for (let j = 0; j < DEPTHS.length; j++) {
+        seed(<u32>(i * 131 + j + 1));
+        checkPack(COLS[i], DEPTHS[j], (i + j) & 3);
+      }
+    }
+    log<string>(BUILD + ": " + cases.toString() + " pack_panels cases");
+    expect<i32>(failures).toBe(0);
+  });
+});
+
+/** Every stride variant and activation for one shape, with fresh random W. */
+function checkShape(rows: i32, cols: i32, depth: i32): void {
+  seed(<u32>((rows * 1009 + cols) * 1013 + depth + 1));
+  let w = allocFloats(cols * depth, 1);
+  fillRandom(w, cols * depth);
+  let panels = allocFloats(packed_floats(cols, depth));
+  pack_panels(panels, w, cols, depth);
+  for (let variant = 0; variant < 3; variant++) {
+    for (let act = 0; act < 3; act++) checkGemm(rows, cols, depth, w, panels, variant, act);
+  }
+  free(w - 4);
+  free(panels);
+}
+
+function startCounting(): void {
+  cases = 0;
+  failures = 0;
+  worstRatio = 0;
+}
+
+function summary(): string {
+  return BUILD + ": " + cases.toString() + " gemm cases, worst error " +
+    (worstRatio * 100).toString() + "% of the tolerance";
+}
+
+describe("gemm (" + BUILD + ")", () => {
+  it("matches the f64 reference and writes only its rows × cols, all sizes, strides and acts", () => {
+    startCounting();
+    for (let i = 0; i < COLS.length; i++) {
+      for (let j = 0; j < DEPTHS.length; j++) {
+        for (let rows = 0; rows <= MAX_ROWS; rows++) checkShape(rows, COLS[i], DEPTHS[j]);
+      }
+    }
+    log<string>(summary());
+    expect<i32>(failures).toBe(0);
+  });
+
+  it("does the same across row blocks of A (many rows, or a deep A)", () => {
+    // gemmTiles walks A in blocks of max(4, (16384 / depth) & ~3) rows: these
+    // shapes give blocks of 124 (+6), 8 (+8+5) and 4 rows (+4+1), ending in
+    // 4-row tiles plus single-row tails.
+    startCounting();
+    let cols: i32[] = [1, 9, 17, 33];
+    for (let i = 0; i < cols.length; i++) {
+      checkShape(130, cols[i], 129);
+      checkShape(21, cols[i], 2000);
+      checkShape(9, cols[i], 5000);
+    }
+    log<string>(summary());
+    expect<i32>(failures).toBe(0);
+  });
+});

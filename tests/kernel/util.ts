@@ -1,0 +1,71 @@
+// Helpers shared by the kernel specs (imported, not a spec itself).
+
+import { alloc } from "../../assembly/memory";
+
+/** Bits no kernel stores: a NaN with a recognisable payload, for guard cells. */
+export const GUARD: u32 = 0x7FA5A5A5;
+
+/** Unit roundoff of f32. */
+export const U32: f64 = 1.0 / 16777216.0; // 2^-24
+
+let state: u32 = 0x2545F491;
+
+/** Restarts the random sequence, so every case is reproducible on its own. */
+export function seed(s: u32): void {
+  state = s == 0 ? 0x2545F491 : s;
+}
+
+/** xorshift32: a deterministic uniform f32 in [-1, 1). */
+export function rand(): f32 {
+  state ^= state << 13;
+  state ^= state >> 17;
+  state ^= state << 5;
+  return <f32>(<f64>state / 2147483648.0 - 1.0);
+}
+
+/** Allocates `n` floats from the kernel allocator, `shift` floats past a
+ *  16-byte boundary (for unaligned operands); free `result − 4·shift`. Never
+ *  asks for 0 bytes: alloc(0) has its own test in memory.spec.ts, and these
+ *  specs are about the arithmetic. */
+export function allocFloats(n: i32, shift: i32 = 0): usize {
+  let p = alloc(<usize>max(n + shift, 1) << 2);
+  assert(p != 0, "spec: out of memory");
+  return p + (<usize>shift << 2);
+}
+
+export function fillRandom(p: usize, n: i32, scale: f32 = 1): void {
+  for (let i = 0; i < n; i++) store<f32>(p + (<usize>i << 2), rand() * scale);
+}
+
+export function fillBits(p: usize, n: i32, bits: u32): void {
+  for (let i = 0; i < n; i++) store<u32>(p + (<usize>i << 2), bits);
+}
+
+/** FNV-1a over `n` floats' bits: detects writes into buffers a kernel must only read. */
+export function hashFloats(p: usize, n: i32): u32 {
+  let h: u32 = 0x811C9DC5;
+  for (let i = 0; i < n; i++) {
+    h = (h ^ load<u32>(p + (<usize>i << 2))) * 0x01000193;
+  }
+  return h;
+}
+
+/** f64 reference of the activation codes shared with the kernel. */
+export function actRef(u: f64, act: i32): f64 {
+  if (act == 1) return Math.tanh(u);
+  if (act == 2) return u < 0 ? 0 : u;
+  return u;
+}
+
+/**
+ * Allowed |y − ref| for y = act(init + Σ_k a_k·b_k) computed in f32, where
+ * `mag` = |init| + Σ|a_k·b_k| and `ref` is the f64 result: the worst-case f32
+ * dot-product bound γ_{n+1}·mag with a factor of 2 to spare (fused or not),
+ * plus 8 ULP of the result for the kernel's tanh (measured ≤ 7 ULP; tanh is
+ * 1-Lipschitz, so the pre-activation error passes through at most unchanged).
+ */
+export function tolerance(depth: i32, mag: f64, ref: f64, act: i32): f64 {
+  let t = <f64>(2 * (depth + 1)) * U32 * mag;
+  if (act == 1) t += 16.0 * U32 * Math.abs(ref) + 1e-37;
+  return t;
+}
