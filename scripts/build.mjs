@@ -15,6 +15,6 @@ const entries = ["node", "browser", "deno", "workerd"].map((p) => `src/platform/
 });
 run("npx", [
   "esbuild", ...entries, "--bundle", "--format=esm", "--platform=neutral", "--target=es2022",
-  "--outdir=dist", "--external:node:*", "--external:*.wasm", "--minify-syntax", "--keep-names", "--log-level=warning",
+  "--outdir=dist", "--external:node:*", "--external:*.wasm", "--supported:import-source=true", "--minify", "--keep-names", "--log-level=warning",
 ]);
 run("npx", ["tsc", "-p", "tsconfig.json"]);

@@ -1,7 +1,8 @@
-// Node and Bun: the kernel is the file next to the package, read from disk.
+// Node and Bun: the kernel is the file next to the package, read from disk
+// (Node 20's fetch cannot read file: URLs).
 import { readFile } from "node:fs/promises";
-import { checkInitOptions, chooseBackend, initFromModule, type InitOptions, type Runtime } from "../runtime.js";
-import { describe } from "../describe.js";
+import type { InitOptions, Runtime } from "../runtime.js";
+import { compileSource, initWith, type WasmSource } from "./common.js";
 
 export * from "../api.js";
 
@@ -15,16 +16,18 @@ const KERNEL_URLS = {
  * Loads and instantiates the kernel; call once before creating models.
  * Picks the fastest build the runtime validates unless `backend` is given.
  */
-export async function init(options?: InitOptions): Promise<Runtime> {
-  const o = checkInitOptions(options);
-  const backend = chooseBackend(o);
-  const module = o.module ?? await WebAssembly.compile(await kernelBytes(o.wasm ?? KERNEL_URLS[backend]));
-  return initFromModule(module, o.backend === undefined && o.module !== undefined ? "custom" : backend, o);
+export function init(options?: InitOptions): Promise<Runtime> {
+  return initWith(options, {
+    bundled: (backend) => compileFile(KERNEL_URLS[backend]),
+    custom: (source) => (isLocal(source) ? compileFile(source) : compileSource(source)),
+  });
 }
 
-async function kernelBytes(source: NonNullable<InitOptions["wasm"]>): Promise<BufferSource> {
-  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return source as BufferSource;
-  if (source instanceof URL && source.protocol !== "file:") return (await fetch(source)).arrayBuffer();
-  if (typeof source === "string" || source instanceof URL) return readFile(source);
-  throw new TypeError(`init: wasm must be a URL, a path or bytes, got ${describe(source)}`);
+async function compileFile(path: string | URL): Promise<WebAssembly.Module> {
+  return WebAssembly.compile(await readFile(path));
+}
+
+/** A path or file: URL, as opposed to bytes or a URL to fetch. */
+function isLocal(source: WasmSource): source is string | URL {
+  return typeof source === "string" || (source instanceof URL && source.protocol === "file:");
 }

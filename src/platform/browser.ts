@@ -1,0 +1,28 @@
+// Browsers (and the `default` export condition): the kernel is fetched from next
+// to this file. Each URL is a literal `new URL("…", import.meta.url)`, the form
+// asset-aware bundlers (webpack 5, Vite, Parcel) look for; where a bundler does
+// not copy the file (esbuild), `init({ wasm })` or `init({ module })` points
+// to it instead.
+import type { InitOptions, Runtime } from "../runtime.js";
+import { compileSource, compileUrl, initWith } from "./common.js";
+
+export * from "../api.js";
+
+const KERNEL_URLS = {
+  relaxed: new URL("../build/rnn.relaxed.wasm", import.meta.url),
+  simd: new URL("../build/rnn.simd.wasm", import.meta.url),
+  scalar: new URL("../build/rnn.scalar.wasm", import.meta.url),
+};
+
+/**
+ * Loads and instantiates the kernel; call once before creating models.
+ * Picks the fastest build the browser validates unless `backend` is given;
+ * `wasm` (a URL or bytes) or `module` replace the kernel next to this file,
+ * e.g. when a bundler or CDN moved it.
+ */
+export function init(options?: InitOptions): Promise<Runtime> {
+  return initWith(options, {
+    bundled: (backend) => compileUrl(KERNEL_URLS[backend]),
+    custom: compileSource,
+  });
+}

@@ -1,0 +1,51 @@
+// What every runtime entry's `init()` shares. An entry only says how it gets
+// the package's own build of a backend (`bundled`) and how it turns the
+// user's `init({ wasm })` into a module (`custom`).
+import { checkInitOptions, chooseBackend, initFromModule, type InitOptions, type Runtime } from "../runtime.js";
+import type { Backend } from "../features.js";
+import { describe } from "../describe.js";
+
+export type WasmSource = NonNullable<InitOptions["wasm"]>;
+
+export interface Loader {
+  /** The package's own build of `backend`. */
+  bundled(backend: Backend): WebAssembly.Module | Promise<WebAssembly.Module>;
+  /** Compiles what the user passed as `init({ wasm })`. */
+  custom(source: WasmSource): Promise<WebAssembly.Module>;
+}
+
+/** `init()` for a runtime whose loading is `loader`. */
+export async function initWith(options: unknown, loader: Loader): Promise<Runtime> {
+  const o = checkInitOptions(options);
+  const backend = chooseBackend(o);
+  const module = o.module
+    ?? (o.wasm === undefined ? await loader.bundled(backend) : await loader.custom(o.wasm));
+  const userModule = o.module !== undefined || o.wasm !== undefined;
+  return initFromModule(module, o.backend === undefined && userModule ? "custom" : backend, o);
+}
+
+/** Compiles bytes, or what a URL serves: the `custom` loader of every runtime that has `fetch`. */
+export async function compileSource(source: WasmSource): Promise<WebAssembly.Module> {
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
+    return WebAssembly.compile(source as BufferSource);
+  }
+  if (typeof source === "string" || source instanceof URL) return compileUrl(source);
+  throw new TypeError(`init: wasm must be a URL or the bytes of the kernel, got ${describe(source)}`);
+}
+
+/**
+ * Fetches and compiles a kernel. Compiles while downloading when the server says
+ * `application/wasm`; `compileStreaming` rejects any other type, and plenty of
+ * static hosts (and `file:` fetches) send one, so then it buffers the bytes.
+ */
+export async function compileUrl(url: string | URL): Promise<WebAssembly.Module> {
+  const response = await fetch(url);
+  if (!response.ok) {
+    throw new Error(`init: fetching the kernel from ${url} failed: HTTP ${response.status} ${response.statusText}`);
+  }
+  const type = response.headers.get("content-type")?.split(";")[0].trim().toLowerCase();
+  if (type === "application/wasm" && typeof WebAssembly.compileStreaming === "function") {
+    return WebAssembly.compileStreaming(response);
+  }
+  return WebAssembly.compile(await response.arrayBuffer());
+}

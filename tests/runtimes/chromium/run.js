@@ -1,0 +1,27 @@
+// What every Chromium page runs, steered by its query string:
+// `?backend=B` — the smoke suite (init() must pick B), then the escape hatches
+//   a page has when a bundler or CDN moved the kernel: init({ wasm }) from a
+//   server sending the wrong MIME type, and init({ module });
+// `?expect=refused` — init() must fail (the page's CSP forbids WebAssembly).
+import { smoke, checkCases } from "../smoke.js";
+
+const SCALAR = "/node_modules/wasm-rnn/build/rnn.scalar.wasm";
+
+export async function run(pkg) {
+  const params = new URLSearchParams(location.search);
+  if (params.get("expect") === "refused") {
+    return pkg.init().then(
+      () => { throw new Error("init() worked although the page's CSP forbids compiling WebAssembly"); },
+      (error) => ({ refused: String(error) }));
+  }
+  const fixture = await (await fetch("/fixture.json")).json();
+  const summary = await smoke(pkg, fixture, { backend: params.get("backend") });
+
+  await pkg.init({ wasm: `/wrong-mime${SCALAR}`, backend: "scalar" });
+  if (pkg.backend() !== "scalar") throw new Error(`init({ wasm }) left backend() '${pkg.backend()}'`);
+  checkCases(pkg, fixture);
+  await pkg.init({ module: await WebAssembly.compileStreaming(fetch(SCALAR)) });
+  if (pkg.backend() !== "custom") throw new Error(`init({ module }) left backend() '${pkg.backend()}'`);
+  checkCases(pkg, fixture);
+  return { ...summary, escapeHatches: ["wasm", "module"] };
+}

@@ -1,0 +1,45 @@
+// A static file server on 127.0.0.1 for the Chromium pages. It sends
+// application/wasm for .wasm, except under /wrong-mime/ (as many static hosts
+// do, to exercise the non-streaming fallback), and the Content-Security-Policy
+// that a page's `?csp=` asks for.
+import { createServer } from "node:http";
+import { readFile } from "node:fs/promises";
+import { extname, join, normalize, sep } from "node:path";
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".json": "application/json",
+  ".wasm": "application/wasm",
+};
+
+const POLICIES = {
+  strict: "script-src 'self' 'wasm-unsafe-eval'",
+  "no-wasm": "script-src 'self'",
+};
+
+/** Serves `root`; resolves to `{ origin, close() }`. */
+export function serve(root) {
+  const server = createServer(async (request, response) => {
+    const url = new URL(request.url, "http://127.0.0.1");
+    const wrongMime = url.pathname.startsWith("/wrong-mime/");
+    const path = normalize(join(root, decodeURIComponent(url.pathname.slice(wrongMime ? "/wrong-mime".length : 0))));
+    const headers = { "cache-control": "no-store" };
+    const policy = POLICIES[url.searchParams.get("csp")];
+    if (policy) headers["content-security-policy"] = policy;
+    try {
+      if (!path.startsWith(root + sep)) throw new Error("outside the root");
+      const body = await readFile(path);
+      headers["content-type"] = wrongMime ? "application/octet-stream" : TYPES[extname(path)] ?? "application/octet-stream";
+      response.writeHead(200, headers).end(body);
+    } catch {
+      response.writeHead(404, headers).end();
+    }
+  });
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () => resolve({
+      origin: `http://127.0.0.1:${server.address().port}`,
+      close: () => new Promise((done) => server.close(done)),
+    }));
+  });
+}

@@ -1,0 +1,118 @@
+// Runs the smoke suite (smoke.js) in Node, Deno, Bun, workerd and Chromium
+// against the package as npm installs it, then the size budget; prints a line
+// per runtime and a summary, and exits 1 if anything failed.
+//
+//   node tests/runtimes/run.mjs [--package DIR] [--keep] [node|deno|bun|workerd|chromium|size ...]
+//
+// --package tests another build of the package (a directory with its
+// package.json, dist/ and build/), e.g. the broken one broken-kernel.mjs makes;
+// --keep leaves the temporary project in place for a look.
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { makeConsumer } from "./lib/consumer.mjs";
+import { buildWorker, WORKERD } from "./lib/workerd.mjs";
+import { launch, NO_SIMD, runPage } from "./lib/chromium.mjs";
+import { serve } from "./lib/server.mjs";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const bin = (name) => join(ROOT, "node_modules", ".bin", name);
+
+/** Runs a harness process; resolves to the summaries it printed (`smoke: {…}` or `size: {…}` lines). */
+function harness(command, args, cwd, env = {}) {
+  const { status, signal, stdout, stderr, error } = spawnSync(command, args, {
+    cwd, encoding: "utf8", timeout: 300_000, env: { ...process.env, NO_COLOR: "1", ...env },
+  });
+  const output = `${stdout ?? ""}${stderr ?? ""}`;
+  const summaries = [...output.matchAll(/(?:smoke|size): (\{.*\})/g)].map((m) => JSON.parse(m[1]));
+  if (error || status !== 0 || summaries.length === 0) {
+    throw Object.assign(new Error(`${command} ${args.join(" ")} ${error ? error.message : signal ?? `exited ${status}`}`), { output });
+  }
+  return summaries;
+}
+
+/** The Chromium scenarios: [name, page and query (chromium/run.js reads it), browser flags]. */
+const DEFAULT_FLAGS = [];
+const CHROMIUM_PAGES = [
+  ["plain page", "index.html?backend=relaxed", DEFAULT_FLAGS],
+  ["CSP script-src 'self' 'wasm-unsafe-eval'", "csp.html?csp=strict&backend=relaxed", DEFAULT_FLAGS],
+  ["CSP script-src 'self' (must refuse)", "csp.html?csp=no-wasm&expect=refused", DEFAULT_FLAGS],
+  ["no SIMD (--no-enable-sse4-1)", "index.html?backend=scalar", NO_SIMD],
+];
+
+/** How each step runs: each resolves to one summary per scenario. */
+const STEPS = {
+  node: (dir) => harness(process.execPath, ["--test", "node/"], dir),
+  // --no-check: the harness is JavaScript, and type-checking the graph costs Deno 10 s and 140 MB.
+  deno: (dir) => harness(bin("deno"), ["test", "--no-lock", "--no-check", "deno/"], dir),
+  bun: (dir) => harness(bin("bun"), ["test", "./bun/"], dir),
+  workerd: async (dir) => {
+    const config = await buildWorker(join(dir, "workerd", "worker.js"), join(dir, "workerd", "out"));
+    return harness(WORKERD, ["test", config], dir);
+  },
+  chromium: async (dir) => {
+    const server = await serve(dir);
+    const summaries = [];
+    let browser = null;
+    try {
+      for (const [scenario, page, flags] of CHROMIUM_PAGES) {
+        if (browser?.flags !== flags) { // consecutive scenarios with the same flags share a browser
+          await browser?.close();
+          browser = Object.assign(await launch(flags), { flags });
+        }
+        const result = await runPage(browser, `${server.origin}/chromium/${page}`);
+        summaries.push({ runtime: `Chromium ${browser.version()}`, scenario, ...result });
+      }
+    } finally {
+      await browser?.close();
+      await server.close();
+    }
+    return summaries;
+  },
+  size: (dir, packageDir) => harness(process.execPath, ["--test", join(ROOT, "tests", "runtimes", "size.test.mjs")], ROOT,
+    { WASM_RNN_PACKAGE: packageDir }),
+};
+
+function describeSummary(s) {
+  const where = s.scenario ? `${s.runtime}, ${s.scenario}` : s.runtime;
+  if (s.refused) return `${where}: init() refused: ${s.refused.slice(0, 100)}`;
+  if (s.text) return s.text;
+  const hatches = s.escapeHatches ? `; init({ ${s.escapeHatches.join(" }), init({ ")} }) work` : "";
+  return `${where}: init() chose ${s.backend}; builds ${s.builds.join(", ")} match PyTorch on ` +
+    `${s.cases} cases (worst error ${(s.worst * 100).toFixed(0)}% of tolerance)${hatches}`;
+}
+
+const { values, positionals } = parseArgs({
+  options: { package: { type: "string" }, keep: { type: "boolean" } }, allowPositionals: true,
+});
+const selected = positionals.length > 0 ? positionals : Object.keys(STEPS);
+for (const name of selected) if (!(name in STEPS)) throw new Error(`unknown step '${name}'`);
+
+const packageDir = resolve(values.package ?? ROOT);
+for (const file of ["dist/browser.js", "build/rnn.scalar.wasm"]) {
+  if (!existsSync(join(packageDir, file))) throw new Error(`${join(packageDir, file)} is missing: run \`npm run build\``);
+}
+const { name, version } = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8"));
+const dir = makeConsumer(packageDir);
+console.log(`runtimes: ${name}@${version} from ${packageDir}, installed in ${dir}`);
+
+const failed = [];
+for (const step of selected) {
+  const started = performance.now();
+  const took = () => `${((performance.now() - started) / 1000).toFixed(1)} s`.padStart(7);
+  try {
+    const summaries = await STEPS[step](dir, packageDir);
+    console.log(`  PASS ${step.padEnd(8)} ${took()}  ${summaries.map(describeSummary).join("\n" + " ".repeat(25))}`);
+  } catch (error) {
+    failed.push(step);
+    console.log(`  FAIL ${step.padEnd(8)} ${took()}  ${error.message}`);
+    if (error.output) console.log(error.output.trimEnd().replace(/^/gm, "       | "));
+  }
+}
+if (values.keep) console.log(`runtimes: kept ${dir}`);
+else rmSync(dir, { recursive: true, force: true });
+console.log(`runtimes: ${selected.length - failed.length} passed, ${failed.length} failed` +
+  (failed.length > 0 ? ` (${failed.join(", ")})` : ` (${selected.join(", ")})`));
+process.exitCode = failed.length > 0 ? 1 : 0;
