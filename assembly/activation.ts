@@ -12,9 +12,10 @@
 // then the sign of x is copied onto the result (tanh is odd; −0 stays −0).
 // z is clamped to 9.5 first (tanh rounds to ±1 in f32 from 9.01 on), so ±Inf
 // gives ±1 exactly and e^{2z} never overflows; NaN passes every step as NaN.
-// Error bound, measured by tests/kernel/tanh.spec.ts over all finite floats
-// (dense sweep + exhaustive option): at most 2 ULP of Math.tanh rounded to f32,
-// in every build (fused or not); see the spec for the measured maximum.
+// Error bound (required ≤ 4 ULP of Math.tanh rounded to f32, checked by
+// tests/kernel/tanh.spec.ts on a dense sweep of all finite floats): measured
+// 2 ULP at most — every float with 1e-3 ≤ |x| ≤ 9.2 (--exhaustive-tanh), worst
+// at x = 1.0285624 — in all three builds, fused or not.
 
 import { madd } from "./simd";
 
