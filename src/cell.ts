@@ -133,7 +133,7 @@ export class RNNCell {
     return new Tensor(this.step(input.data, hx?.data ?? null, batch), outShape);
   }
 
-  /** Frees the cell's linear memory; later calls other than dispose() throw. */
+  /** Frees the cell's linear memory; forward, stateDict and loadStateDict throw afterwards. */
   dispose(): void {
     if (this.disposed) return;
     for (const ptr of [this.wIh, this.wHh, this.biasPtr, this.scratch]) this.kernel.free(ptr);

@@ -8,7 +8,7 @@
  * PackedSequences) are errors. Results own fresh data: they never alias inputs.
  */
 import { describe, formatShape } from "./describe.js";
-import { Tensor, product } from "./tensor.js";
+import { checkConsistent, Tensor, product } from "./tensor.js";
 
 /** Integers given as a number array or any typed array (including `BigInt64Array`). */
 export type IntegerArrayLike = ArrayLike<number> | ArrayLike<bigint>;
@@ -97,7 +97,10 @@ export class PackedSequence {
     }
     // Metadata is copied, then validated: the caller mutating its arrays later
     // must not be able to break the invariants the kernel relies on.
-    const sizes = Int32Array.from(readIntegers(batchSizes, "batchSizes"));
+    const sizes = Int32Array.from(readIntegers(batchSizes, "batchSizes").map((v, i) => {
+      if (v > 0x7fffffff) throw new RangeError(`batchSizes[${i}] must be at most 2147483647, got ${v}`);
+      return v;
+    }));
     checkBatchSizes(sizes, data.shape);
     const [sorted, unsorted] = resolvePermutations(sortedIndices, unsortedIndices, sizes[0]);
     this.data = data;
@@ -139,6 +142,7 @@ export function packPaddedSequence(
   const batchFirst = booleanOption(opts, "batchFirst", false, caller);
   const enforceSorted = booleanOption(opts, "enforceSorted", true, caller);
   const layout = layoutOf(input, batchFirst, caller);
+  checkConsistent(input, "input");
   if (input.numel === 0) {
     throw new RangeError(`Cannot pack empty tensors. (input shape ${formatShape(input.shape)})`);
   }
@@ -676,6 +680,9 @@ function totalLengthOption(options: Record<string, unknown>, maxLength: number, 
   if (value === undefined) return maxLength;
   if (typeof value !== "number" || !Number.isSafeInteger(value)) {
     throw new TypeError(`${caller}: totalLength must be an integer, got ${describe(value)}`);
+  }
+  if (value > 0x7fffffff) {
+    throw new RangeError(`${caller}: totalLength must be at most 2147483647 steps, got ${value}`);
   }
   if (value < maxLength) {
     throw new RangeError(

@@ -132,7 +132,7 @@ export class RNN {
     return this.train(false);
   }
 
-  /** Frees the model's linear memory. Later calls other than dispose() throw. */
+  /** Frees the model's linear memory; forward, stateDict and loadStateDict throw afterwards. */
   dispose(): void {
     if (this.disposed) return;
     for (const layer of this.layers) {
@@ -237,6 +237,7 @@ export class RNN {
     }
     this.checkInputSize(data.shape[1]);
     const batchSizes = input.batchSizes;
+    checkBatchSizes(batchSizes, data.shape[0]);
     const batch = batchSizes[0];
     if (h0 !== null) {
       if (!(h0 instanceof Tensor)) throw new TypeError(`RNN: Expected hx to be a Tensor, got ${describe(h0)}`);
@@ -408,6 +409,26 @@ function parameterSpecs(c: RNNConfig): ParameterSpec[] {
     }
   }
   return specs;
+}
+
+/**
+ * Re-checks a PackedSequence's batch sizes (a mutable Int32Array that may have
+ * been edited since construction): positive, non-increasing, summing to the rows.
+ */
+function checkBatchSizes(batchSizes: Int32Array, rows: number): void {
+  let sum = 0;
+  for (let t = 0; t < batchSizes.length; t++) {
+    const bs = batchSizes[t];
+    if (!(bs > 0) || (t > 0 && bs > batchSizes[t - 1])) {
+      throw new RangeError(
+        `PackedSequence batchSizes must be positive and non-increasing, got ${bs} at step ${t}` +
+        (t > 0 ? ` after ${batchSizes[t - 1]}` : ""));
+    }
+    sum += bs;
+  }
+  if (batchSizes.length === 0 || sum !== rows) {
+    throw new RangeError(`PackedSequence batchSizes sum to ${sum} rows, but data has ${rows}`);
+  }
 }
 
 /** Floats of kernel memory the packed weights of all layers take. */

@@ -31,6 +31,14 @@ export interface Runtime {
 }
 
 let current: { runtime: Runtime; kernel: Kernel } | null = null;
+/** init() calls are numbered when made; the latest call to finish loading wins only if no later call already did. */
+let lastTicket = 0;
+let appliedTicket = 0;
+
+/** Numbers an init() call at the moment it is made, before any loading. */
+export function initTicket(): number {
+  return ++lastTicket;
+}
 
 /** Picks the backend from options and probes; throws for a name that is not a build. */
 export function chooseBackend(options: InitOptions | undefined): Backend {
@@ -69,9 +77,13 @@ export function checkInitOptions(options: unknown): InitOptions {
   return o;
 }
 
-/** Instantiates a compiled kernel and makes it the one new models use. */
+/**
+ * Instantiates a compiled kernel and makes it the one new models use — unless
+ * an init() call made later (`ticket`) has already finished, so the call made
+ * last decides, whichever load completes first.
+ */
 export async function initFromModule(
-  module: WebAssembly.Module, backend: string, options: InitOptions = {},
+  module: WebAssembly.Module, backend: string, options: InitOptions = {}, ticket = initTicket(),
 ): Promise<Runtime> {
   const instance = options.instantiate
     ? await options.instantiate(module)
@@ -82,7 +94,10 @@ export async function initFromModule(
   }
   const kernel = new Kernel(exports, backend);
   const runtime: Runtime = Object.freeze({ backend, features: detectFeatures(), kernel: exports });
-  current = { runtime, kernel };
+  if (ticket > appliedTicket) {
+    appliedTicket = ticket;
+    current = { runtime, kernel };
+  }
   return runtime;
 }
 

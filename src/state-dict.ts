@@ -32,8 +32,13 @@ export function loadParameters(
   if (options === null || typeof options !== "object") {
     throw new TypeError(`loadStateDict: options must be an object, got ${describe(options)}`);
   }
-  const strict = options.strict ?? true;
-  const prefix = options.prefix ?? "";
+  for (const key of Object.keys(options)) {
+    if (key !== "strict" && key !== "prefix") {
+      throw new TypeError(`loadStateDict: unknown option '${key}' (the options are strict and prefix)`);
+    }
+  }
+  const strict = options.strict === undefined ? true : options.strict;
+  const prefix = options.prefix === undefined ? "" : options.prefix;
   if (typeof strict !== "boolean") throw new TypeError(`loadStateDict: strict should be a boolean, got ${describe(strict)}`);
   if (typeof prefix !== "string") throw new TypeError(`loadStateDict: prefix should be a string, got ${describe(prefix)}`);
 

@@ -46,6 +46,9 @@ export class Tensor {
    */
   static from(values: NestedArray | ArrayLike<number>): Tensor {
     if (ArrayBuffer.isView(values) && !(values instanceof DataView)) {
+      if (isDetached(values.buffer)) {
+        throw new TypeError("Tensor.from got a typed array whose ArrayBuffer is detached (transferred away)");
+      }
       return new Tensor(Float32Array.from(values as ArrayLike<number>), [(values as ArrayLike<number>).length]);
     }
     const shape: number[] = [];
@@ -114,6 +117,7 @@ export class Tensor {
 
   /** Sets the element at `index` (one integer per dimension). */
   set(value: number, ...index: number[]): void {
+    if (typeof value !== "number") throw new TypeError(`set expects a number value, got ${describe(value)}`);
     this.data[this.offset(index)] = value;
   }
 
@@ -164,6 +168,16 @@ export function checkConsistent(t: Tensor, what: string): void {
   }
 }
 
+/** Whether an ArrayBuffer was detached (transferred); views over it then read as empty. */
+export function isDetached(buffer: ArrayBufferLike): boolean {
+  try {
+    new Uint8Array(buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** Product of sizes (1 for an empty shape). */
 export function product(shape: readonly number[]): number {
   let n = 1;
@@ -177,8 +191,11 @@ export function checkShape(shape: unknown, what: string): number[] {
   let numel = 1;
   for (let i = 0; i < shape.length; i++) {
     const s = shape[i];
-    if (typeof s !== "number" || !Number.isSafeInteger(s)) {
+    if (typeof s !== "number" || !Number.isInteger(s)) {
       throw new TypeError(`${what} must hold integers, got ${describe(s)} in ${formatShape(shape)}`);
+    }
+    if (!Number.isSafeInteger(s)) {
+      throw new RangeError(`${what} holds a size too large to index: ${s} in ${formatShape(shape)}`);
     }
     if (s < 0) throw new RangeError(`${what} must not hold negative sizes, got ${formatShape(shape)}`);
     numel *= s;

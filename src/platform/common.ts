@@ -1,7 +1,7 @@
 // What every runtime entry's `init()` shares. An entry only says how it gets
 // the package's own build of a backend (`bundled`) and how it turns the
 // user's `init({ wasm })` into a module (`custom`).
-import { checkInitOptions, chooseBackend, initFromModule, type InitOptions, type Runtime } from "../runtime.js";
+import { checkInitOptions, chooseBackend, initFromModule, initTicket, type InitOptions, type Runtime } from "../runtime.js";
 import type { Backend } from "../features.js";
 import { describe } from "../describe.js";
 
@@ -16,12 +16,13 @@ export interface Loader {
 
 /** `init()` for a runtime whose loading is `loader`. */
 export async function initWith(options: unknown, loader: Loader): Promise<Runtime> {
+  const ticket = initTicket();
   const o = checkInitOptions(options);
   const backend = chooseBackend(o);
   const module = o.module
     ?? (o.wasm === undefined ? await loader.bundled(backend) : await loader.custom(o.wasm));
   const userModule = o.module !== undefined || o.wasm !== undefined;
-  return initFromModule(module, o.backend === undefined && userModule ? "custom" : backend, o);
+  return initFromModule(module, o.backend === undefined && userModule ? "custom" : backend, o, ticket);
 }
 
 /** Compiles bytes, or what a URL serves: the `custom` loader of every runtime that has `fetch`. */
