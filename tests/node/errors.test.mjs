@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { init, backend, RNN, Tensor } from "wasm-rnn";
+import { makeRandom, randomTensor } from "../helpers/random.mjs";
 
 let runtime;
 before(async () => {
@@ -17,24 +18,6 @@ before(async () => {
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-/** Deterministic PRNG (mulberry32). */
-function makeRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomTensor(shape, random) {
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < data.length; i++) data[i] = random() * 2 - 1;
-  return new Tensor(data, shape);
-}
 
 const zeros = (shape) => Tensor.zeros(shape);
 

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { RNN, Tensor, PackedSequence, packPaddedSequence, padPackedSequence } from "wasm-rnn";
 import { loadFixture, maxAbsError, toleranceFor } from "../helpers/fixtures.mjs";
 import { forEachBackend } from "./backends.mjs";
+import { makeRandom, randomTensor } from "../helpers/random.mjs";
 
 const packed = loadFixture("packed");
 
@@ -57,24 +58,6 @@ forEachBackend(() => {
 
 // ---------------------------------------------------------------------------
 // Packed result == each sequence run alone.
-
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function makeRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomTensor(shape, random, scale = 1) {
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < data.length; i++) data[i] = (random() * 2 - 1) * scale;
-  return new Tensor(data, shape);
-}
 
 /** |a − b| ≤ 1e-6·max(1, |b|) elementwise (relu outputs are unbounded). */
 function assertWithin1e6(actual, expected, what) {

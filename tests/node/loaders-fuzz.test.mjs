@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { unzipSync, zipSync } from "fflate";
 import { loadSafetensors, loadTorch, Tensor } from "wasm-rnn";
+import { makeRandom } from "../helpers/random.mjs";
 
 const WEIGHTS = new URL("../fixtures/weights/", import.meta.url);
 const read = (name) => new Uint8Array(readFileSync(new URL(name, WEIGHTS)));
@@ -14,18 +15,6 @@ const CASES_PER_LOADER = 3000;
 // A load of these small files takes well under a millisecond; a case this slow is a hang (the
 // margin is for busy CI machines).
 const SLOW_CASE_MS = 2000;
-
-/** Deterministic PRNG (mulberry32) so that a failing case reproduces from its seed and index. */
-function makeRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The mutations both loaders get, on raw file bytes. */
 function byteMutations(random) {

@@ -6,27 +6,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RNN, Tensor } from "wasm-rnn";
 import { forEachBackend } from "./backends.mjs";
+import { makeRandom, randomTensor } from "../helpers/random.mjs";
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function makeRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomTensor(shape, random, scale = 1) {
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < data.length; i++) data[i] = (random() * 2 - 1) * scale;
-  return new Tensor(data, shape);
-}
 
 /** Swaps the first two dims of a 3-D tensor: (A, B, F) → (B, A, F). */
 function transpose01(x) {
