@@ -7,6 +7,7 @@ export interface KernelExports {
   readonly memory: WebAssembly.Memory;
   alloc(bytes: number): number;
   free(ptr: number): void;
+  /** Payload bytes allocated; a wasm i32, so read it as `allocated_bytes() >>> 0` above 2 GiB. */
   allocated_bytes(): number;
   packed_floats(rows: number, cols: number): number;
   pack_panels(panels: number, w: number, rows: number, cols: number): void;

@@ -10,13 +10,11 @@ import { Worker } from "node:worker_threads";
 import { init, backend as activeBackend, RNN, Tensor, packPaddedSequence } from "wasm-rnn";
 import { BACKENDS } from "./backends.mjs";
 import { makeRng } from "../fuzz/differential.mjs";
+import { randomTensor as uniformTensor } from "../helpers/random.mjs";
 import { referenceRNN } from "../reference/rnn64.mjs";
 
-function randomTensor(shape, rng) {
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < data.length; i++) data[i] = 2 * rng.next() - 1;
-  return new Tensor(data, shape);
-}
+/** Uniform values in [-scale, scale) from a makeRng() generator (tests/helpers/random.mjs's tensors). */
+const randomTensor = (shape, rng, scale = 1) => uniformTensor(shape, rng.next, scale);
 
 const bits = (data) => Array.from(new Uint32Array(data.buffer, data.byteOffset, data.length));
 
