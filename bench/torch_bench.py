@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""PyTorch CPU peer of bench/run.mjs: times torch.nn.RNN.forward on one thread.
+
+run.mjs writes a job directory and calls `/usr/bin/python3 bench/torch_bench.py DIR`:
+  DIR/job.json   the workload spec, the parameter names/shapes (in the order of
+                 params.bin), optional lengths, and the timing policy
+  DIR/params.bin the parameters as raw little-endian float32, concatenated
+  DIR/x.bin      the input, time-major [seq, batch, input] float32
+This script writes DIR/y.bin (the last layer's output, padded [seq, batch, D*H],
+so run.mjs can check it against wasm-rnn) and prints one JSON line of timings.
+
+Only the standard library, torch and numpy are used: Debian's python3-torch
+(1.13) has no `onnx` and nothing else is needed.
+"""
+import json
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+
+
+def measure(fn, policy):
+    """Same policy as run.mjs: warm up past tier-up-like effects, then sample."""
+    start = time.perf_counter()
+    calls = 0
+    first_ms = None
+    while True:
+        t = time.perf_counter()
+        fn()
+        if first_ms is None:
+            first_ms = (time.perf_counter() - t) * 1e3
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if (elapsed >= policy["warmSeconds"] and calls >= policy["warmCalls"]) or \
+                (elapsed >= policy["warmCapSeconds"] and calls >= policy["warmMinCalls"]):
+            break
+    warm_ms = (time.perf_counter() - start) * 1e3
+    wall, cpu = [], []
+    start = time.perf_counter()
+    while True:
+        c = time.process_time()  # whole process, every thread: shows if torch spawned more
+        t = time.perf_counter()
+        fn()
+        wall.append((time.perf_counter() - t) * 1e3)
+        cpu.append((time.process_time() - c) * 1e3)
+        elapsed = time.perf_counter() - start
+        runs = len(wall)
+        if (runs >= policy["minRuns"] and elapsed >= policy["minSeconds"]) or \
+                (elapsed >= policy["capSeconds"] and runs >= policy["capMinRuns"]):
+            break
+    wall_sorted = sorted(wall)
+    return {
+        "medianMs": statistics.median(wall),
+        "cpuMs": statistics.median(cpu),
+        "minMs": wall_sorted[0],
+        "minCpuMs": min(cpu),
+        "p25Ms": wall_sorted[len(wall) // 4],
+        "p75Ms": wall_sorted[(3 * len(wall)) // 4],
+        "runs": len(wall),
+        "warmupCalls": calls,
+        "warmupMs": warm_ms,
+        "firstMs": first_ms,
+    }
+
+
+def main():
+    job_dir = sys.argv[1]
+    with open(os.path.join(job_dir, "job.json")) as f:
+        job = json.load(f)
+    spec = job["spec"]
+    # One thread for intra-op and inter-op work, like every other implementation here.
+    torch.set_num_threads(1)
+    torch.set_num_interop_threads(1)
+
+    T, B, I, H = spec["seq"], spec["batch"], spec["input"], spec["hidden"]
+    D = 2 if spec["bidirectional"] else 1
+    rnn = torch.nn.RNN(I, H, num_layers=spec["layers"], nonlinearity=spec["nonlinearity"],
+                       bidirectional=spec["bidirectional"]).eval()
+    flat = np.fromfile(os.path.join(job_dir, "params.bin"), dtype="<f4")
+    state = {}
+    at = 0
+    for name, shape in job["params"]:
+        n = int(np.prod(shape))
+        state[name] = torch.from_numpy(flat[at:at + n].reshape(shape).copy())
+        at += n
+    rnn.load_state_dict(state)
+    x = torch.from_numpy(np.fromfile(os.path.join(job_dir, "x.bin"), dtype="<f4").reshape(T, B, I).copy())
+
+    lengths = job.get("lengths")
+    if lengths is not None:
+        # The PackedSequence is the caller's data, built once, as for wasm-rnn.
+        inp = torch.nn.utils.rnn.pack_padded_sequence(x, torch.tensor(lengths), enforce_sorted=True)
+    else:
+        inp = x
+
+    with torch.no_grad():
+        # The first call gives the output to check; its time shows the cold start.
+        t = time.perf_counter()
+        out, _ = rnn(inp)
+        cold_ms = (time.perf_counter() - t) * 1e3
+        if lengths is not None:
+            out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, total_length=T)
+        out.contiguous().numpy().astype("<f4").tofile(os.path.join(job_dir, "y.bin"))
+        result = measure(lambda: rnn(inp), job["policy"])
+
+    result["firstMs"] = cold_ms
+    result["version"] = torch.__version__
+    result["threads"] = torch.get_num_threads()
+    assert out.shape == (T, B, D * H)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
