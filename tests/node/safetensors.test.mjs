@@ -2,37 +2,11 @@
 // generate.py), round trips, zero-copy aliasing, hostile headers and prototype safety.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { createHash } from "node:crypto";
 import { loadSafetensors, saveSafetensors, Tensor, RNN, init } from "wasm-rnn";
 import { maxAbsError } from "../helpers/fixtures.mjs";
+import { EXPECTED, assertBitExact, bytesOf, decode, read } from "../helpers/weights.mjs";
 
-const WEIGHTS = new URL("../fixtures/weights/", import.meta.url);
-const EXPECTED = JSON.parse(readFileSync(new URL("expected.json", WEIGHTS), "utf8")).files;
-const read = (name) => new Uint8Array(readFileSync(new URL(name, WEIGHTS)));
 const FILES = Object.keys(EXPECTED).filter((name) => name.endsWith(".safetensors"));
-
-/** The little-endian bytes of a float32 array (the host is little-endian in every CI runner). */
-const bytesOf = (data) => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-
-/** Asserts a loaded tensor has the shape and the exact bits PyTorch's `.float()` gave. */
-function assertBitExact(tensor, expected, where) {
-  assert.ok(tensor instanceof Tensor, `${where} is a Tensor`);
-  assert.deepEqual([...tensor.shape], expected.shape, `${where} shape`);
-  if (expected.sha256 !== undefined) {
-    assert.equal(createHash("sha256").update(bytesOf(tensor.data)).digest("hex"), expected.sha256, `${where} bits`);
-  } else {
-    assert.equal(bytesOf(tensor.data).toString("base64"), expected.b64, `${where} bits`);
-  }
-}
-
-/** A tensor from expected.json's {shape, b64}. */
-function decode({ shape, b64 }) {
-  const bytes = Buffer.from(b64, "base64");
-  const data = new Float32Array(bytes.length / 4);
-  new Uint8Array(data.buffer).set(bytes);
-  return new Tensor(data, shape);
-}
 
 /** A safetensors file from a header object and a data section, exactly as given. */
 function craft(header, data = new Uint8Array(0), { pad = true } = {}) {

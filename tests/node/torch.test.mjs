@@ -3,35 +3,12 @@
 // get clear errors and nothing else.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { createHash } from "node:crypto";
 import { zipSync, unzipSync } from "fflate";
 import { loadTorch, Tensor, RNN, init } from "wasm-rnn";
 import { maxAbsError } from "../helpers/fixtures.mjs";
+import { EXPECTED, assertBitExact, decode, read } from "../helpers/weights.mjs";
 
-const WEIGHTS = new URL("../fixtures/weights/", import.meta.url);
-const EXPECTED = JSON.parse(readFileSync(new URL("expected.json", WEIGHTS), "utf8")).files;
-const read = (name) => new Uint8Array(readFileSync(new URL(name, WEIGHTS)));
 const FILES = Object.keys(EXPECTED).filter((name) => name.endsWith(".pt"));
-
-const bytesOf = (data) => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-
-function assertBitExact(tensor, expected, where) {
-  assert.ok(tensor instanceof Tensor, `${where} is a Tensor`);
-  assert.deepEqual([...tensor.shape], expected.shape, `${where} shape`);
-  if (expected.sha256 !== undefined) {
-    assert.equal(createHash("sha256").update(bytesOf(tensor.data)).digest("hex"), expected.sha256, `${where} bits`);
-  } else {
-    assert.equal(bytesOf(tensor.data).toString("base64"), expected.b64, `${where} bits`);
-  }
-}
-
-function decode({ shape, b64 }) {
-  const bytes = Buffer.from(b64, "base64");
-  const data = new Float32Array(bytes.length / 4);
-  new Uint8Array(data.buffer).set(bytes);
-  return new Tensor(data, shape);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Building archives and pickles by hand
