@@ -16,6 +16,12 @@
 /** Largest request served: below 4 GiB with room for a header and rounding. */
 // @ts-ignore: decorator
 @inline const MAX_REQUEST: usize = 0xFFFF0000 - HEADER;
+/**
+ * Highest value of `top`: the last 16 bytes below 4 GiB are never handed out,
+ * so `top` fits in a u32 and never wraps to 0 (which means "not started").
+ */
+// @ts-ignore: decorator
+@inline const TOP_LIMIT: u64 = 0x100000000 - 16;
 
 /** First byte past the highest block handed out (0 until the first alloc). */
 let top: usize = 0;
@@ -79,7 +85,7 @@ export function alloc(bytes: usize): usize {
 
   // Bump past the last block.
   let end = <u64>top + <u64>size;
-  if (!ensureCapacity(end)) return 0;
+  if (end > TOP_LIMIT || !ensureCapacity(end)) return 0;
   block = top;
   top = <usize>end;
   setBlockSize(block, size);

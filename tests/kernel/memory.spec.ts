@@ -236,6 +236,44 @@ describe("alloc/free", () => {
     expect<usize>(after).toBe(baseline);
   });
 
+  it("fills memory to the last byte without handing out any byte twice", () => {
+    // Greedy fill, the biggest blocks first, down to alloc(0)'s 16-byte
+    // blocks, so the bump pointer reaches 4 GiB exactly when the engine grants
+    // it. Blocks are checked pairwise by address only: their pages stay untouched.
+    let baseline = allocated_bytes();
+    let count = 0;
+    let runaway = false;
+    let bytes: u64 = 0x100000000 - memoryBytes();
+    while (!runaway) {
+      let request = <usize>min<u64>(bytes, 0xFFFF0000);
+      let got = 0;
+      for (let p = alloc(request); p != 0; p = alloc(request)) {
+        if (count == MAX_BLOCKS || ++got > 64) { runaway = true; break; }
+        setBlock(count++, p, request);
+      }
+      if (bytes == 0) break;
+      bytes = bytes > 16 ? bytes >> 1 : 0;
+    }
+    let overlaps = 0;
+    let malformed = 0;
+    for (let i = 0; i < count; i++) {
+      if (!wellFormed(ptrAt(i), sizeAt(i))) malformed++;
+      for (let j = 0; j < i; j++) {
+        let ei = <u64>ptrAt(i) + <u64>max<usize>(sizeAt(i), 1);
+        let ej = <u64>ptrAt(j) + <u64>max<usize>(sizeAt(j), 1);
+        if (<u64>ptrAt(i) < ej && <u64>ptrAt(j) < ei) overlaps++;
+      }
+    }
+    let full = memoryBytes();
+    for (let i = count - 1; i >= 0; i--) free(ptrAt(i));
+    let after = allocated_bytes();
+    log<string>(count.toString() + " blocks filled memory to " + full.toString() + " bytes");
+    expect<bool>(runaway).toBe(false);
+    expect<i32>(malformed).toBe(0);
+    expect<i32>(overlaps).toBe(0);
+    expect<usize>(after).toBe(baseline);
+  });
+
   it("returns 0 for huge requests without trapping, and keeps working", () => {
     let baseline = allocated_bytes();
     let pages = memory.size();
