@@ -7,11 +7,14 @@
 //
 // Tiling after XNNPACK f32-gemm 4x8 loadsplat: 8 accumulators, two B vectors
 // and four v128.load32_splat of A per k — 14 live v128 values, within V8/x64's
-// 15 allocatable XMM registers. Rows left over (< 4) and batch-1 calls use
-// 1x8 / 1x16 row kernels with k unrolled by two for more independent chains.
+// 15 allocatable XMM registers. A is packed four rows at a time first, so the
+// tile walks one A pointer. Calls with one or two rows (batch 1: the
+// recurrent GEMV) and the last one or two rows of a call use 1x16 / 1x8 row
+// kernels on A as it is.
 
 import { madd } from "./simd";
-import { activateS, activateV } from "./activation";
+import { Activation, activateS, activateV } from "./activation";
+import { packRows4 } from "./pack";
 import { aligned16, inMemory, spanBytes } from "./contract";
 
 /**
@@ -38,7 +41,7 @@ export function gemm(
   assert(inMemory(init, spanBytes(ldinit == 0 ? 1 : rows, padded, ldinit)), "gemm: init out of bounds");
   if (rows == 0) return;
   if (ASC_FEATURE_SIMD) {
-    if (rows < 4) {
+    if (rows < 3) {
       for (let r = 0; r < rows; r++) {
         let row = <usize>r;
         gemvRow(y + row * (<usize>ldy << 2), a + row * (<usize>lda << 2), w,
@@ -73,80 +76,147 @@ export function gemm(
   if (n >= 3) store<f32>(y, f32x4.extract_lane(lo, 2), 8);
 }
 
-/** Floats of A in one row block of gemmTiles (64 KB). */
+/** Floats in the buffer that holds a block of A packed for the 4x8 tiles (64 KB). */
 // @ts-ignore: decorator
-@inline const A_BLOCK_FLOATS: i32 = 16384;
+@inline const PACK_FLOATS: i32 = 16384;
+/** Static scratch for packRows4; the kernel runs one call at a time. */
+const packBuffer: usize = memory.data(PACK_FLOATS << 2, 16);
 
-/** rows ≥ 4: 4x8 tiles. */
+/**
+ * rows ≥ 3: 4x8 tiles. Depth is split into chunks whose four packed rows fit
+ * the pack buffer (one chunk unless depth > 4096); a chunk after the first adds
+ * onto y, and only the last one applies the activation.
+ */
 function gemmTiles(
   y: usize, ldy: i32, a: usize, lda: i32, w: usize,
+  init: usize, ldinit: i32, rows: i32, depth: i32, cols: i32, act: i32,
+): void {
+  let chunk = min(depth, PACK_FLOATS >> 2);
+  let k0 = 0;
+  do {
+    let kn = min(chunk, depth - k0);
+    let first = k0 == 0;
+    let last = k0 + kn >= depth;
+    gemmChunk(y, ldy, a + (<usize>k0 << 2), lda, w + (<usize>k0 << 5), depth,
+              first ? init : y, first ? ldinit : ldy, rows, kn, cols, last ? act : Activation.Identity);
+    k0 += kn;
+  } while (k0 < depth);
+}
+
+/**
+ * One depth chunk of gemmTiles: `depth` columns of A against the same rows of
+ * every panel (panels hold `panelDepth` rows). A is packed four rows at a time
+ * so the tile's A operands are splat loads at constant offsets from one
+ * pointer: with a row pointer per row, V8 spent a register and an address add
+ * on each and spilled inside the loop (24 → 35 GFLOP/s on Sapphire Rapids).
+ * Row blocks of at most 64 KB of packed A stay in L1/L2 while every panel
+ * streams past them (after GotoBLAS's MC blocking).
+ */
+function gemmChunk(
+  y: usize, ldy: i32, a: usize, lda: i32, w: usize, panelDepth: i32,
   init: usize, ldinit: i32, rows: i32, depth: i32, cols: i32, act: i32,
 ): void {
   let ldyB = <usize>ldy << 2;
   let ldaB = <usize>lda << 2;
   let ldiB = <usize>ldinit << 2;
-  let panelB = <usize>depth << 5;
-  let kEnd = <usize>depth << 2;
-  // Row blocks of at most ~64 KB of A stay in L2 while every panel streams
-  // past them (after GotoBLAS's MC blocking); a panel stays in L1 across the
-  // 4-row tiles of a block.
-  let block = max(4, min(rows, (A_BLOCK_FLOATS / max(depth, 1)) & ~3));
+  let panelB = <usize>panelDepth << 5;
+  let groupB = <usize>depth << 4;
+  let block = max(4, (PACK_FLOATS / max(depth, 1)) & ~3);
   for (let r0 = 0; r0 < rows; r0 += block) {
-    let rEnd = min(rows, r0 + block);
+    let blockRows = min(block, rows - r0);
+    packRows4(packBuffer, a + <usize>r0 * ldaB, lda, blockRows, depth);
     for (let j = 0; j < cols; j += 8) {
       let n = min(8, cols - j);
-      let bp0 = w + (<usize>(j >> 3)) * panelB;
+      let bp = w + (<usize>(j >> 3)) * panelB;
       let colB = <usize>j << 2;
-      let r = r0;
-      for (; r + 4 <= rEnd; r += 4) {
-        let a0 = a + <usize>r * ldaB;
-        let a1 = a0 + ldaB;
-        let a2 = a1 + ldaB;
-        let a3 = a2 + ldaB;
-        let i0 = init + <usize>r * ldiB + colB;
-        let i1 = i0 + ldiB;
-        let i2 = i1 + ldiB;
-        let i3 = i2 + ldiB;
-        let c00 = v128.load(i0), c01 = v128.load(i0, 16);
-        let c10 = v128.load(i1), c11 = v128.load(i1, 16);
-        let c20 = v128.load(i2), c21 = v128.load(i2, 16);
-        let c30 = v128.load(i3), c31 = v128.load(i3, 16);
-        let bp = bp0;
-        for (let k: usize = 0; k < kEnd; k += 4) {
-          let b0 = v128.load(bp);
-          let b1 = v128.load(bp, 16);
-          let v = v128.load32_splat(a0 + k);
-          c00 = madd(v, b0, c00);
-          c01 = madd(v, b1, c01);
-          v = v128.load32_splat(a1 + k);
-          c10 = madd(v, b0, c10);
-          c11 = madd(v, b1, c11);
-          v = v128.load32_splat(a2 + k);
-          c20 = madd(v, b0, c20);
-          c21 = madd(v, b1, c21);
-          v = v128.load32_splat(a3 + k);
-          c30 = madd(v, b0, c30);
-          c31 = madd(v, b1, c31);
-          bp += 32;
+      let pa = packBuffer;
+      for (let r = r0; r < r0 + blockRows; r += 4) {
+        let m = min(4, r0 + blockRows - r);
+        if (m >= 3) {
+          tile4x8(y + <usize>r * ldyB + colB, ldyB, pa, bp, init + <usize>r * ldiB + colB, ldiB,
+                  groupB, m, n, act);
+        } else {
+          // One or two rows left: a padded tile would waste half or more of
+          // its work, so they take the row kernel on A as it is.
+          for (let i = r; i < r + m; i++) {
+            row1x8(y + <usize>i * ldyB + colB, a + <usize>i * ldaB, bp, init + <usize>i * ldiB + colB,
+                   depth, n, act);
+          }
         }
-        let y0 = y + <usize>r * ldyB + colB;
-        storeRow8(y0, c00, c01, n, act);
-        storeRow8(y0 + ldyB, c10, c11, n, act);
-        storeRow8(y0 + 2 * ldyB, c20, c21, n, act);
-        storeRow8(y0 + 3 * ldyB, c30, c31, n, act);
-      }
-      for (; r < rEnd; r++) {
-        row1x8(y + <usize>r * ldyB + colB, a + <usize>r * ldaB, bp0,
-               init + <usize>r * ldiB + colB, depth, n, act);
+        pa += groupB;
       }
     }
   }
 }
 
+/**
+ * The 4x8 microkernel (after XNNPACK f32-gemm 4x8 loadsplat): rows [0, m) and
+ * columns [0, n) of y from one group of packed A ([depth][4] at pa, `depthB` =
+ * depth·16 bytes) and one panel at bp. Rows past m are computed from the zero
+ * padding and not stored; their init reads row 0's.
+ */
+// @ts-ignore: decorator
+@inline function tile4x8(
+  y: usize, ldyB: usize, pa: usize, bp: usize, init: usize, ldiB: usize,
+  depthB: usize, m: i32, n: i32, act: i32,
+): void {
+  let i1 = m > 1 ? init + ldiB : init;
+  let i2 = m > 2 ? i1 + ldiB : init;
+  let i3 = m > 3 ? i2 + ldiB : init;
+  let c00 = loadLo(init, n), c01 = loadHi(init, n);
+  let c10 = loadLo(i1, n), c11 = loadHi(i1, n);
+  let c20 = loadLo(i2, n), c21 = loadHi(i2, n);
+  let c30 = loadLo(i3, n), c31 = loadHi(i3, n);
+  let end = pa + depthB;
+  while (pa < end) {
+    let b0 = v128.load(bp);
+    let b1 = v128.load(bp, 16);
+    let v = v128.load32_splat(pa);
+    c00 = madd(v, b0, c00);
+    c01 = madd(v, b1, c01);
+    v = v128.load32_splat(pa, 4);
+    c10 = madd(v, b0, c10);
+    c11 = madd(v, b1, c11);
+    v = v128.load32_splat(pa, 8);
+    c20 = madd(v, b0, c20);
+    c21 = madd(v, b1, c21);
+    v = v128.load32_splat(pa, 12);
+    c30 = madd(v, b0, c30);
+    c31 = madd(v, b1, c31);
+    bp += 32;
+    pa += 16;
+  }
+  storeRow8(y, c00, c01, n, act);
+  if (m > 1) storeRow8(y + ldyB, c10, c11, n, act);
+  if (m > 2) storeRow8(y + 2 * ldyB, c20, c21, n, act);
+  if (m > 3) storeRow8(y + 3 * ldyB, c30, c31, n, act);
+}
+
+/** Lanes 0..3 of the first `n` (1..8) floats at p, zeros past n; reads only those. */
+// @ts-ignore: decorator
+@inline function loadLo(p: usize, n: i32): v128 {
+  return n >= 4 ? v128.load(p) : loadPartial(p, n);
+}
+
+/** Lanes 4..7 of the first `n` (1..8) floats at p, zeros past n; reads only those. */
+// @ts-ignore: decorator
+@inline function loadHi(p: usize, n: i32): v128 {
+  return n == 8 ? v128.load(p, 16) : n > 4 ? loadPartial(p + 16, n - 4) : f32x4.splat(0);
+}
+
+/** The first `n` (0..3) floats at p in lanes 0..n−1, zeros elsewhere. */
+function loadPartial(p: usize, n: i32): v128 {
+  let v = f32x4.splat(0);
+  if (n >= 1) v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (n >= 2) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (n >= 3) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
 /** One row against one panel: 8 columns, k unrolled by two (4 accumulators). */
 // @ts-ignore: decorator
 @inline function row1x8(y: usize, a: usize, bp: usize, init: usize, depth: i32, n: i32, act: i32): void {
-  let c0 = v128.load(init), c1 = v128.load(init, 16);
+  let c0 = loadLo(init, n), c1 = loadHi(init, n);
   let e0 = f32x4.splat(0), e1 = f32x4.splat(0);
   let kEnd = <usize>(depth & ~1) << 2;
   for (let k: usize = 0; k < kEnd; k += 8) {

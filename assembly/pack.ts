@@ -1,7 +1,8 @@
-// Weight packing, done once per load: a PyTorch weight (outputs × inputs,
-// row-major) becomes column panels [ceil(outputs/8)][inputs][8] — the layout the
-// GEMM microkernels stream, after XNNPACK's goi packing for NR = 8 (without the
-// bias, which the kernels take separately).
+// Operand packing for the GEMM microkernels. Weights, once per load: a PyTorch
+// weight (outputs × inputs, row-major) becomes column panels
+// [ceil(outputs/8)][inputs][8], after XNNPACK's goi packing for NR = 8 (without
+// the bias, which the kernels take separately). The left operand, per call:
+// rows interleaved four at a time, [ceil(rows/4)][depth][4] (MR = 4).
 
 import { aligned16, inMemory } from "./contract";
 
@@ -28,6 +29,40 @@ export function pack_panels(panels: usize, w: usize, rows: i32, cols: i32): void
         let v: f32 = r < rows ? load<f32>(w + ((<usize>r * <usize>cols + <usize>k) << 2)) : 0;
         store<f32>(dst, v);
         dst += 4;
+      }
+    }
+  }
+}
+
+/**
+ * Packs `rows` rows of `a` (f32, row stride `lda` floats, first `depth` used,
+ * 4-byte aligned) into `dst` (ceil(rows/4)·depth·4 f32, caller-owned) as
+ * [ceil(rows/4)][depth][4]: per k, one float from each of four rows; rows
+ * past `rows` in the last group are zero.
+ */
+export function packRows4(dst: usize, a: usize, lda: i32, rows: i32, depth: i32): void {
+  let ldaB = <usize>lda << 2;
+  let kEnd = <usize>depth << 2;
+  for (let r = 0; r < rows; r += 4) {
+    let a0 = a + <usize>r * ldaB;
+    let m = min(4, rows - r);
+    if (m == 4) {
+      let a1 = a0 + ldaB;
+      let a2 = a1 + ldaB;
+      let a3 = a2 + ldaB;
+      for (let k: usize = 0; k < kEnd; k += 4) {
+        store<f32>(dst, load<f32>(a0 + k));
+        store<f32>(dst, load<f32>(a1 + k), 4);
+        store<f32>(dst, load<f32>(a2 + k), 8);
+        store<f32>(dst, load<f32>(a3 + k), 12);
+        dst += 16;
+      }
+    } else {
+      for (let k: usize = 0; k < kEnd; k += 4) {
+        for (let i = 0; i < 4; i++) {
+          store<f32>(dst, i < m ? load<f32>(a0 + <usize>i * ldaB + k) : 0);
+          dst += 4;
+        }
       }
     }
   }

@@ -197,16 +197,20 @@ describe("gemm (" + BUILD + ")", () => {
     expect<i32>(failures).toBe(0);
   });
 
-  it("does the same across row blocks of A (many rows, or a deep A)", () => {
-    // gemmTiles walks A in blocks of max(4, (16384 / depth) & ~3) rows: these
-    // shapes give blocks of 124 (+6), 8 (+8+5) and 4 rows (+4+1), ending in
-    // 4-row tiles plus single-row tails.
+  it("does the same across row blocks and depth chunks of A (many rows, or a deep A)", () => {
+    // gemmTiles packs A in chunks of at most 4096 columns (a chunk after the
+    // first adds onto y, only the last applies act) and blocks of
+    // max(4, (16384 / chunk) & ~3) rows: these shapes give one chunk in blocks
+    // of 124 (+6) and 8 (+8+5) rows; two chunks (4096 + 904) in blocks of 4
+    // (+4+1); three chunks (4096 + 4096 + 8) in blocks of 4 (+3). Their last
+    // groups take the padded 3-row tile and the 1- and 2-row kernels.
     startCounting();
     let cols: i32[] = [1, 9, 17, 33];
     for (let i = 0; i < cols.length; i++) {
       checkShape(130, cols[i], 129);
       checkShape(21, cols[i], 2000);
       checkShape(9, cols[i], 5000);
+      checkShape(7, cols[i], 8200);
     }
     log<string>(summary());
     expect<i32>(failures).toBe(0);
