@@ -1,36 +1,24 @@
 // Activations applied in the recurrent step: tanh and relu, each as a v128
 // kernel and its scalar twin.
 //
-// tanh(x) = A + B / C with one division, by the size of z = |x|:
-//   z ≤ 1.25:  A = z, B = z³·P(z²), C = Q(z²) — the small-argument rational
-//              z + z³·P/Q of Eigen's accurate ptanh (P = p1·t + p0,
-//              Q = q2·t² + q1·t + 1), exact for 0 and subnormals;
-//   z > 1.25:  A = 1, B = −2, C = e^{2z} + 1 — tanh z = 1 − 2/(e^{2z} + 1);
-//              e^{2z} by Cody–Waite reduction
-//              2z = k·ln2 + r, |r| ≤ ln2/2, a degree-7 Taylor polynomial for
-//              e^r and 2^k built in the exponent bits.
-// then the sign of x is copied onto the result (tanh is odd; −0 stays −0).
+// tanh z = m / (m + 2) with m = e^{2z} − 1 = expm1(2z), for z = |x|, then the
+// sign of x is copied onto the result (tanh is odd; −0 stays −0). expm1 keeps
+// its relative accuracy near 0, so one formula serves the whole range with no
+// branch or select: Cody–Waite reduction 2z = k·ln2 + r, |r| ≤ ln2/2;
+// e^r − 1 = r + r²·P(r) with P the degree-5 Taylor polynomial of
+// (e^r − 1 − r)/r²; expm1(2z) = 2^k·(e^r − 1) + (2^k − 1), 2^k built in the
+// exponent bits. Tiny and subnormal z give m = 2z and tanh = z exactly.
 // z is clamped to 9.5 first (tanh rounds to ±1 in f32 from 9.01 on), so ±Inf
 // gives ±1 exactly and e^{2z} never overflows; NaN passes every step as NaN.
 // Error bound (required ≤ 4 ULP of Math.tanh rounded to f32, checked by
 // tests/kernel/tanh.spec.ts on a dense sweep of all finite floats): measured
-// 2 ULP at most — every float with 1e-3 ≤ |x| ≤ 9.2 (--exhaustive-tanh), worst
-// at x = 1.0285624 — in all three builds, fused or not.
+// 2 ULP at most — every float with 1e-5 ≤ |x| ≤ 9.2 (--exhaustive-tanh),
+// worst at x = 1.1615597e-4 and 0.17328815 — in all three builds, fused or not.
 
 import { madd } from "./simd";
 
 // @ts-ignore: decorator
-@inline const SMALL: f32 = 1.25;
-// @ts-ignore: decorator
 @inline const SATURATE: f32 = 9.5;
-// @ts-ignore: decorator
-@inline const P1: f32 = -1.46725140511989593505859375e-02;
-// @ts-ignore: decorator
-@inline const P0: f32 = -3.333333432674407958984375e-01;
-// @ts-ignore: decorator
-@inline const Q2: f32 = 1.570280082523822784423828125e-02;
-// @ts-ignore: decorator
-@inline const Q1: f32 = 4.4401752948760986328125e-01;
 // @ts-ignore: decorator
 @inline const LOG2E: f32 = 1.44269504088896341;
 // ln 2 split so that k·LN2_HI is exact for |k| < 2^9.
@@ -38,6 +26,10 @@ import { madd } from "./simd";
 @inline const LN2_HI: f32 = 0.693145751953125;
 // @ts-ignore: decorator
 @inline const LN2_LO: f32 = 1.428606765330187045e-06;
+/** 1.5·2^23 + 127: adding it rounds to an integer k and leaves k + 127 in the low mantissa bits. */
+// @ts-ignore: decorator
+@inline const ROUND_SHIFT: f32 = 12583039;
+// P(r) = 1/2! + r/3! + … + r⁵/7!
 // @ts-ignore: decorator
 @inline const E2: f32 = 0.5;
 // @ts-ignore: decorator
@@ -54,37 +46,44 @@ import { madd } from "./simd";
 /** Activation codes shared with the host. */
 export const enum Activation { Identity = 0, Tanh = 1, Relu = 2 }
 
+/**
+ * tanhV's constants, one f32 each, read with v128.load32_splat: one load µop
+ * under V8, where a v128 constant in a register costs three ALU µops
+ * (movq, vmovq, vpunpcklqdq) at every use.
+ */
+const TANH_CONSTANTS: usize = memory.data<f32>([
+  -0.0, SATURATE, LOG2E, ROUND_SHIFT, -LN2_HI, -LN2_LO, E7, E6, E5, E4, E3, E2, 1, 2,
+]);
+
+/** Splat of TANH_CONSTANTS[slot]; `slot` must be a constant. */
+// @ts-ignore: decorator
+@inline function constant(slot: i32): v128 {
+  return v128.load32_splat(TANH_CONSTANTS + (<usize>slot << 2));
+}
+
 /** tanh of four lanes; NaN lanes stay NaN. */
 // @ts-ignore: decorator
 @inline export function tanhV(x: v128): v128 {
-  let sign = v128.and(x, i32x4.splat(0x80000000));
+  let signMask = constant(0);
+  let sign = v128.and(x, signMask);
   // pmin with the value first keeps NaN (one x86 instruction, unlike min).
-  let z = f32x4.pmin(v128.andnot(x, i32x4.splat(0x80000000)), f32x4.splat(SATURATE));
-  let small = f32x4.le(z, f32x4.splat(SMALL));
-  // Small branch: x³·P(x²) and Q(x²).
-  let t = f32x4.mul(z, z);
-  let p = madd(t, f32x4.splat(P1), f32x4.splat(P0));
-  let q = madd(madd(t, f32x4.splat(Q2), f32x4.splat(Q1)), t, f32x4.splat(1));
-  let bSmall = f32x4.mul(f32x4.mul(z, t), p);
-  // Large branch: e^{2z} + 1.
+  let z = f32x4.pmin(v128.andnot(x, signMask), constant(1));
   let w = f32x4.add(z, z);
-  let kf = f32x4.nearest(f32x4.mul(w, f32x4.splat(LOG2E)));
-  let r = madd(kf, f32x4.splat(-LN2_HI), w);
-  r = madd(kf, f32x4.splat(-LN2_LO), r);
-  let e = madd(f32x4.splat(E7), r, f32x4.splat(E6));
-  e = madd(e, r, f32x4.splat(E5));
-  e = madd(e, r, f32x4.splat(E4));
-  e = madd(e, r, f32x4.splat(E3));
-  e = madd(e, r, f32x4.splat(E2));
-  e = madd(e, r, f32x4.splat(1));
-  e = madd(e, r, f32x4.splat(1));
-  let scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(kf), i32x4.splat(127)), 23);
-  let cLarge = f32x4.add(f32x4.mul(e, scale), f32x4.splat(1));
-  // One division for both branches, then the sign of x.
-  let a = v128.bitselect(z, f32x4.splat(1), small);
-  let b = v128.bitselect(bSmall, f32x4.splat(-2), small);
-  let c = v128.bitselect(q, cLarge, small);
-  return v128.or(f32x4.add(a, f32x4.div(b, c)), sign);
+  // Round w·log2(e) to k by the shift constant (as in Cephes/XNNPACK expf);
+  // shifting its bits left by 23 leaves k + 127 in the exponent: 2^k.
+  let shifted = madd(w, constant(2), constant(3));
+  let kf = f32x4.sub(shifted, constant(3));
+  let scale = i32x4.shl(shifted, 23);
+  let r = madd(kf, constant(4), w);
+  r = madd(kf, constant(5), r);
+  let p = madd(constant(6), r, constant(7));
+  p = madd(p, r, constant(8));
+  p = madd(p, r, constant(9));
+  p = madd(p, r, constant(10));
+  p = madd(p, r, constant(11));
+  let em1r = madd(f32x4.mul(r, r), p, r);
+  let m = madd(scale, em1r, f32x4.sub(scale, constant(12)));
+  return v128.or(f32x4.div(m, f32x4.add(m, constant(13))), sign);
 }
 
 /** relu of four lanes: relu(-0) = -0 and NaN stays NaN, as in PyTorch. */
@@ -97,20 +96,14 @@ export const enum Activation { Identity = 0, Tanh = 1, Relu = 2 }
 // @ts-ignore: decorator
 @inline export function tanhS(x: f32): f32 {
   let z = min(abs(x), SATURATE);
-  if (z <= SMALL) {
-    let t = z * z;
-    let p = t * P1 + P0;
-    let q = (t * Q2 + Q1) * t + <f32>1;
-    return copysign(z + z * t * p / q, x);
-  }
   let w = z + z;
   let kf = nearest(w * LOG2E);
   let r = kf * -LN2_HI + w;
   r = kf * -LN2_LO + r;
-  let e = ((((((E7 * r + E6) * r + E5) * r + E4) * r + E3) * r + E2) * r + <f32>1) * r + <f32>1;
+  let p = ((((E7 * r + E6) * r + E5) * r + E4) * r + E3) * r + E2;
   let scale = reinterpret<f32>((<i32>kf + 127) << 23);
-  let y = <f32>1 + <f32>-2 / (e * scale + <f32>1);
-  return copysign(y, x);
+  let m = scale * (r * r * p + r) + (scale - <f32>1);
+  return copysign(m / (m + <f32>2), x);
 }
 
 /** Scalar twin of reluV. */
