@@ -4,7 +4,15 @@
 import { parentPort } from "node:worker_threads";
 import { init, RNN, Tensor } from "wasm-rnn";
 
-parentPort.on("message", async ({ id, backend, config, input, h0 }) => {
+// Requests run one at a time: init() switches this thread's kernel for the
+// models created after it, so two interleaved requests could otherwise build
+// one's model on the other's kernel.
+let queue = Promise.resolve();
+parentPort.on("message", (request) => {
+  queue = queue.then(() => handle(request));
+});
+
+async function handle({ id, backend, config, input, h0 }) {
   try {
     const runtime = await init({ backend });
     const rnn = new RNN(config);
@@ -20,4 +28,4 @@ parentPort.on("message", async ({ id, backend, config, input, h0 }) => {
   } catch (error) {
     parentPort.postMessage({ id, error: `${error?.constructor?.name}: ${error?.message}` });
   }
-});
+}
