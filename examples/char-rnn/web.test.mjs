@@ -1,19 +1,25 @@
 // The web demo in headless Chromium, driven as a person would use it: type a
 // prompt, tick "Greedy", press Generate, read the streamed text. Greedy text must
 // equal PyTorch's (expected.json), and so must the page's default sampled run
-// (seed 42), of which a screenshot goes to examples/char-rnn/screenshot.png for
-// the README.
+// (seed 42), of which a screenshot is taken: to the temporary directory, or to
+// examples/char-rnn/screenshot.png (the README's) with UPDATE_SCREENSHOT=1, so
+// a test run leaves the working tree as it was.
 //
 //   node --test examples/char-rnn/web.test.mjs       (needs Debian's chromium)
+//   UPDATE_SCREENSHOT=1 node --test examples/char-rnn/web.test.mjs
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { startDemo } from "./serve.mjs";
 
 const expected = JSON.parse(readFileSync(new URL("./expected.json", import.meta.url), "utf8"));
-const SCREENSHOT = fileURLToPath(new URL("./screenshot.png", import.meta.url));
+const SCREENSHOT = process.env.UPDATE_SCREENSHOT === "1"
+  ? fileURLToPath(new URL("./screenshot.png", import.meta.url))
+  : join(tmpdir(), "wasm-rnn-char-rnn-screenshot.png");
 // Debian's Chromium; the flags keep it off the network (there is none here to reach).
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync"];
