@@ -55,35 +55,40 @@ const TANH_CONSTANTS: usize = memory.data<f32>([
   -0.0, SATURATE, LOG2E, ROUND_SHIFT, -LN2_HI, -LN2_LO, E7, E6, E5, E4, E3, E2, 1, 2,
 ]);
 
-/** Splat of TANH_CONSTANTS[slot]; `slot` must be a constant. */
+/** Index of each constant in TANH_CONSTANTS. */
+const enum Slot {
+  SignMask, Saturate, Log2e, RoundShift, MinusLn2Hi, MinusLn2Lo, E7, E6, E5, E4, E3, E2, One, Two,
+}
+
+/** Splat of TANH_CONSTANTS[slot]. */
 // @ts-ignore: decorator
-@inline function constant(slot: i32): v128 {
+@inline function constant(slot: Slot): v128 {
   return v128.load32_splat(TANH_CONSTANTS + (<usize>slot << 2));
 }
 
 /** tanh of four lanes; NaN lanes stay NaN. */
 // @ts-ignore: decorator
 @inline export function tanhV(x: v128): v128 {
-  let signMask = constant(0);
+  let signMask = constant(Slot.SignMask);
   let sign = v128.and(x, signMask);
   // pmin with the value first keeps NaN (one x86 instruction, unlike min).
-  let z = f32x4.pmin(v128.andnot(x, signMask), constant(1));
+  let z = f32x4.pmin(v128.andnot(x, signMask), constant(Slot.Saturate));
   let w = f32x4.add(z, z);
   // Round w·log2(e) to k by the shift constant (as in Cephes/XNNPACK expf);
   // shifting its bits left by 23 leaves k + 127 in the exponent: 2^k.
-  let shifted = madd(w, constant(2), constant(3));
-  let kf = f32x4.sub(shifted, constant(3));
+  let shifted = madd(w, constant(Slot.Log2e), constant(Slot.RoundShift));
+  let kf = f32x4.sub(shifted, constant(Slot.RoundShift));
   let scale = i32x4.shl(shifted, 23);
-  let r = madd(kf, constant(4), w);
-  r = madd(kf, constant(5), r);
-  let p = madd(constant(6), r, constant(7));
-  p = madd(p, r, constant(8));
-  p = madd(p, r, constant(9));
-  p = madd(p, r, constant(10));
-  p = madd(p, r, constant(11));
+  let r = madd(kf, constant(Slot.MinusLn2Hi), w);
+  r = madd(kf, constant(Slot.MinusLn2Lo), r);
+  let p = madd(constant(Slot.E7), r, constant(Slot.E6));
+  p = madd(p, r, constant(Slot.E5));
+  p = madd(p, r, constant(Slot.E4));
+  p = madd(p, r, constant(Slot.E3));
+  p = madd(p, r, constant(Slot.E2));
   let em1r = madd(f32x4.mul(r, r), p, r);
-  let m = madd(scale, em1r, f32x4.sub(scale, constant(12)));
-  return v128.or(f32x4.div(m, f32x4.add(m, constant(13))), sign);
+  let m = madd(scale, em1r, f32x4.sub(scale, constant(Slot.One)));
+  return v128.or(f32x4.div(m, f32x4.add(m, constant(Slot.Two))), sign);
 }
 
 /** relu of four lanes: relu(-0) = -0 and NaN stays NaN, as in PyTorch. */
