@@ -1,0 +1,15 @@
+// The kernel's ABI constants: the one source for the kernel (assembly/) and
+// the host (src/), which imports this file. Plain enums and untyped integer
+// constants only, so that it is valid AssemblyScript and TypeScript alike.
+
+/** Activation codes taken by the GEMM epilogue. */
+export const enum Activation { Identity = 0, Tanh = 1, Relu = 2 }
+
+/** Columns per packed weight panel (the GEMM tile's NR): hidden sizes are padded to a multiple. */
+export const PANEL_WIDTH = 8;
+
+/** Byte alignment of every panel and of the scratch the kernel reads with v128 loads. */
+export const ALIGNMENT = 16;
+
+/** Gates per hidden unit of each recurrent cell kind, in PyTorch's order (LSTM: i, f, g, o; GRU: r, z, n). */
+export const enum Gates { Elman = 1, GRU = 3, LSTM = 4 }
