@@ -7,8 +7,8 @@
  * (lengths longer than the input, fractional lengths, hand-built inconsistent
  * PackedSequences) are errors. Results own fresh data: they never alias inputs.
  */
-import { describe, formatShape } from "./describe.js";
-import { checkConsistent, Tensor, product } from "./tensor.js";
+import { describe, formatShape } from "../core/describe.js";
+import { checkConsistent, Tensor, product } from "../core/tensor.js";
 
 /** Integers given as a number array or any typed array (including `BigInt64Array`). */
 export type IntegerArrayLike = ArrayLike<number> | ArrayLike<bigint>;

@@ -1,8 +1,8 @@
 // Validation of the RNN constructor options, following PyTorch main's checks
 // (reference/pytorch-rnn.md §1.2) with JavaScript names and types.
 
-import { describe } from "./describe.js";
-import { seed32 } from "./random.js";
+import { describe } from "../core/describe.js";
+import { seed32 } from "../core/random.js";
 
 export type Nonlinearity = "tanh" | "relu";
 

@@ -3,7 +3,7 @@
 
 import { BACKENDS, bestBackend, detectFeatures, type Backend, type Features } from "./features.js";
 import { Kernel, type KernelExports } from "./kernel.js";
-import { describe } from "./describe.js";
+import { describe } from "../core/describe.js";
 
 /** Options of `init()`, shared by every runtime entry. */
 export interface InitOptions {

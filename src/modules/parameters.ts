@@ -1,8 +1,8 @@
 // Parameters shared by RNN and RNNCell: PyTorch's default initialisation and
 // the packing of weights into the kernel's panel layout.
 
-import type { Kernel } from "./kernel.js";
-import type { MT19937 } from "./random.js";
+import type { Kernel } from "../runtime/kernel.js";
+import type { MT19937 } from "../core/random.js";
 
 /** A parameter's PyTorch name and shape. */
 export interface ParameterSpec {

@@ -1,10 +1,10 @@
-import { checkConsistent, Tensor } from "./tensor.js";
-import { describe } from "./describe.js";
-import { Act, checkFitsInWasm, type Kernel } from "./kernel.js";
-import { activeKernel } from "./runtime.js";
-import { MT19937, randomSeed, seed32 } from "./random.js";
+import { checkConsistent, Tensor } from "../core/tensor.js";
+import { describe } from "../core/describe.js";
+import { Act, checkFitsInWasm, type Kernel } from "../runtime/kernel.js";
+import { activeKernel } from "../runtime/runtime.js";
+import { MT19937, randomSeed, seed32 } from "../core/random.js";
 import { packWeight, roundUp8, uniformInit, type ParameterSpec } from "./parameters.js";
-import { loadParameters, type LoadStateDictOptions, type StateDictInput } from "./state-dict.js";
+import { loadParameters, type LoadStateDictOptions, type StateDictInput } from "../io/state-dict.js";
 import type { Nonlinearity } from "./options.js";
 
 /** Options of `new RNNCell()`: PyTorch's constructor arguments in camelCase, plus `seed`. */

@@ -1,11 +1,11 @@
-import { checkConsistent, Tensor } from "./tensor.js";
-import { describe, formatShape } from "./describe.js";
-import { Act, checkFitsInWasm, type Kernel } from "./kernel.js";
-import { activeKernel } from "./runtime.js";
-import { MT19937, randomSeed } from "./random.js";
+import { checkConsistent, Tensor } from "../core/tensor.js";
+import { describe, formatShape } from "../core/describe.js";
+import { Act, checkFitsInWasm, type Kernel } from "../runtime/kernel.js";
+import { activeKernel } from "../runtime/runtime.js";
+import { MT19937, randomSeed } from "../core/random.js";
 import { checkDropout, checkRNNOptions, type Nonlinearity, type RNNConfig, type RNNOptions } from "./options.js";
-import { PackedSequence } from "./packed.js";
-import { loadParameters, type LoadStateDictOptions, type StateDictInput } from "./state-dict.js";
+import { PackedSequence } from "../sequence/packed.js";
+import { loadParameters, type LoadStateDictOptions, type StateDictInput } from "../io/state-dict.js";
 import { packWeight, roundUp8, uniformInit, type ParameterSpec } from "./parameters.js";
 
 export type { RNNOptions, Nonlinearity } from "./options.js";

@@ -1,8 +1,8 @@
 // Loading PyTorch state dicts: key selection by prefix, strict key checks and
 // shape checks with PyTorch's messages, all before anything is changed.
 
-import { Tensor } from "./tensor.js";
-import { describe, formatShape } from "./describe.js";
+import { Tensor } from "../core/tensor.js";
+import { describe, formatShape } from "../core/describe.js";
 
 /** A state dict: PyTorch key → tensor. Also accepted: a loader's `{ tensors }` result, or a Map. */
 export type StateDictInput =
