@@ -1,8 +1,19 @@
 // Everything a user imports, identical in every runtime. Each platform entry
 // (src/platform/*.ts) re-exports this and adds only its own `init`.
 export { Tensor, type NestedArray } from "./core/tensor.js";
-export { RNNCell, type RNNCellOptions } from "./modules/rnn-cell.js";
-export { RNN, type RNNOptions, type Nonlinearity, type ParameterSpec } from "./modules/rnn.js";
+export { RNN } from "./modules/rnn.js";
+export { GRU } from "./modules/gru.js";
+export { LSTM } from "./modules/lstm.js";
+export { RNNCell } from "./modules/rnn-cell.js";
+export { GRUCell } from "./modules/gru-cell.js";
+export { LSTMCell } from "./modules/lstm-cell.js";
+export { Linear, type LinearOptions } from "./modules/linear.js";
+export { Embedding, type EmbeddingOptions, type NestedIndices } from "./modules/embedding.js";
+export type {
+  RecurrentOptions, RNNOptions, GRUOptions, LSTMOptions, CellOptions, RNNCellOptions, GRUCellOptions, LSTMCellOptions,
+  Nonlinearity,
+} from "./modules/options.js";
+export type { ParameterSpec } from "./modules/parameters.js";
 export { type LoadStateDictOptions, type StateDictInput } from "./io/state-dict.js";
 export {
   PackedSequence, packPaddedSequence, padPackedSequence, packSequence, padSequence, unpackSequence, unpadSequence,

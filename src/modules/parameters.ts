@@ -1,7 +1,6 @@
-// Parameters shared by RNN and RNNCell: PyTorch's default initialisation and
-// the packing of weights into the kernel's panel layout.
+// Parameters of every module: PyTorch's names and shapes, and its seeded
+// initialisation drawn from one MT19937 stream in registration order.
 
-import type { Kernel } from "../runtime/kernel.js";
 import type { MT19937 } from "../core/random.js";
 
 /** A parameter's PyTorch name and shape. */
@@ -10,39 +9,38 @@ export interface ParameterSpec {
   readonly shape: readonly number[];
 }
 
+/** Elements of a parameter. */
+export function sizeOf(spec: ParameterSpec): number {
+  let n = 1;
+  for (const s of spec.shape) n *= s;
+  return n;
+}
+
 /**
- * PyTorch's reset_parameters: init.uniform_(p, −1/√H, 1/√H) on every parameter
- * in registration order from one generator stream. from + u·(to − from) is
- * exact in doubles, so one fround reproduces the single rounding of
- * PyTorch's fused (AVX2) uniform_ kernel bit for bit.
+ * PyTorch's `init.uniform_(p, −bound, bound)` for float32, value by value in
+ * row-major order: from + u·(to − from) with from, to rounded to float32 is
+ * exact in doubles, so one rounding to float32 reproduces the single rounding
+ * of PyTorch's fused (AVX2) uniform_ kernel bit for bit.
  */
-export function uniformInit(
+export function uniformFill(values: Float32Array, bound: number, rng: MT19937): void {
+  const from = Math.fround(-bound);
+  const range = Math.fround(bound) - from;
+  for (let i = 0; i < values.length; i++) values[i] = rng.nextFloat24() * range + from;
+}
+
+/**
+ * The recurrent modules' reset_parameters: every parameter from
+ * U(−1/√H, 1/√H), in registration order, from one stream.
+ */
+export function recurrentInit(
   specs: readonly ParameterSpec[], hiddenSize: number, rng: MT19937,
 ): Map<string, Float32Array> {
-  const stdv = hiddenSize > 0 ? 1 / Math.sqrt(hiddenSize) : 0;
-  const from = Math.fround(-stdv);
-  const range = Math.fround(stdv) - from;
+  const bound = hiddenSize > 0 ? 1 / Math.sqrt(hiddenSize) : 0;
   const params = new Map<string, Float32Array>();
   for (const spec of specs) {
-    const values = new Float32Array(spec.shape.reduce((a, b) => a * b, 1));
-    for (let i = 0; i < values.length; i++) values[i] = rng.nextFloat24() * range + from;
+    const values = new Float32Array(sizeOf(spec));
+    uniformFill(values, bound, rng);
     params.set(spec.name, values);
   }
   return params;
-}
-
-/**
- * Packs a PyTorch weight (rows × cols, row-major) into panels at `panels`,
- * staging it through `staging` (at least rows·cols floats of kernel memory).
- */
-export function packWeight(
-  kernel: Kernel, panels: number, staging: number, weight: Float32Array, rows: number, cols: number,
-): void {
-  kernel.write(staging, weight);
-  kernel.exports.pack_panels(panels, staging, rows, cols);
-}
-
-/** n rounded up to a multiple of 8 (the panel width). */
-export function roundUp8(n: number): number {
-  return (n + 7) & ~7;
 }
