@@ -133,12 +133,26 @@ export class LayerStack {
   private readonly workspace: Workspace;
   private weights = 0;
 
-  constructor(kernel: Kernel, shape: StackShape, runLayer: LayerRunner) {
+  private constructor(kernel: Kernel, shape: StackShape, runLayer: LayerRunner) {
     this.kernel = kernel;
     this.shape = shape;
     this.runLayer = runLayer;
     this.workspace = new Workspace(kernel);
-    if (shape.hidden > 0) this.weights = kernel.alloc(packedFloats(shape));
+  }
+
+  /** A stack with `params` packed; frees what it took if allocating fails. */
+  static create(
+    kernel: Kernel, shape: StackShape, runLayer: LayerRunner, params: ReadonlyMap<string, Float32Array>, name: ParameterNamer,
+  ): LayerStack {
+    const stack = new LayerStack(kernel, shape, runLayer);
+    try {
+      if (shape.hidden > 0) stack.weights = kernel.alloc(packedFloats(shape));
+      stack.pack(params, name);
+    } catch (error) {
+      stack.release();
+      throw error;
+    }
+    return stack;
   }
 
   /** Number of states: h, and c for LSTM. */
