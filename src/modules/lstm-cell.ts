@@ -17,7 +17,7 @@ export class LSTMCell extends CellBase {
    * @throws TypeError if `state` is not a pair of Tensors; RangeError with PyTorch's messages for wrong shapes.
    */
   forward(input: Tensor, state?: readonly [Tensor, Tensor] | null): [Tensor, Tensor] {
-    const [h, c] = this.stepStates(input, readPair(state, "LSTMCell"));
+    const [h, c] = this.stepStates(input, readPair(state, "LSTMCell: Expected the state to be a pair [h, c]"));
     return [h, c];
   }
 }

@@ -39,17 +39,15 @@ export class LSTM extends RecurrentBase {
   forward(input: Tensor, state?: readonly [Tensor, Tensor] | null): [Tensor, [Tensor, Tensor]];
   forward(input: PackedSequence, state?: readonly [Tensor, Tensor] | null): [PackedSequence, [Tensor, Tensor]];
   forward(input: Tensor | PackedSequence, state?: readonly [Tensor, Tensor] | null): [Tensor | PackedSequence, [Tensor, Tensor]] {
-    const [output, [hN, cN]] = this.forwardStates(input, readPair(state, "LSTM"));
+    const [output, [hN, cN]] = this.forwardStates(input, readPair(state, "LSTM: Expected the state to be a pair [h0, c0]"));
     return [output, [hN, cN]];
   }
 }
 
 /** An LSTM state [h, c], read once; null or undefined for zeros. */
-export function readPair(state: unknown, name: string): [unknown, unknown] | null {
+export function readPair(state: unknown, expected: string): [unknown, unknown] | null {
   if (state === null || state === undefined) return null;
-  if (!Array.isArray(state) || state.length !== 2) {
-    throw new TypeError(`${name}: Expected the state to be a pair [h0, c0] of Tensors, got ${describe(state)}`);
-  }
+  if (!Array.isArray(state) || state.length !== 2) throw new TypeError(`${expected} of Tensors, got ${describe(state)}`);
   const [h, c] = state as unknown[];
   return [h, c];
 }

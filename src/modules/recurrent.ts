@@ -71,7 +71,7 @@ export abstract class RecurrentBase extends Module {
     this.bidirectional = config.bidirectional;
     this.dropoutP = config.dropout;
     this.dropoutRng = new MT19937(rng.next());
-    this.stack = LayerStack.create(kernel, shape, runLayer, params, layerName);
+    this.stack = LayerStack.create(kernel, shape, runLayer, name, params, layerName);
   }
 
   /** Dropout probability between layers in training mode; settable like PyTorch's `rnn.dropout`. */
