@@ -87,7 +87,7 @@ function layerInputs(s: StackShape, layer: number): number {
 }
 
 /** Features of h: projSize when projecting, else hidden. */
-export function outSize(s: StackShape): number {
+function outSize(s: StackShape): number {
   return s.proj > 0 ? s.proj : s.hidden;
 }
 
@@ -106,7 +106,7 @@ function layerPointers(s: StackShape, layer: number, base: number) {
 }
 
 /** Floats of linear memory the packed weights take, computed without listing the layers. */
-export function packedFloats(s: StackShape): number {
+function packedFloats(s: StackShape): number {
   return layerFloats(s, 0) + (s.layers - 1) * layerFloats(s, Math.min(1, s.layers - 1));
 }
 
@@ -197,7 +197,7 @@ export class LayerStack {
         if (s.proj > 0) exports.pack_panels(wHr + d * b.wHr * 4, stage(get("weight_hr")), s.proj, s.hidden);
         const dst = bias + d * b.bias * 4;
         if (s.gates === Gates.Elman) {
-          // b_ih + b_hh pre-summed in float32, as PyTorch's kernel adds them per step.
+          // b_ih + b_hh summed once in float32; the kernel adds the sum to x·W_ihᵀ.
           const sum = new Float32Array(h8);
           if (s.bias) {
             const bIh = get("bias_ih");
