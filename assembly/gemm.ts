@@ -64,8 +64,8 @@ export function gemm(
     if (rows < 3) {
       for (let r = 0; r < rows; r++) {
         let row = <usize>r;
-        gemv_1x16(y + row * (<usize>ldy << 2), a + row * (<usize>lda << 2), w,
-                  init + row * (<usize>ldinit << 2), initColumns, depth, cols, act);
+        gemvRow(y + row * (<usize>ldy << 2), a + row * (<usize>lda << 2), w,
+                init + row * (<usize>ldinit << 2), initColumns, depth, cols, act);
       }
     } else {
       gemmTiles(y, ldy, a, lda, w, init, ldinit, initColumns, rows, depth, cols, act);
@@ -88,9 +88,12 @@ export function gemm(
   }
 }
 
-/** Stores the first `n` (1..8) lanes of lo ⧺ hi to y after `act`. */
-// @ts-ignore: decorator
-@inline export function storeRow8(y: usize, lo: v128, hi: v128, n: i32, act: i32): void {
+/**
+ * Stores the first `n` (1..8) lanes of lo ⧺ hi to y after `act`. Not inlined:
+ * once per tile row it costs a call, inlined it would copy tanh into every
+ * micro-kernel's every row (the module's size doubled).
+ */
+function storeRow8(y: usize, lo: v128, hi: v128, n: i32, act: i32): void {
   lo = activateV(lo, act);
   hi = activateV(hi, act);
   if (n == 8) {
@@ -241,7 +244,7 @@ function gemmChunk(
 }
 
 /** The first `n` (0..3) floats at p in lanes 0..n−1, zeros elsewhere. */
-function loadPartial(p: usize, n: i32): v128 {
+export function loadPartial(p: usize, n: i32): v128 {
   let v = f32x4.splat(0);
   if (n >= 1) v = f32x4.replace_lane(v, 0, load<f32>(p));
   if (n >= 2) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
@@ -273,43 +276,54 @@ function loadPartial(p: usize, n: i32): v128 {
 }
 
 /**
- * One row against all panels (the batch-1 recurrent GEMV): panels in pairs,
- * 16 columns, 4 accumulators. Each weight is loaded once, so the loop is
- * load-bound; on Zen 3 under V8 this form measured 1.4–1.6× faster than
- * 8 accumulators (k unrolled by two, or 1x32), whose extra live registers made
- * V8 spill accumulators inside the loop — for relaxed_madd as well.
- * `initColumns` false: one init panel row (zeros) for every panel.
+ * One row against all panels (the batch-1 recurrent GEMV): panels in pairs
+ * by gemv_1x16, an odd last one by gemm_1x8. `initColumns` false: one init
+ * panel row (zeros) for every panel.
  */
-function gemv_1x16(
+function gemvRow(
   y: usize, a: usize, w: usize, init: usize, initColumns: bool, depth: i32, cols: i32, act: i32,
 ): void {
   let panelB = panelBytes(depth);
-  let kEnd = <usize>depth << 2;
   let j = 0;
   for (; j + PANEL_WIDTH < cols; j += 2 * PANEL_WIDTH) {
     let p0 = w + <usize>(j / PANEL_WIDTH) * panelB;
-    let p1 = p0 + panelB;
-    let ip = initColumns ? init + (<usize>j << 2) : init;
-    let iq = initColumns ? ip + PANEL_ROW_BYTES : init;
-    let c0 = v128.load(ip), c1 = v128.load(ip, 16);
-    let c2 = v128.load(iq), c3 = v128.load(iq, 16);
-    for (let k: usize = 0; k < kEnd; k += 4) {
-      let v = v128.load32_splat(a + k);
-      c0 = madd(v, v128.load(p0), c0);
-      c1 = madd(v, v128.load(p0, 16), c1);
-      c2 = madd(v, v128.load(p1), c2);
-      c3 = madd(v, v128.load(p1, 16), c3);
-      p0 += PANEL_ROW_BYTES;
-      p1 += PANEL_ROW_BYTES;
-    }
-    let yj = y + (<usize>j << 2);
-    storeRow8(yj, c0, c1, PANEL_WIDTH, act);
-    storeRow8(yj + PANEL_ROW_BYTES, c2, c3, min(PANEL_WIDTH, cols - j - PANEL_WIDTH), act);
+    let i0 = initColumns ? init + (<usize>j << 2) : init;
+    let y0 = y + (<usize>j << 2);
+    gemv_1x16(y0, y0 + PANEL_ROW_BYTES, min(PANEL_WIDTH, cols - j - PANEL_WIDTH), a, p0, p0 + panelB,
+              i0, initColumns ? i0 + PANEL_ROW_BYTES : init, depth, act);
   }
   if (j < cols) {
     gemm_1x8(y + (<usize>j << 2), a, w + <usize>(j / PANEL_WIDTH) * panelB,
              initColumns ? init + (<usize>j << 2) : init, depth, cols - j, act);
   }
+}
+
+/**
+ * One row against two panels (p0, p1; 16 columns), 4 accumulators: 8 columns
+ * to y0 (init i0), the first n1 of the next 8 to y1 (init i1). Each weight is
+ * loaded once, so the loop is load-bound; on Zen 3 under V8 this form
+ * measured 1.4–1.6× faster than 8 accumulators (k unrolled by two, or 1x32),
+ * whose extra live registers made V8 spill accumulators inside the loop — for
+ * relaxed_madd as well.
+ */
+// @ts-ignore: decorator
+@inline export function gemv_1x16(
+  y0: usize, y1: usize, n1: i32, a: usize, p0: usize, p1: usize, i0: usize, i1: usize, depth: i32, act: i32,
+): void {
+  let kEnd = <usize>depth << 2;
+  let c0 = v128.load(i0), c1 = v128.load(i0, 16);
+  let c2 = v128.load(i1), c3 = v128.load(i1, 16);
+  for (let k: usize = 0; k < kEnd; k += 4) {
+    let v = v128.load32_splat(a + k);
+    c0 = madd(v, v128.load(p0), c0);
+    c1 = madd(v, v128.load(p0, 16), c1);
+    c2 = madd(v, v128.load(p1), c2);
+    c3 = madd(v, v128.load(p1, 16), c3);
+    p0 += PANEL_ROW_BYTES;
+    p1 += PANEL_ROW_BYTES;
+  }
+  storeRow8(y0, c0, c1, PANEL_WIDTH, act);
+  storeRow8(y1, c2, c3, n1, act);
 }
 
 /**
