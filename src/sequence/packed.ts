@@ -106,6 +106,10 @@ export class PackedSequence {
     this.sortedIndices = sorted;
     this.unsortedIndices = unsorted;
   }
+
+  get [Symbol.toStringTag](): string {
+    return "PackedSequence";
+  }
 }
 
 /** A PackedSequence as read once at the boundary: its data and copies of its arrays, validated together. */
