@@ -74,5 +74,5 @@ export function readShape(shape: unknown, what: string): readonly number[] {
     numel *= size;
   }
   if (!Number.isSafeInteger(numel)) throw new RangeError(`${what} shape ${formatShape(copy as number[])} has too many elements`);
-  return Object.freeze(copy as number[]);
+  return copy as number[];
 }

@@ -4,13 +4,13 @@
 // before running one step — a layer stack of one layer, one direction and
 // one time step, so a cell computes exactly what its module computes.
 
-import type { Gates } from "../../assembly/abi.js";
+import { Activation, type Gates } from "../../assembly/abi.js";
 import { Tensor } from "../core/tensor.js";
 import { describe } from "../core/describe.js";
 import { MT19937, randomSeed } from "../core/random.js";
 import { snapshotTensor, type TensorSnapshot } from "../core/snapshot.js";
 import { activeKernel } from "../runtime/runtime.js";
-import { checkStackFits, type LayerRunner, type ParameterNamer, type StackShape } from "./layers.js";
+import { checkStackFits, type ParameterNamer, type StackShape } from "./layers.js";
 import { StackModule } from "./stack-module.js";
 import type { CellConfig } from "./options.js";
 import { recurrentInit, type ParameterSpec } from "./parameters.js";
@@ -22,11 +22,14 @@ const cellName: ParameterNamer = (kind) => kind;
 
 export abstract class CellBase extends StackModule {
   private readonly kind: CellName;
+  /** The batch sizes of one step, reused: a step allocates only its results. */
+  private readonly steps = new Int32Array(1);
 
-  protected constructor(name: CellName, config: CellConfig, gates: Gates, runLayer: LayerRunner) {
+  protected constructor(name: CellName, config: CellConfig, gates: Gates) {
     const kernel = activeKernel();
     const shape: StackShape = {
       inputSize: config.inputSize, hidden: config.hiddenSize, proj: 0, layers: 1, dirs: 1, gates, bias: config.bias,
+      activation: config.nonlinearity === "relu" ? Activation.Relu : Activation.Tanh,
     };
     checkStackFits(shape, `${name}(${config.inputSize}, ${config.hiddenSize})`);
     const rows = gates * config.hiddenSize;
@@ -36,7 +39,7 @@ export abstract class CellBase extends StackModule {
       ...(config.bias ? [{ name: "bias_ih", shape: [rows] }, { name: "bias_hh", shape: [rows] }] : []),
     ];
     const params = recurrentInit(specs, config.hiddenSize, new MT19937(config.seed ?? randomSeed()));
-    super(name, kernel, shape, runLayer, specs, params, cellName);
+    super(name, kernel, shape, specs, params, cellName);
     this.kind = name;
   }
 
@@ -78,11 +81,16 @@ export abstract class CellBase extends StackModule {
       const shape = rank === 2 ? [batch, H] : [H];
       if (H === 0 || batch === 0) return hx.map(() => Tensor.zeros(shape));
       const { finals } = this.stack.run({
-        x: x.data, batchFirst: false, batchSizes: new Int32Array([batch]), rows: batch,
-        initial: hx.map((h) => h?.data ?? null), dropout: null,
+        x: x.data, batchFirst: false, batchSizes: this.oneStep(batch), rows: batch,
+        initial: hx.map((h) => h?.data ?? null), dropout: null, output: false,
       });
       return finals.map((f) => new Tensor(f, shape));
     });
+  }
+
+  private oneStep(batch: number): Int32Array {
+    this.steps[0] = batch;
+    return this.steps;
   }
 
   /** The state tensors, type-checked, read once and ranked like the input (null entries: zeros). */

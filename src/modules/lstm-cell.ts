@@ -1,14 +1,14 @@
 import { Gates } from "../../assembly/abi.js";
 import type { Tensor } from "../core/tensor.js";
 import { CellBase } from "./cell.js";
-import { lstmLayer, readPair } from "./lstm.js";
+import { readPair } from "./lstm.js";
 import { checkCellOptions, type LSTMCellOptions } from "./options.js";
 
 /** `torch.nn.LSTMCell`: one LSTM step (gates i, f, g, o, PyTorch's equations); the state is the pair [h, c]. */
 export class LSTMCell extends CellBase {
   /** @throws TypeError / RangeError for invalid options, naming the option and the value. */
   constructor(options: LSTMCellOptions) {
-    super("LSTMCell", checkCellOptions("LSTMCell", options), Gates.LSTM, lstmLayer);
+    super("LSTMCell", checkCellOptions("LSTMCell", options), Gates.LSTM);
   }
 
   /**

@@ -2,14 +2,8 @@ import { Gates } from "../../assembly/abi.js";
 import type { Tensor } from "../core/tensor.js";
 import { describe } from "../core/describe.js";
 import type { PackedSequence } from "../sequence/packed.js";
-import type { LayerRunner } from "./layers.js";
 import { checkRecurrentOptions, type LSTMOptions } from "./options.js";
 import { RecurrentBase } from "./recurrent.js";
-
-/** One LSTM layer on the kernel (LSTM and LSTMCell); w_hr and m are 0 without a projection. */
-export const lstmLayer: LayerRunner = (k, c, s) => k.exports.lstm_layer(
-  c.y, c.c, c.x, c.inputs, c.inputs, c.p, c.wIh, c.bias, c.wHh, c.wHr, c.m, c.h0, c.c0, c.batchSizes, c.steps,
-  s.hidden, s.proj, s.dirs);
 
 /**
  * `torch.nn.LSTM`: gates i, f, g, o in PyTorch's order, `c' = f ⊙ c + i ⊙ g`,
@@ -25,7 +19,7 @@ export class LSTM extends RecurrentBase {
    */
   constructor(options: LSTMOptions) {
     const config = checkRecurrentOptions("LSTM", options);
-    super("LSTM", config, Gates.LSTM, lstmLayer);
+    super("LSTM", config, Gates.LSTM);
     this.projSize = config.projSize;
   }
 

@@ -5,14 +5,14 @@
 // the layer stack executes it. Each module adds only its gate count, the
 // kernel export of one layer, and the form of its state.
 
-import { Gates } from "../../assembly/abi.js";
+import { Activation, type Gates } from "../../assembly/abi.js";
 import { Tensor } from "../core/tensor.js";
 import { describe, formatShape } from "../core/describe.js";
 import { MT19937, randomSeed } from "../core/random.js";
 import { snapshotTensor, type TensorSnapshot } from "../core/snapshot.js";
 import { activeKernel } from "../runtime/runtime.js";
 import { PackedSequence, readPackedSequence } from "../sequence/packed.js";
-import { checkStackFits, type LayerRunner, type ParameterNamer, type StackShape } from "./layers.js";
+import { checkStackFits, type ParameterNamer, type StackShape } from "./layers.js";
 import { StackModule } from "./stack-module.js";
 import { checkDropout, type RecurrentConfig } from "./options.js";
 import { recurrentInit, type ParameterSpec } from "./parameters.js";
@@ -47,17 +47,18 @@ export abstract class RecurrentBase extends StackModule {
   private dropoutP: number;
   private readonly dropoutRng: MT19937;
 
-  protected constructor(name: RecurrentName, config: RecurrentConfig, gates: Gates, runLayer: LayerRunner) {
+  protected constructor(name: RecurrentName, config: RecurrentConfig, gates: Gates) {
     const kernel = activeKernel();
     const shape: StackShape = {
       inputSize: config.inputSize, hidden: config.hiddenSize, proj: config.projSize, layers: config.numLayers,
       dirs: config.bidirectional ? 2 : 1, gates, bias: config.bias,
+      activation: config.nonlinearity === "relu" ? Activation.Relu : Activation.Tanh,
     };
     checkStackFits(shape, repr(name, config));
     const specs = recurrentSpecs(shape);
     const rng = new MT19937(config.seed ?? randomSeed());
     const params = recurrentInit(specs, config.hiddenSize, rng);
-    super(name, kernel, shape, runLayer, specs, params, layerName);
+    super(name, kernel, shape, specs, params, layerName);
     this.kind = name;
     this.numLayers = config.numLayers;
     this.batchFirst = config.batchFirst;
@@ -154,14 +155,15 @@ export abstract class RecurrentBase extends StackModule {
     const { y, finals } = this.stack.run({
       x: plan.x, batchFirst: plan.batchFirst, batchSizes: plan.batchSizes, rows: plan.rows,
       initial: plan.initial.map((h, i) => h === null || sorted === null ? h : permuteBatch(h, sorted, planes, widths[i])),
-      dropout: plan.dropout > 0 ? { p: plan.dropout, rng: this.dropoutRng } : null,
+      dropout: plan.dropout > 0 ? { p: plan.dropout, rng: this.dropoutRng } : null, output: true,
     });
     const unsorted = plan.unsortedIndices;
     const states = finals.map((f, i) => new Tensor(unsorted === null ? f : permuteBatch(f, unsorted, planes, widths[i]), stateShape(i)));
     if (plan.form === "packed") {
-      return [new PackedSequence(new Tensor(y, [plan.rows, features]), plan.batchSizes, sorted, unsorted), states];
+      return [new PackedSequence(new Tensor(y!, [plan.rows, features]), plan.batchSizes, sorted, unsorted), states];
     }
-    const output = plan.batchFirst ? timeToBatchMajor(y, steps, batch, features) : y;
+    const rows = y!;
+    const output = plan.batchFirst ? timeToBatchMajor(rows, steps, batch, features) : rows;
     return [new Tensor(output, outShape), states];
   }
 

@@ -1,7 +1,6 @@
 import { Gates } from "../../assembly/abi.js";
 import type { Tensor } from "../core/tensor.js";
 import { CellBase } from "./cell.js";
-import { elmanLayer } from "./rnn.js";
 import { checkCellOptions, type Nonlinearity, type RNNCellOptions } from "./options.js";
 
 /**
@@ -14,7 +13,7 @@ export class RNNCell extends CellBase {
   /** @throws TypeError / RangeError for invalid options, naming the option and the value. */
   constructor(options: RNNCellOptions) {
     const config = checkCellOptions("RNNCell", options);
-    super("RNNCell", config, Gates.Elman, elmanLayer(config.nonlinearity));
+    super("RNNCell", config, Gates.Elman);
     this.nonlinearity = config.nonlinearity;
   }
 

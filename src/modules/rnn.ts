@@ -1,16 +1,8 @@
-import { Activation, Gates } from "../../assembly/abi.js";
+import { Gates } from "../../assembly/abi.js";
 import type { Tensor } from "../core/tensor.js";
 import type { PackedSequence } from "../sequence/packed.js";
-import type { LayerRunner } from "./layers.js";
 import { checkRecurrentOptions, type Nonlinearity, type RNNOptions } from "./options.js";
 import { RecurrentBase } from "./recurrent.js";
-
-/** One Elman layer on the kernel (RNN and RNNCell). */
-export function elmanLayer(nonlinearity: Nonlinearity): LayerRunner {
-  const act = nonlinearity === "tanh" ? Activation.Tanh : Activation.Relu;
-  return (k, c, s) => k.exports.rnn_layer(
-    c.y, c.x, c.inputs, c.inputs, c.p, c.wIh, c.bias, c.wHh, c.h0, c.batchSizes, c.steps, s.hidden, s.dirs, act);
-}
 
 /**
  * `torch.nn.RNN`: a multi-layer Elman RNN, `h_t = act(x_t·W_ihᵀ + b_ih + h_{t−1}·W_hhᵀ + b_hh)`
@@ -26,7 +18,7 @@ export class RNN extends RecurrentBase {
    */
   constructor(options: RNNOptions) {
     const config = checkRecurrentOptions("RNN", options);
-    super("RNN", config, Gates.Elman, elmanLayer(config.nonlinearity));
+    super("RNN", config, Gates.Elman);
     this.nonlinearity = config.nonlinearity;
   }
 

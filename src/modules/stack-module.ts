@@ -1,5 +1,5 @@
 import type { Kernel } from "../runtime/kernel.js";
-import { LayerStack, type LayerRunner, type ParameterNamer, type StackShape } from "./layers.js";
+import { LayerStack, type ParameterNamer, type StackShape } from "./layers.js";
 import { Module } from "./module.js";
 import type { ParameterSpec } from "./parameters.js";
 
@@ -16,15 +16,15 @@ export abstract class StackModule extends Module {
   private readonly parameterName: ParameterNamer;
 
   protected constructor(
-    typeName: string, kernel: Kernel, shape: StackShape, runLayer: LayerRunner,
-    specs: readonly ParameterSpec[], params: Map<string, Float32Array>, parameterName: ParameterNamer,
+    typeName: string, kernel: Kernel, shape: StackShape, specs: readonly ParameterSpec[], params: Map<string, Float32Array>,
+    parameterName: ParameterNamer,
   ) {
     super(typeName, specs, params);
     this.inputSize = shape.inputSize;
     this.hiddenSize = shape.hidden;
     this.bias = shape.bias;
     this.parameterName = parameterName;
-    this.stack = LayerStack.create(kernel, shape, runLayer, typeName, params, parameterName);
+    this.stack = LayerStack.create(kernel, shape, typeName, params, parameterName);
   }
 
   protected apply(next: Map<string, Float32Array>): void {
