@@ -12,6 +12,7 @@
 // propagates the f32 dot-product bound of each gate pre-activation and 8 ULP
 // per σ/tanh (the kernel's are ≤ 4) through the cell's equations, × 2.
 
+import { PACK_FLOATS } from "../../assembly/gemm";
 import { lstm_layer } from "../../assembly/lstm";
 import { gru_layer } from "../../assembly/gru";
 import { pack_gate_bias, pack_gate_panels, pack_panels } from "../../assembly/pack";
@@ -412,10 +413,11 @@ describe("lstm_layer (" + BUILD + ")", () => {
 
   it("matches with wide states: several 8-unit blocks and row blocks, and states deeper than the pack buffer", () => {
     startCounting();
-    // hidden 40 (5 blocks) over 9 rows in one 4-row-tile block; proj 2000
-    // packs 8 rows a block (16384 / 2000): 9 rows take two blocks; proj
-    // 4100 (> 4096) takes the row kernels for every row.
-    let cases_: i32[][] = [[40, 0, 1], [40, 21, 2], [3, 2000, 1], [2, 4100, 2]];
+    // hidden 40 (5 blocks) over 9 rows in one block of 4-row tiles; a
+    // projection of PACK_FLOATS / 8 − 96 packs 8 rows a block: 9 rows take
+    // two blocks; one deeper than PACK_FLOATS / 4 takes the row kernels for
+    // every row.
+    let cases_: i32[][] = [[40, 0, 1], [40, 21, 2], [3, PACK_FLOATS / 8 - 96, 1], [2, PACK_FLOATS / 4 + 8, 2]];
     for (let i = 0; i < cases_.length; i++) {
       let c = cases_[i];
       seed(<u32>(7 + i));

@@ -9,7 +9,7 @@
 // and columns (before, after, and in the stride gaps) must keep its guard bits,
 // and a, W's panels and init must be left unchanged.
 
-import { gemm } from "../../assembly/gemm";
+import { PACK_FLOATS, gemm } from "../../assembly/gemm";
 import { pack_panels } from "../../assembly/pack";
 import { free } from "../../assembly/memory";
 import { GUARD, seed, fillRandom, fillBits, hashFloats, allocFloats, actRef, tolerance, panelFloats } from "./util";
@@ -199,19 +199,20 @@ describe("gemm (" + BUILD + ")", () => {
   });
 
   it("does the same across row blocks and depth chunks of A (many rows, or a deep A)", () => {
-    // gemmTiles packs A in chunks of at most 4096 columns (a chunk after the
-    // first adds onto y, only the last applies act) and blocks of
-    // max(4, (16384 / chunk) & ~3) rows: these shapes give one chunk in blocks
-    // of 124 (+6) and 8 (+8+5) rows; two chunks (4096 + 904) in blocks of 4
-    // (+4+1); three chunks (4096 + 4096 + 8) in blocks of 4 (+3). Their last
-    // groups take the padded 3-row tile and the 1- and 2-row kernels.
+    // gemmTiles packs A in chunks of at most CHUNK = PACK_FLOATS / 4 columns
+    // (a chunk after the first adds onto y, only the last applies act) and
+    // blocks of max(4, (PACK_FLOATS / chunk) & ~3) rows: these shapes give
+    // one chunk in blocks of 124 (+6) and 8 (+8+5) rows; two chunks in blocks
+    // of 4 (+4+1); three chunks (the last of 16 columns) in blocks of 4 (+3).
+    // Their last groups take the padded 3-row tile and the 1- and 2-row kernels.
     startCounting();
+    const CHUNK = PACK_FLOATS / 4;
     let cols: i32[] = [1, 9, 17, 33];
     for (let i = 0; i < cols.length; i++) {
-      checkShape(130, cols[i], 129);
-      checkShape(21, cols[i], 2000);
-      checkShape(9, cols[i], 5000);
-      checkShape(7, cols[i], 8200);
+      checkShape(130, cols[i], PACK_FLOATS / 128 + 1);
+      checkShape(21, cols[i], PACK_FLOATS / 8 - 96);
+      checkShape(9, cols[i], CHUNK + CHUNK / 4);
+      checkShape(7, cols[i], 2 * CHUNK + 16);
     }
     log<string>(summary());
     expect<i32>(failures).toBe(0);
