@@ -1,10 +1,12 @@
 // The recurrent step of the gated cells as one GEMM with a fused gate
 // epilogue: for each hidden block of PANEL_WIDTH units and a tile of rows, the
 // gates' pre-activations (p + h_prev·W_hhᵀ, gate-interleaved panels from
-// pack_gate_panels) are computed into a 512-byte static scratch — one 4x8 or
-// 1x8 micro-kernel per gate — and at once turned into the new state: σ/tanh,
-// the cell update, and the stores of h (and c). No pass over a gates array in
-// memory; the scratch of one tile stays in L1.
+// pack_gate_panels) are computed into a 512-byte static scratch — gemm_4x8
+// per gate for four rows (their 4 × 8 accumulators would not fit the 15 XMM
+// registers V8 allocates), gemv_1x16 per pair of gates for a single row — and
+// at once turned into the new state: σ/tanh, the cell update, and the stores
+// of h (and c). No pass over a gates array in memory; the scratch of one tile
+// stays in L1.
 //
 // LSTM (gates i, f, g, o): c' = σ(f)·c + σ(i)·tanh(g); h' = σ(o)·tanh(c').
 // GRU (gates r, z, n; b_hn held apart): n = tanh(p_n + σ(r)·(W_hn h + b_hn));

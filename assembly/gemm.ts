@@ -88,12 +88,23 @@ export function gemm(
   }
 }
 
+/** Stores the first `n` (1..8) lanes of lo ⧺ hi to y after `act`. */
+// @ts-ignore: decorator
+@inline function storeRow8(y: usize, lo: v128, hi: v128, n: i32, act: i32): void {
+  if (act == Activation.Identity && n == PANEL_WIDTH) {
+    v128.store(y, lo);
+    v128.store(y, hi, 16);
+  } else {
+    activateRow8(y, lo, hi, n, act);
+  }
+}
+
 /**
- * Stores the first `n` (1..8) lanes of lo ⧺ hi to y after `act`. Not inlined:
- * once per tile row it costs a call, inlined it would copy tanh into every
- * micro-kernel's every row (the module's size doubled).
+ * storeRow8 with an activation or a partial row. Not inlined: once per tile
+ * row it costs a call, inlined it would copy tanh into every micro-kernel's
+ * every row (the module's size doubled).
  */
-function storeRow8(y: usize, lo: v128, hi: v128, n: i32, act: i32): void {
+function activateRow8(y: usize, lo: v128, hi: v128, n: i32, act: i32): void {
   lo = activateV(lo, act);
   hi = activateV(hi, act);
   if (n == 8) {
@@ -112,15 +123,19 @@ function storeRow8(y: usize, lo: v128, hi: v128, n: i32, act: i32): void {
   if (n >= 3) store<f32>(y, f32x4.extract_lane(lo, 2), 8);
 }
 
-/** Floats in the buffer that holds a block of A packed for the 4x8 tiles (64 KB). */
+/**
+ * Floats in the buffer that holds a block of A packed for the 4x8 tiles
+ * (128 KB): the 32 rows of a batch of 32 at depth 1024 in one block, so a
+ * step streams its weights once (LSTM, hidden 1024: +5% over 64 KB).
+ */
 // @ts-ignore: decorator
-@inline export const PACK_FLOATS: i32 = 16384;
+@inline export const PACK_FLOATS: i32 = 32768;
 /** Static scratch for packRows4; the kernel runs one call at a time. */
 export const packBuffer: usize = memory.data(PACK_FLOATS << 2, 16);
 
 /**
  * rows ≥ 3: 4x8 tiles. Depth is split into chunks whose four packed rows fit
- * the pack buffer (one chunk unless depth > 4096); a chunk after the first adds
+ * the pack buffer (one chunk unless depth > 8192); a chunk after the first adds
  * onto y, and only the last one applies the activation.
  */
 function gemmTiles(
@@ -146,7 +161,7 @@ function gemmTiles(
  * so the tile's A operands are splat loads at constant offsets from one
  * pointer: with a row pointer per row, V8 spent a register and an address add
  * on each and spilled inside the loop (1024³: 25.6 → 32.7 GFLOP/s on Emerald Rapids).
- * Row blocks of at most 64 KB of packed A stay in L1/L2 while every panel
+ * Row blocks of at most 128 KB of packed A stay in L2 while every panel
  * streams past them (after GotoBLAS's MC blocking).
  */
 function gemmChunk(
