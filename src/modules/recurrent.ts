@@ -159,12 +159,11 @@ export abstract class RecurrentBase extends StackModule {
     });
     const unsorted = plan.unsortedIndices;
     const states = finals.map((f, i) => new Tensor(unsorted === null ? f : permuteBatch(f, unsorted, planes, widths[i]), stateShape(i)));
+    const rows = y!; // asked for with `output: true`
     if (plan.form === "packed") {
-      return [new PackedSequence(new Tensor(y!, [plan.rows, features]), plan.batchSizes, sorted, unsorted), states];
+      return [new PackedSequence(new Tensor(rows, [plan.rows, features]), plan.batchSizes, sorted, unsorted), states];
     }
-    const rows = y!;
-    const output = plan.batchFirst ? timeToBatchMajor(rows, steps, batch, features) : rows;
-    return [new Tensor(output, outShape), states];
+    return [new Tensor(plan.batchFirst ? timeToBatchMajor(rows, steps, batch, features) : rows, outShape), states];
   }
 
   /** The state tensors, type-checked and read once (null entries: zeros). */
