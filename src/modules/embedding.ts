@@ -59,7 +59,7 @@ export class Embedding extends Module {
   /**
    * Looks up rows.
    * @param indices integers in [0, numEmbeddings): an array (nested arrays give the shape), an
-   *   Int32Array or any array-like of numbers.
+   *   Int32Array or any array-like of numbers or bigints (a BigInt64Array).
    * @param shape the shape of flat `indices` (default: 1-D, or the nesting of nested arrays).
    * @returns (*shape, embeddingDim), a fresh tensor.
    * @throws TypeError for non-integer indices; RangeError for an index out of range or a shape
@@ -153,6 +153,8 @@ function readNested(root: unknown[]): { values: number[]; shape: readonly number
 }
 
 function checkIndex(value: unknown, position: number): number {
+  // int64 indices (a BigInt64Array, as PyTorch's LongTensor) are integers too; any out of range fails the range check.
+  if (typeof value === "bigint") return Number(value);
   if (typeof value !== "number" || !Number.isInteger(value)) {
     throw new TypeError(`Embedding: indices must be integers, got ${describe(value)} at position ${position}`);
   }
