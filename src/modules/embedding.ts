@@ -65,7 +65,7 @@ export class Embedding extends Module {
    * @throws TypeError for non-integer indices; RangeError for an index out of range or a shape
    *   that does not hold the indices.
    */
-  forward(indices: NestedIndices | Int32Array | ArrayLike<number>, shape?: readonly number[]): Tensor {
+  forward(indices: NestedIndices | Int32Array | ArrayLike<number> | ArrayLike<bigint>, shape?: readonly number[]): Tensor {
     return this.guard(() => {
       const read = readIndices(indices);
       const dims = shape === undefined ? read.shape : readShape(shape, "indices");
