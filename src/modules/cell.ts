@@ -28,7 +28,13 @@ export abstract class CellBase extends StackModule {
   protected constructor(name: CellName, config: CellConfig, gates: Gates) {
     const kernel = activeKernel();
     const shape: StackShape = {
-      inputSize: config.inputSize, hidden: config.hiddenSize, proj: 0, layers: 1, dirs: 1, gates, bias: config.bias,
+      inputSize: config.inputSize,
+      hidden: config.hiddenSize,
+      proj: 0,
+      layers: 1,
+      dirs: 1,
+      gates,
+      bias: config.bias,
       activation: config.nonlinearity === "relu" ? Activation.Relu : Activation.Tanh,
     };
     checkStackFits(shape, `${name}(${config.inputSize}, ${config.hiddenSize})`);
@@ -36,7 +42,12 @@ export abstract class CellBase extends StackModule {
     const specs: ParameterSpec[] = [
       { name: "weight_ih", shape: [rows, config.inputSize] },
       { name: "weight_hh", shape: [rows, config.hiddenSize] },
-      ...(config.bias ? [{ name: "bias_ih", shape: [rows] }, { name: "bias_hh", shape: [rows] }] : []),
+      ...(config.bias
+        ? [
+            { name: "bias_ih", shape: [rows] },
+            { name: "bias_hh", shape: [rows] },
+          ]
+        : []),
     ];
     const params = recurrentInit(specs, config.hiddenSize, new MT19937(config.seed ?? randomSeed()));
     super(name, kernel, shape, specs, params, cellName);
@@ -60,10 +71,12 @@ export abstract class CellBase extends StackModule {
   protected stepStates(input: unknown, states: readonly unknown[] | null): Tensor[] {
     return this.guard(() => {
       const name = this.kind;
-      if (!(input instanceof Tensor)) throw new TypeError(`${name}: Expected input to be a Tensor, got ${describe(input)}`);
+      if (!(input instanceof Tensor))
+        throw new TypeError(`${name}: Expected input to be a Tensor, got ${describe(input)}`);
       const x = snapshotTensor(input, "input");
       const rank = x.shape.length;
-      if (rank !== 1 && rank !== 2) throw new RangeError(`${name}: Expected input to be 1D or 2D, got ${rank}D instead`);
+      if (rank !== 1 && rank !== 2)
+        throw new RangeError(`${name}: Expected input to be 1D or 2D, got ${rank}D instead`);
       const hx = this.readStates(states, rank);
       const features = x.shape[rank - 1];
       if (features !== this.inputSize) {
@@ -74,15 +87,22 @@ export abstract class CellBase extends StackModule {
       hx.forEach((h, i) => {
         if (h === null) return;
         const hBatch = rank === 2 ? h.shape[0] : 1;
-        if (hBatch !== batch) throw new RangeError(`Input batch size ${batch} doesn't match hidden${i} batch size ${hBatch}`);
+        if (hBatch !== batch)
+          throw new RangeError(`Input batch size ${batch} doesn't match hidden${i} batch size ${hBatch}`);
         const hFeatures = h.shape[h.shape.length - 1];
-        if (hFeatures !== H) throw new RangeError(`hidden${i} has inconsistent hidden_size: got ${hFeatures}, expected ${H}`);
+        if (hFeatures !== H)
+          throw new RangeError(`hidden${i} has inconsistent hidden_size: got ${hFeatures}, expected ${H}`);
       });
       const shape = rank === 2 ? [batch, H] : [H];
       if (H === 0 || batch === 0) return hx.map(() => Tensor.zeros(shape));
       const { finals } = this.stack.run({
-        x: x.data, batchFirst: false, batchSizes: this.oneStep(batch), rows: batch,
-        initial: hx.map((h) => h?.data ?? null), dropout: null, output: false,
+        x: x.data,
+        batchFirst: false,
+        batchSizes: this.oneStep(batch),
+        rows: batch,
+        initial: hx.map((h) => h?.data ?? null),
+        dropout: null,
+        output: false,
       });
       return finals.map((f) => new Tensor(f, shape));
     });
@@ -99,7 +119,8 @@ export abstract class CellBase extends StackModule {
     const pair = states.length === 2;
     const snapshots = states.map((h, i) => {
       const label = pair ? `hx[${i}]` : "hx";
-      if (!(h instanceof Tensor)) throw new TypeError(`${this.kind}: Expected ${label} to be a Tensor, got ${describe(h)}`);
+      if (!(h instanceof Tensor))
+        throw new TypeError(`${this.kind}: Expected ${label} to be a Tensor, got ${describe(h)}`);
       const snapshot = snapshotTensor(h, label);
       const r = snapshot.shape.length;
       if (r !== 1 && r !== 2) {
@@ -112,8 +133,9 @@ export abstract class CellBase extends StackModule {
       if (h.shape.length !== rank) {
         const label = pair ? `hx[${i}]` : "hidden";
         throw new RangeError(
-          `${this.kind}: Expected ${label} to be ${rank}D for ${rank}D ${rank === 1 ? "(unbatched)" : "(batched)"} input, ` +
-          `got ${h.shape.length}D`);
+          `${this.kind}: Expected ${label} to be ${rank}D for ${rank}D (${rank === 1 ? "unbatched" : "batched"}) input, ` +
+            `got ${h.shape.length}D`,
+        );
       }
     });
     return snapshots;

@@ -65,7 +65,10 @@ export class Embedding extends Module {
    * @throws TypeError for non-integer indices; RangeError for an index out of range or a shape
    *   that does not hold the indices.
    */
-  forward(indices: NestedIndices | Int32Array | ArrayLike<number> | ArrayLike<bigint>, shape?: readonly number[]): Tensor {
+  forward(
+    indices: NestedIndices | Int32Array | ArrayLike<number> | ArrayLike<bigint>,
+    shape?: readonly number[],
+  ): Tensor {
     return this.guard(() => {
       const read = readIndices(indices);
       const dims = shape === undefined ? read.shape : readShape(shape, "indices");
@@ -87,7 +90,8 @@ export class Embedding extends Module {
 
   /** PyTorch's repr: `Embedding(10, 3, padding_idx=0)`. */
   toString(): string {
-    return `Embedding(${this.numEmbeddings}, ${this.embeddingDim}${this.paddingIdx === null ? "" : `, padding_idx=${this.paddingIdx}`})`;
+    const padding = this.paddingIdx === null ? "" : `, padding_idx=${this.paddingIdx}`;
+    return `Embedding(${this.numEmbeddings}, ${this.embeddingDim}${padding})`;
   }
 
   protected apply(): void {
@@ -107,7 +111,9 @@ function checkPaddingIdx(value: unknown, numEmbeddings: number): number | null {
   }
   const index = value < 0 ? numEmbeddings + value : value;
   if (!(index >= 0 && index < numEmbeddings)) {
-    throw new RangeError(`Padding_idx must be within num_embeddings, got paddingIdx ${value} for numEmbeddings ${numEmbeddings}`);
+    throw new RangeError(
+      `Padding_idx must be within num_embeddings, got paddingIdx ${value} for numEmbeddings ${numEmbeddings}`,
+    );
   }
   return index;
 }
@@ -119,11 +125,14 @@ function readIndices(indices: unknown): { values: number[] | Int32Array; shape: 
   if (Array.isArray(indices)) return readNested(indices);
   if (typeof indices === "object" && indices !== null && typeof (indices as ArrayLike<unknown>).length === "number") {
     const length = (indices as ArrayLike<unknown>).length;
-    if (!Number.isSafeInteger(length) || length < 0) throw new TypeError(`Embedding: indices have an invalid length ${length}`);
+    if (!Number.isSafeInteger(length) || length < 0)
+      throw new TypeError(`Embedding: indices have an invalid length ${length}`);
     const values = Array.from({ length }, (_, i) => checkIndex((indices as ArrayLike<unknown>)[i], i));
     return { values, shape: [length] };
   }
-  throw new TypeError(`Embedding: Expected indices to be an array of integers or an Int32Array, got ${describe(indices)}`);
+  throw new TypeError(
+    `Embedding: Expected indices to be an array of integers or an Int32Array, got ${describe(indices)}`,
+  );
 }
 
 /** Nested arrays: a regular nesting of integers, like a tensor's. */
@@ -131,7 +140,8 @@ function readNested(root: unknown[]): { values: number[]; shape: readonly number
   const shape: number[] = [];
   let level: unknown = root;
   while (Array.isArray(level)) {
-    if (shape.length === MAX_DEPTH) throw new RangeError(`Embedding: indices are nested more than ${MAX_DEPTH} levels deep`);
+    if (shape.length === MAX_DEPTH)
+      throw new RangeError(`Embedding: indices are nested more than ${MAX_DEPTH} levels deep`);
     shape.push(level.length);
     level = level[0];
   }
@@ -144,7 +154,8 @@ function readNested(root: unknown[]): { values: number[]; shape: readonly number
     if (!Array.isArray(node) || node.length !== shape[depth]) {
       throw new RangeError(
         `Embedding: indices must be regularly nested: expected ${shape[depth]} elements at depth ${depth}, ` +
-        `got ${Array.isArray(node) ? node.length : describe(node)}`);
+          `got ${Array.isArray(node) ? node.length : describe(node)}`,
+      );
     }
     for (const child of node.slice()) walk(child, depth + 1);
   };

@@ -125,7 +125,11 @@ export class LayerStack {
 
   /** A stack with `params` packed; frees what it took if allocating fails. */
   static create(
-    kernel: Kernel, shape: StackShape, label: string, params: ReadonlyMap<string, Float32Array>, name: ParameterNamer,
+    kernel: Kernel,
+    shape: StackShape,
+    label: string,
+    params: ReadonlyMap<string, Float32Array>,
+    name: ParameterNamer,
   ): LayerStack {
     const stack = new LayerStack(kernel, shape, label);
     try {
@@ -223,7 +227,8 @@ export class LayerStack {
     let total = 0;
     for (const n of sizes) total += n;
     // The message is built only on refusal: this runs on every streaming step.
-    if (!(total * 4 <= MEMORY_LIMIT_BYTES)) checkFitsInMemory(total * 4, `${this.label}.forward on ${rows} rows (its workspace)`);
+    if (!(total * 4 <= MEMORY_LIMIT_BYTES))
+      checkFitsInMemory(total * 4, `${this.label}.forward on ${rows} rows (its workspace)`);
     let cursor = this.workspace.ensure(total);
     const at = sizes.map((n) => {
       const ptr = cursor;
@@ -255,14 +260,60 @@ export class LayerStack {
       const h0 = initPtrs[0] + l * s.dirs * batch * out * 4;
       // The kernel export of the cell kind, called directly: a hot call site with plain arguments.
       if (s.gates === Gates.Elman) {
-        k.exports.rnn_layer(layerOut, layerIn, inputs, inputs, pPtr, wIh, bias, wHh, h0, bsPtr, steps, s.hidden, s.dirs,
-          s.activation);
+        k.exports.rnn_layer(
+          layerOut,
+          layerIn,
+          inputs,
+          inputs,
+          pPtr,
+          wIh,
+          bias,
+          wHh,
+          h0,
+          bsPtr,
+          steps,
+          s.hidden,
+          s.dirs,
+          s.activation,
+        );
       } else if (s.gates === Gates.GRU) {
-        k.exports.gru_layer(layerOut, layerIn, inputs, inputs, pPtr, wIh, bias, wHh, h0, bsPtr, steps, s.hidden, s.dirs);
+        k.exports.gru_layer(
+          layerOut,
+          layerIn,
+          inputs,
+          inputs,
+          pPtr,
+          wIh,
+          bias,
+          wHh,
+          h0,
+          bsPtr,
+          steps,
+          s.hidden,
+          s.dirs,
+        );
       } else {
         const c0 = initPtrs[1] + l * s.dirs * batch * s.hidden * 4;
-        k.exports.lstm_layer(layerOut, cPtr, layerIn, inputs, inputs, pPtr, wIh, bias, wHh, s.proj > 0 ? wHr : 0,
-          s.proj > 0 ? mPtr : 0, h0, c0, bsPtr, steps, s.hidden, s.proj, s.dirs);
+        k.exports.lstm_layer(
+          layerOut,
+          cPtr,
+          layerIn,
+          inputs,
+          inputs,
+          pPtr,
+          wIh,
+          bias,
+          wHh,
+          s.proj > 0 ? wHr : 0,
+          s.proj > 0 ? mPtr : 0,
+          h0,
+          c0,
+          bsPtr,
+          steps,
+          s.hidden,
+          s.proj,
+          s.dirs,
+        );
       }
       const view = k.f32();
       const offsetOf = (i: number): number => l * s.dirs * batch * widths[i];
@@ -292,7 +343,14 @@ function packWeight(k: Kernel, dst: number, staged: number, gates: Gates, hidden
 }
 
 /** (N, T, F) → time-major rows (T, N, F), written into memory at float index `at`. */
-function writeTimeMajor(mem: Float32Array, at: number, x: Float32Array, steps: number, batch: number, features: number): void {
+function writeTimeMajor(
+  mem: Float32Array,
+  at: number,
+  x: Float32Array,
+  steps: number,
+  batch: number,
+  features: number,
+): void {
   for (let t = 0; t < steps; t++) {
     for (let b = 0; b < batch; b++) {
       const from = (b * steps + t) * features;
@@ -308,7 +366,13 @@ function writeTimeMajor(mem: Float32Array, at: number, x: Float32Array, steps: n
  * the reverse direction at step 0 (row b).
  */
 function gatherFinalStates(
-  mem: Float32Array, rowsAt: number, batchSizes: Int32Array, dirs: number, width: number, finals: Float32Array, at: number,
+  mem: Float32Array,
+  rowsAt: number,
+  batchSizes: Int32Array,
+  dirs: number,
+  width: number,
+  finals: Float32Array,
+  at: number,
 ): void {
   const batch = batchSizes[0];
   const ld = dirs * width;

@@ -15,7 +15,8 @@ export class LSTM extends RecurrentBase {
 
   /**
    * @param options PyTorch's constructor arguments in camelCase (see LSTMOptions).
-   * @throws TypeError / RangeError for invalid options (PyTorch's proj_size messages); Error if `init()` has not completed.
+   * @throws TypeError / RangeError for invalid options (PyTorch's proj_size messages).
+   * @throws Error if `init()` has not completed.
    */
   constructor(options: LSTMOptions) {
     const config = checkRecurrentOptions("LSTM", options);
@@ -32,8 +33,14 @@ export class LSTM extends RecurrentBase {
    */
   forward(input: Tensor, state?: readonly [Tensor, Tensor] | null): [Tensor, [Tensor, Tensor]];
   forward(input: PackedSequence, state?: readonly [Tensor, Tensor] | null): [PackedSequence, [Tensor, Tensor]];
-  forward(input: Tensor | PackedSequence, state?: readonly [Tensor, Tensor] | null): [Tensor | PackedSequence, [Tensor, Tensor]] {
-    const [output, [hN, cN]] = this.forwardStates(input, readPair(state, "LSTM: Expected the state to be a pair [h0, c0]"));
+  forward(
+    input: Tensor | PackedSequence,
+    state?: readonly [Tensor, Tensor] | null,
+  ): [Tensor | PackedSequence, [Tensor, Tensor]] {
+    const [output, [hN, cN]] = this.forwardStates(
+      input,
+      readPair(state, "LSTM: Expected the state to be a pair [h0, c0]"),
+    );
     return [output, [hN, cN]];
   }
 }
@@ -41,7 +48,8 @@ export class LSTM extends RecurrentBase {
 /** An LSTM state [h, c], read once; null or undefined for zeros. */
 export function readPair(state: unknown, expected: string): [unknown, unknown] | null {
   if (state === null || state === undefined) return null;
-  if (!Array.isArray(state) || state.length !== 2) throw new TypeError(`${expected} of Tensors, got ${describe(state)}`);
+  if (!Array.isArray(state) || state.length !== 2)
+    throw new TypeError(`${expected} of Tensors, got ${describe(state)}`);
   const [h, c] = state as unknown[];
   return [h, c];
 }

@@ -50,8 +50,13 @@ export abstract class RecurrentBase extends StackModule {
   protected constructor(name: RecurrentName, config: RecurrentConfig, gates: Gates) {
     const kernel = activeKernel();
     const shape: StackShape = {
-      inputSize: config.inputSize, hidden: config.hiddenSize, proj: config.projSize, layers: config.numLayers,
-      dirs: config.bidirectional ? 2 : 1, gates, bias: config.bias,
+      inputSize: config.inputSize,
+      hidden: config.hiddenSize,
+      proj: config.projSize,
+      layers: config.numLayers,
+      dirs: config.bidirectional ? 2 : 1,
+      gates,
+      bias: config.bias,
       activation: config.nonlinearity === "relu" ? Activation.Relu : Activation.Tanh,
     };
     checkStackFits(shape, repr(name, config));
@@ -84,8 +89,14 @@ export abstract class RecurrentBase extends StackModule {
   /** PyTorch's repr, e.g. `LSTM(10, 20, proj_size=5, num_layers=2, bidirectional=True)`. */
   toString(): string {
     return repr(this.kind, {
-      inputSize: this.inputSize, hiddenSize: this.hiddenSize, projSize: this.stack.shape.proj, numLayers: this.numLayers,
-      bias: this.bias, batchFirst: this.batchFirst, dropout: this.dropoutP, bidirectional: this.bidirectional,
+      inputSize: this.inputSize,
+      hiddenSize: this.hiddenSize,
+      projSize: this.stack.shape.proj,
+      numLayers: this.numLayers,
+      bias: this.bias,
+      batchFirst: this.batchFirst,
+      dropout: this.dropoutP,
+      bidirectional: this.bidirectional,
     });
   }
 
@@ -110,9 +121,17 @@ export abstract class RecurrentBase extends StackModule {
       const hx = this.readStates(states);
       this.checkStateShapes(hx, batch, false);
       return {
-        form: "packed", x: data.data, batchFirst: false, steps: packed.batchSizes.length, batch, rows: data.shape[0],
-        batchSizes: packed.batchSizes, sortedIndices: packed.sortedIndices, unsortedIndices: packed.unsortedIndices,
-        initial: hx.map((h) => h?.data ?? null), dropout,
+        form: "packed",
+        x: data.data,
+        batchFirst: false,
+        steps: packed.batchSizes.length,
+        batch,
+        rows: data.shape[0],
+        batchSizes: packed.batchSizes,
+        sortedIndices: packed.sortedIndices,
+        unsortedIndices: packed.unsortedIndices,
+        initial: hx.map((h) => h?.data ?? null),
+        dropout,
       };
     }
     if (!(input instanceof Tensor)) {
@@ -121,7 +140,9 @@ export abstract class RecurrentBase extends StackModule {
     const x = snapshotTensor(input, "input");
     const ndim = x.shape.length;
     if (ndim !== 2 && ndim !== 3) {
-      throw new RangeError(`${name}: Expected input to be 2D or 3D, got ${ndim}D ${name === "RNN" ? "tensor " : ""}instead`);
+      throw new RangeError(
+        `${name}: Expected input to be 2D or 3D, got ${ndim}D ${name === "RNN" ? "tensor " : ""}instead`,
+      );
     }
     const unbatched = ndim === 2;
     const hx = this.readStates(states);
@@ -133,9 +154,17 @@ export abstract class RecurrentBase extends StackModule {
     this.checkStateShapes(hx, batch, unbatched);
     if (steps === 0) throw new RangeError("Expected sequence length to be larger than 0 in RNN");
     return {
-      form: unbatched ? "unbatched" : "batched", x: x.data, batchFirst, steps, batch, rows: steps * batch,
-      batchSizes: new Int32Array(batch === 0 ? 0 : steps).fill(batch), sortedIndices: null, unsortedIndices: null,
-      initial: hx.map((h) => h?.data ?? null), dropout,
+      form: unbatched ? "unbatched" : "batched",
+      x: x.data,
+      batchFirst,
+      steps,
+      batch,
+      rows: steps * batch,
+      batchSizes: new Int32Array(batch === 0 ? 0 : steps).fill(batch),
+      sortedIndices: null,
+      unsortedIndices: null,
+      initial: hx.map((h) => h?.data ?? null),
+      dropout,
     };
   }
 
@@ -146,19 +175,32 @@ export abstract class RecurrentBase extends StackModule {
     const stateCount = this.stack.stateCount;
     const widths = Array.from({ length: stateCount }, (_, i) => this.stack.stateWidth(i));
     const features = this.numDirections * widths[0];
-    const stateShape = (i: number): number[] => plan.form === "unbatched" ? [planes, widths[i]] : [planes, batch, widths[i]];
-    const outShape = plan.form === "unbatched" ? [steps, features]
-      : plan.batchFirst ? [batch, steps, features] : [steps, batch, features];
+    const stateShape = (i: number): number[] =>
+      plan.form === "unbatched" ? [planes, widths[i]] : [planes, batch, widths[i]];
+    const outShape =
+      plan.form === "unbatched"
+        ? [steps, features]
+        : plan.batchFirst
+          ? [batch, steps, features]
+          : [steps, batch, features];
     if (batch === 0) return [Tensor.zeros(outShape), widths.map((_, i) => Tensor.zeros(stateShape(i)))];
 
     const sorted = plan.sortedIndices;
     const { y, finals } = this.stack.run({
-      x: plan.x, batchFirst: plan.batchFirst, batchSizes: plan.batchSizes, rows: plan.rows,
-      initial: plan.initial.map((h, i) => h === null || sorted === null ? h : permuteBatch(h, sorted, planes, widths[i])),
-      dropout: plan.dropout > 0 ? { p: plan.dropout, rng: this.dropoutRng } : null, output: true,
+      x: plan.x,
+      batchFirst: plan.batchFirst,
+      batchSizes: plan.batchSizes,
+      rows: plan.rows,
+      initial: plan.initial.map((h, i) =>
+        h === null || sorted === null ? h : permuteBatch(h, sorted, planes, widths[i]),
+      ),
+      dropout: plan.dropout > 0 ? { p: plan.dropout, rng: this.dropoutRng } : null,
+      output: true,
     });
     const unsorted = plan.unsortedIndices;
-    const states = finals.map((f, i) => new Tensor(unsorted === null ? f : permuteBatch(f, unsorted, planes, widths[i]), stateShape(i)));
+    const states = finals.map(
+      (f, i) => new Tensor(unsorted === null ? f : permuteBatch(f, unsorted, planes, widths[i]), stateShape(i)),
+    );
     const rows = y!; // asked for with `output: true`
     if (plan.form === "packed") {
       return [new PackedSequence(new Tensor(rows, [plan.rows, features]), plan.batchSizes, sorted, unsorted), states];
@@ -172,7 +214,8 @@ export abstract class RecurrentBase extends StackModule {
     if (states === null) return new Array<null>(count).fill(null);
     return states.map((h, i) => {
       const label = count === 1 ? "hx" : `hx[${i}]`;
-      if (!(h instanceof Tensor)) throw new TypeError(`${this.kind}: Expected ${label} to be a Tensor, got ${describe(h)}`);
+      if (!(h instanceof Tensor))
+        throw new TypeError(`${this.kind}: Expected ${label} to be a Tensor, got ${describe(h)}`);
       return snapshotTensor(h, label);
     });
   }
@@ -187,7 +230,8 @@ export abstract class RecurrentBase extends StackModule {
       throw new RangeError(`For ${kind} input, hx should also be ${want}-D but got ${ranks[0]}-D tensor`);
     }
     throw new RangeError(
-      `For ${kind} input, hx and cx should also be ${want}-D but got (${ranks.map((r) => `${r}-D`).join(", ")}) tensors`);
+      `For ${kind} input, hx and cx should also be ${want}-D but got (${ranks.join("-D, ")}-D) tensors`,
+    );
   }
 
   /** PyTorch's check_hidden_size for each state; unbatched shapes are shown unsqueezed. */
@@ -239,7 +283,7 @@ function repr(name: RecurrentName, c: Omit<RecurrentConfig, "nonlinearity" | "se
   if (c.batchFirst) s += ", batch_first=True";
   if (c.dropout !== 0) s += `, dropout=${c.dropout}`;
   if (c.bidirectional) s += ", bidirectional=True";
-  return s + ")";
+  return `${s})`;
 }
 
 /** State-shaped data (planes × batch × width) with the batch rows reordered: out[:, i] = src[:, index[i]]. */

@@ -26,7 +26,8 @@ export class RNN extends RecurrentBase {
    * Runs the RNN.
    * - Tensor input: (L, N, inputSize), or (N, L, inputSize) with batchFirst, or unbatched (L, inputSize).
    *   Returns [output (L, N, D·H) or (N, L, D·H) or (L, D·H), hN (numLayers·D, N, H) or (numLayers·D, H)].
-   * - PackedSequence input: returns [PackedSequence output with the input's batchSizes and indices, hN in the caller's order].
+   * - PackedSequence input: returns [PackedSequence output with the input's batchSizes and indices,
+   *   hN in the caller's order].
    * `h0` has hN's shape (batch in the caller's order) and defaults to zeros.
    * @throws Error with PyTorch's message for wrong ranks, sizes or h0 shapes; nothing changes then.
    */

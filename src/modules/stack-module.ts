@@ -16,7 +16,11 @@ export abstract class StackModule extends Module {
   private readonly parameterName: ParameterNamer;
 
   protected constructor(
-    typeName: string, kernel: Kernel, shape: StackShape, specs: readonly ParameterSpec[], params: Map<string, Float32Array>,
+    typeName: string,
+    kernel: Kernel,
+    shape: StackShape,
+    specs: readonly ParameterSpec[],
+    params: Map<string, Float32Array>,
     parameterName: ParameterNamer,
   ) {
     super(typeName, specs, params);
