@@ -3,7 +3,8 @@
 // the tensor bytes. Loading trusts nothing in the file: every length, offset and
 // shape is checked against the bytes actually there before anything is read.
 
-import { Tensor } from "../core/tensor.js";
+import { readTensor, Tensor } from "../core/tensor.js";
+import type { TensorSnapshot } from "../core/snapshot.js";
 import { describe, formatShape } from "../core/describe.js";
 
 /** Floating-point element types that load into float32 tensors, by their safetensors names. */
@@ -71,14 +72,16 @@ export function loadSafetensors(bytes: Uint8Array | ArrayBuffer): SafetensorsFil
  * @param metadata optional string → string pairs stored as `__metadata__`.
  * @throws TypeError for a value that is not a Tensor, a metadata value that is not a string, or a tensor
  *   named `__metadata__`.
+ * @throws RangeError for a tensor whose shape no longer describes its data (a file its loader would reject).
  */
 export function saveSafetensors(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
-  const names = checkTensorsToSave(tensors);
+  const snapshots = readTensorsToSave(tensors);
+  const names = [...snapshots.keys()];
   const headerFields: string[] = [];
   if (metadata !== undefined) headerFields.push(`"__metadata__":${metadataJson(metadata)}`);
   let offset = 0;
   for (const name of names) {
-    const { shape, data } = tensors[name];
+    const { shape, data } = snapshots.get(name)!;
     const info = { dtype: "F32", shape, data_offsets: [offset, offset + data.byteLength] };
     headerFields.push(`${JSON.stringify(name)}:${JSON.stringify(info)}`);
     offset += data.byteLength;
@@ -92,8 +95,9 @@ export function saveSafetensors(tensors: Record<string, Tensor>, metadata?: Reco
   out.fill(0x20, 8 + json.length, 8 + headerLength);
   let at = 8 + headerLength;
   for (const name of names) {
-    writeFloat32LE(out, at, tensors[name].data);
-    at += tensors[name].data.byteLength;
+    const { data } = snapshots.get(name)!;
+    writeFloat32LE(out, at, data);
+    at += data.byteLength;
   }
   return out;
 }
@@ -298,18 +302,17 @@ function halfToFloatBits(half: number): number {
 
 // ---------------------------------------------------------------------------------------- saving
 
-function checkTensorsToSave(tensors: Record<string, Tensor>): string[] {
+/** Each tensor read once into a validated snapshot (its shape checked against its data), in file order. */
+function readTensorsToSave(tensors: Record<string, Tensor>): Map<string, TensorSnapshot> {
   if (tensors === null || typeof tensors !== "object" || tensors instanceof Tensor) {
     throw new TypeError(`saveSafetensors expects an object of tensors keyed by name, got ${describe(tensors)}`);
   }
-  const names = Object.keys(tensors);
-  for (const name of names) {
+  const snapshots = new Map<string, TensorSnapshot>();
+  for (const name of Object.keys(tensors).sort(compareUtf8)) {
     if (name === "__metadata__") throw new TypeError("saveSafetensors: '__metadata__' is reserved and cannot name a tensor");
-    if (!(tensors[name] instanceof Tensor)) {
-      throw new TypeError(`saveSafetensors: '${name}' must be a Tensor, got ${describe(tensors[name])}`);
-    }
+    snapshots.set(name, readTensor(tensors[name], `saveSafetensors: '${name}'`, `saveSafetensors: '${name}' must be a Tensor`));
   }
-  return names.sort(compareUtf8);
+  return snapshots;
 }
 
 function metadataJson(metadata: Record<string, string>): string {

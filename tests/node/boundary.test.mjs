@@ -179,13 +179,38 @@ test("loadTorch refuses a torch.save file whose entries are deflated: torch.save
     !INTERNAL.test(e.message));
 });
 
-test("loadTorch refuses an archive of more than 65536 entries with a RangeError naming the count", () => {
+test("loadTorch refuses an archive of more than 65536 entries with a RangeError naming the limit", () => {
   const entries = { "archive/data.pkl": new Uint8Array([0x80, 2, 0x7d, 0x2e]), "archive/version": enc("3\n") };
   for (let i = 0; i < 70000; i++) entries[`archive/extra/${i}`] = new Uint8Array(0);
-  const file = zipSync(entries, { level: 0 });
-  assert.throws(() => loadTorch(file), (e) => e.constructor === RangeError && /entries/.test(e.message) &&
-    /70002/.test(e.message));
+  const file = withZip64Count(zipSync(entries, { level: 0 }), 70002);
+  assert.throws(() => loadTorch(file), (e) => e.constructor === RangeError && /more than 65536 entries/.test(e.message));
 });
+
+/**
+ * The zip with a zip64 end record carrying the true entry count: a plain end record has 16 bits
+ * for it (fflate writes 70002 as 4466), so archives past 65535 entries need one, as torch.save's do.
+ */
+function withZip64Count(zip, count) {
+  const end = zip.length - 22;
+  const view = new DataView(zip.buffer, zip.byteOffset);
+  const record = new DataView(new ArrayBuffer(56 + 20));
+  record.setUint32(0, 0x06064b50, true);
+  record.setBigUint64(4, 44n, true);
+  record.setBigUint64(24, BigInt(count), true);
+  record.setBigUint64(32, BigInt(count), true);
+  record.setBigUint64(40, BigInt(view.getUint32(end + 12, true)), true);
+  record.setBigUint64(48, BigInt(view.getUint32(end + 16, true)), true);
+  record.setUint32(56, 0x07064b50, true);
+  record.setBigUint64(64, BigInt(end), true);
+  record.setUint32(72, 1, true);
+  const out = new Uint8Array(zip.length + 76);
+  out.set(zip.subarray(0, end));
+  out.set(new Uint8Array(record.buffer), end);
+  out.set(zip.subarray(end), end + 76);
+  new DataView(out.buffer).setUint16(end + 76 + 8, 0xffff, true);
+  new DataView(out.buffer).setUint16(end + 76 + 10, 0xffff, true);
+  return out;
+}
 
 test("loadTorch refuses a pickle nested 100000 levels deep with a RangeError, not a stack overflow", () => {
   const depth = 100000;

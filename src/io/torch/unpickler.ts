@@ -60,6 +60,10 @@ export class TensorRef {
  * Runs a pickle (protocols 2 to 5, the opcodes torch.save and Python's pickler emit for dicts,
  * tuples, lists, numbers, strings and tensors). Tuples are frozen arrays, lists plain arrays.
  */
+// Python's pickler batches SETITEMS/APPENDS by 1000, so real state dicts keep a few thousand values
+// on the stack at most; a pickle that stacks more is building a nesting no model needs.
+const MAX_STACK_DEPTH = 65536;
+
 export class Unpickler {
   private at = 0;
   private opcodeAt = 0;
@@ -93,7 +97,7 @@ export class Unpickler {
       case 0x7d: /* } EMPTY_DICT */ this.push(new PickleDict()); return;
       case 0x5d: /* ] EMPTY_LIST */ this.push([]); return;
       case 0x29: /* ) EMPTY_TUPLE */ this.push(Object.freeze([])); return;
-      case 0x28: /* ( MARK */ this.marks.push(this.stack.length); return;
+      case 0x28: /* ( MARK */ this.checkDepth(this.marks.length); this.marks.push(this.stack.length); return;
       case 0x74: /* t TUPLE */ this.push(Object.freeze(this.popMark())); return;
       case 0x85: /* TUPLE1 */ this.push(Object.freeze(this.popCount(1))); return;
       case 0x86: /* TUPLE2 */ this.push(Object.freeze(this.popCount(2))); return;
@@ -223,7 +227,16 @@ export class Unpickler {
   // ---- the stack; a MARK hides what is below it until the matching pop
 
   private push(value: Value): void {
+    this.checkDepth(this.stack.length);
     this.stack.push(value);
+  }
+
+  private checkDepth(height: number): void {
+    if (height >= MAX_STACK_DEPTH) {
+      throw new RangeError(
+        `torch: the pickle nests more than ${MAX_STACK_DEPTH} values deep on its stack (data.pkl byte ${this.opcodeAt}); ` +
+        "a state dict needs a few thousand at most");
+    }
   }
 
   private pop(): Value {

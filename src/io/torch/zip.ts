@@ -1,6 +1,7 @@
-// The zip container of torch.save files (PyTorch >= 1.6), read with fflate and guarded against
-// zip bombs: entry sizes are capped and checked against their compression, and overlapping entries
-// cannot be read over and over.
+// The zip container of torch.save files (PyTorch >= 1.6), listed and read with fflate and guarded
+// against zip bombs: torch.save stores every entry uncompressed, so a compressed entry is refused
+// before anything is inflated; the entry count and sizes are capped, and overlapping entries cannot
+// be read over and over.
 
 import { unzipSync, type UnzipFileInfo } from "fflate";
 import { describe } from "../../core/describe.js";
@@ -43,15 +44,17 @@ export function checkByteOrder(archive: ZipArchive, prefix: string): void {
 
 // Typed arrays stop at 4 GiB in the engines that matter; a larger entry cannot be a usable storage.
 const MAX_ENTRY_BYTES = 4 * 2 ** 30;
-// Deflate emits at most 258 bytes per 2 bits of input: a larger claimed ratio is a lie.
-const MAX_DEFLATE_RATIO = 1032;
+// A state dict has one entry per storage plus a few: 65536 is far above any real model (a 70B
+// LLM has ~1000 tensors) and keeps a forged directory from costing seconds to list.
+const MAX_ENTRIES = 65536;
 
 /**
  * The entries of a zip file, read with fflate. Listing reads only the central directory; `read`
  * extracts the named entries and checks they came out as long as declared. Protection against zip
- * bombs: per-entry sizes are capped and must be consistent with their compression, and the entries
- * read from one file may not add up to more compressed bytes than the file has — so entries that
- * overlap in the file (the usual way to multiply a small file) cannot be read over and over.
+ * bombs: only stored (uncompressed) entries are accepted, as torch.save writes them, so nothing is
+ * ever inflated; their number and sizes are capped; and the entries read from one file may not add
+ * up to more bytes than the file has — so entries that overlap in the file (the usual way to
+ * multiply a small file) cannot be read over and over.
  */
 export class ZipArchive {
   readonly entries = new Map<string, UnzipFileInfo>();
@@ -62,6 +65,9 @@ export class ZipArchive {
       // Also what stops a directory that claims millions of entries: fflate reads records past the
       // end of the file as zeros, and the second nameless one is a duplicate.
       if (this.entries.has(entry.name)) throw new Error(`torch: the zip holds two entries named '${entry.name}'`);
+      if (this.entries.size === MAX_ENTRIES) {
+        throw new RangeError(`torch: the zip holds more than ${MAX_ENTRIES} entries; a torch.save file has one per storage`);
+      }
       this.entries.set(entry.name, checkEntrySizes(entry));
       return false;
     });
@@ -116,16 +122,14 @@ function checkEntrySizes(entry: UnzipFileInfo): UnzipFileInfo {
   if (originalSize > MAX_ENTRY_BYTES) {
     throw new Error(`torch: zip entry '${name}' declares ${originalSize} bytes, above the ${MAX_ENTRY_BYTES}-byte limit`);
   }
-  if (compression === 0 && size !== originalSize) {
+  if (compression !== 0) {
+    const method = compression === 8 ? "8 (deflate)" : String(compression);
+    throw new RangeError(
+      `torch: zip entry '${name}' is compressed (method ${method}); torch.save stores every entry uncompressed ` +
+      "(method 0), so a compressed archive is refused rather than inflated (a zip bomb?): load and re-save it with torch.save");
+  }
+  if (size !== originalSize) {
     throw new Error(`torch: stored zip entry '${name}' declares ${size} bytes in the file but ${originalSize} uncompressed`);
-  }
-  if (compression === 8 && originalSize > size * MAX_DEFLATE_RATIO) {
-    throw new Error(
-      `torch: zip entry '${name}' claims ${originalSize} bytes from ${size} deflated ones, more than deflate can produce ` +
-      "(a zip bomb?)");
-  }
-  if (compression !== 0 && compression !== 8) {
-    throw new Error(`torch: zip entry '${name}' uses compression method ${compression}; expected 0 (stored) or 8 (deflate)`);
   }
   return entry;
 }
