@@ -7,8 +7,8 @@
 // Every call must either give the answer its validated snapshot implies (the
 // same call on an honest copy) or refuse with a clear TypeError/RangeError (or
 // loadStateDict's "Error(s) in loading state_dict"), within a second; two
-// victim models' outputs must never change, and the kernel's memory must not
-// grow past what the honest calls need.
+// victim models' outputs must never change, and a refused call must not have
+// grown the kernel's memory.
 //
 //   node --experimental-wasm-relaxed-simd tests/fuzz/hostile.mjs [--cases N] [--seed S]
 //
@@ -147,7 +147,11 @@ function runCase(seed, model) {
   return judge(seed, kind, call, honestCall, null);
 }
 
+/** The kernel's linear memory, set by fuzzHostile: a refused call must not have grown it. */
+let memory = null;
+
 function judge(seed, kind, call, honestCall, restore) {
+  const bytesBefore = memory.buffer.byteLength;
   const started = performance.now();
   let got;
   let error = null;
@@ -164,16 +168,18 @@ function judge(seed, kind, call, honestCall, restore) {
     const clear = error instanceof TypeError || error instanceof RangeError ||
       (error?.constructor === Error && /^Error\(s\) in loading state_dict/.test(error.message));
     if (!clear || INTERNAL.test(error.message)) return `${where}: ${error?.constructor?.name}: ${error?.message}`;
-    return null;
+    const grown = memory.buffer.byteLength - bytesBefore;
+    return grown === 0 ? null : `${where}: refused, but WebAssembly memory grew by ${grown} bytes first`;
   }
   if (honestCall === null) return `${where}: accepted an object it must refuse`;
   const expected = JSON.stringify(honestCall());
   return JSON.stringify(got) === expected ? null : `${where}: a silently wrong answer`;
 }
 
-/** Runs `cases` hostile cases from `seed`; returns { cases, failures, victimsChanged, memoryGrowth }. */
+/** Runs `cases` hostile cases from `seed`; returns { cases, failures, memoryGrowth } (growth by accepted calls). */
 export async function fuzzHostile({ seed = 1, cases = 200 } = {}) {
   const runtime = await init();
+  memory = runtime.kernel.memory;
   const victimLow = new RNN({ inputSize: 3, hiddenSize: 3, seed: 7 });
   const models = RECURRENT.map((m, i) => new api[m]({ inputSize: 3, hiddenSize: 4, numLayers: 1 + (i % 2), seed: i }));
   const victimHigh = new RNN({ inputSize: 3, hiddenSize: 5, numLayers: 2, seed: 8 });
