@@ -103,7 +103,9 @@ function checkPaddingIdx(value: unknown, numEmbeddings: number): number | null {
     throw new TypeError(`paddingIdx should be an integer or null, got ${typeof value} (${describe(value)})`);
   }
   const index = value < 0 ? numEmbeddings + value : value;
-  if (!(index >= 0 && index < numEmbeddings)) throw new RangeError("Padding_idx must be within num_embeddings");
+  if (!(index >= 0 && index < numEmbeddings)) {
+    throw new RangeError(`Padding_idx must be within num_embeddings, got paddingIdx ${value} for numEmbeddings ${numEmbeddings}`);
+  }
   return index;
 }
 

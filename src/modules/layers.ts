@@ -87,7 +87,7 @@ function layerInputs(s: StackShape, layer: number): number {
 }
 
 /** Features of h: projSize when projecting, else hidden. */
-export function outSize(s: StackShape): number {
+function outSize(s: StackShape): number {
   return s.proj > 0 ? s.proj : s.hidden;
 }
 
@@ -106,7 +106,7 @@ function layerPointers(s: StackShape, layer: number, base: number) {
 }
 
 /** Floats of linear memory the packed weights take, computed without listing the layers. */
-export function packedFloats(s: StackShape): number {
+function packedFloats(s: StackShape): number {
   return layerFloats(s, 0) + (s.layers - 1) * layerFloats(s, Math.min(1, s.layers - 1));
 }
 
@@ -131,14 +131,32 @@ export class LayerStack {
   private readonly kernel: Kernel;
   private readonly runLayer: LayerRunner;
   private readonly workspace: Workspace;
+  /** The module's type, for messages. */
+  private readonly label: string;
   private weights = 0;
 
-  constructor(kernel: Kernel, shape: StackShape, runLayer: LayerRunner) {
+  private constructor(kernel: Kernel, shape: StackShape, runLayer: LayerRunner, label: string) {
     this.kernel = kernel;
     this.shape = shape;
     this.runLayer = runLayer;
+    this.label = label;
     this.workspace = new Workspace(kernel);
-    if (shape.hidden > 0) this.weights = kernel.alloc(packedFloats(shape));
+  }
+
+  /** A stack with `params` packed; frees what it took if allocating fails. */
+  static create(
+    kernel: Kernel, shape: StackShape, runLayer: LayerRunner, label: string,
+    params: ReadonlyMap<string, Float32Array>, name: ParameterNamer,
+  ): LayerStack {
+    const stack = new LayerStack(kernel, shape, runLayer, label);
+    try {
+      if (shape.hidden > 0) stack.weights = kernel.alloc(packedFloats(shape));
+      stack.pack(params, name);
+    } catch (error) {
+      stack.release();
+      throw error;
+    }
+    return stack;
   }
 
   /** Number of states: h, and c for LSTM. */
@@ -179,7 +197,7 @@ export class LayerStack {
         if (s.proj > 0) exports.pack_panels(wHr + d * b.wHr * 4, stage(get("weight_hr")), s.proj, s.hidden);
         const dst = bias + d * b.bias * 4;
         if (s.gates === Gates.Elman) {
-          // b_ih + b_hh pre-summed in float32, as PyTorch's kernel adds them per step.
+          // b_ih + b_hh summed once in float32; the kernel adds the sum to x·W_ihᵀ.
           const sum = new Float32Array(h8);
           if (s.bias) {
             const bIh = get("bias_ih");
@@ -225,7 +243,7 @@ export class LayerStack {
     ].map((n) => roundUp(n, ALIGN_FLOATS));
     let total = 0;
     for (const n of sizes) total += n;
-    checkFitsInMemory(total * 4, "this forward (its workspace)");
+    checkFitsInMemory(total * 4, `${this.label}.forward on ${rows} rows (its workspace)`);
     let cursor = this.workspace.ensure(total);
     const at = sizes.map((n) => {
       const ptr = cursor;

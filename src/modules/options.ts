@@ -196,7 +196,9 @@ function checkProjSize(value: unknown, hiddenSize: number): number {
   if (typeof value !== "number" || !Number.isInteger(value)) {
     throw new TypeError(`projSize should be an integer, got ${typeof value} (${describe(value)})`);
   }
-  if (value < 0) throw new RangeError("proj_size should be a positive integer or zero to disable projections");
-  if (value >= hiddenSize) throw new RangeError("proj_size has to be smaller than hidden_size");
+  if (value < 0) throw new RangeError(`proj_size should be a positive integer or zero to disable projections, got ${value}`);
+  if (value >= hiddenSize) {
+    throw new RangeError(`proj_size has to be smaller than hidden_size, got projSize ${value} and hiddenSize ${hiddenSize}`);
+  }
   return value;
 }

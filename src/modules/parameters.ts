@@ -10,7 +10,7 @@ export interface ParameterSpec {
 }
 
 /** Elements of a parameter. */
-export function sizeOf(spec: ParameterSpec): number {
+function sizeOf(spec: ParameterSpec): number {
   let n = 1;
   for (const s of spec.shape) n *= s;
   return n;

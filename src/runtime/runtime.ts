@@ -30,6 +30,12 @@ export interface Runtime {
   readonly kernel: KernelExports;
 }
 
+/** Every function of the ABI the modules call. */
+const KERNEL_FUNCTIONS = [
+  "alloc", "free", "allocated_bytes", "pack_panels", "pack_gate_panels", "pack_gate_bias", "gemm", "rnn_layer", "gru_layer",
+  "lstm_layer",
+] as const;
+
 let current: { runtime: Runtime; kernel: Kernel } | null = null;
 /** init() calls are numbered when made; the latest call to finish loading wins only if no later call already did. */
 let lastTicket = 0;
@@ -91,6 +97,10 @@ export async function initFromModule(
   const exports = instance.exports as unknown as KernelExports;
   if (!(exports.memory instanceof WebAssembly.Memory) || typeof exports.rnn_layer !== "function") {
     throw new TypeError("init: the WebAssembly module is not a wasm-rnn kernel (no memory or rnn_layer export)");
+  }
+  const missing = KERNEL_FUNCTIONS.filter((name) => typeof exports[name] !== "function");
+  if (missing.length > 0) {
+    throw new TypeError(`init: the WebAssembly module is another version of the wasm-rnn kernel (no ${missing.join(", ")} export)`);
   }
   if (options.backend !== undefined && (options.module !== undefined || options.wasm !== undefined)) {
     checkBuildMatches(exports, options.backend);

@@ -33,12 +33,12 @@ export class PickleDict {
 }
 
 /** An allow-listed global, named "module.name". */
-export class PickleGlobal {
+class PickleGlobal {
   constructor(readonly name: string) {}
 }
 
 /** A persistent id `('storage', type, key, location, numel)`: the zip entry `data/<key>`. */
-export class StorageRef {
+class StorageRef {
   constructor(readonly key: string, readonly typeName: string) {}
 
   get dtype(): FloatDtype | null {
