@@ -132,8 +132,10 @@ export class PackedSequence {
   }
 }
 
-
-/** A PackedSequence as read once at the boundary: its data and copies of its arrays, validated together. */
+/**
+ * A PackedSequence as read once at the boundary: a snapshot of its data, checked against its
+ * arrays, which are the sequence's own (validated at construction, private): read them, never write.
+ */
 export interface PackedSnapshot {
   readonly data: TensorSnapshot;
   readonly batchSizes: Int32Array;

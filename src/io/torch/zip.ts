@@ -44,8 +44,8 @@ export function checkByteOrder(archive: ZipArchive, prefix: string): void {
 
 // Typed arrays stop at 4 GiB in the engines that matter; a larger entry cannot be a usable storage.
 const MAX_ENTRY_BYTES = 4 * 2 ** 30;
-// A state dict has one entry per storage plus a few: 65536 is far above any real model (a 70B
-// LLM has ~1000 tensors) and keeps a forged directory from costing seconds to list.
+// A state dict has one entry per storage plus a few: 65536 is far above any real model (large
+// language models have a few thousand tensors) and keeps a forged directory cheap to list.
 const MAX_ENTRIES = 65536;
 
 /**
