@@ -87,6 +87,10 @@ export class Tensor {
     return new Tensor(data, shape);
   }
 
+  get [Symbol.toStringTag](): string {
+    return "Tensor";
+  }
+
   /** Number of dimensions. */
   get ndim(): number {
     return this.shape.length;

@@ -10,8 +10,8 @@ import { describe } from "../core/describe.js";
 import { MT19937, randomSeed } from "../core/random.js";
 import { snapshotTensor, type TensorSnapshot } from "../core/snapshot.js";
 import { activeKernel } from "../runtime/runtime.js";
-import { checkStackFits, LayerStack, type LayerRunner, type ParameterNamer, type StackShape } from "./layers.js";
-import { Module } from "./module.js";
+import { checkStackFits, type LayerRunner, type ParameterNamer, type StackShape } from "./layers.js";
+import { StackModule } from "./stack-module.js";
 import type { CellConfig } from "./options.js";
 import { recurrentInit, type ParameterSpec } from "./parameters.js";
 
@@ -20,13 +20,8 @@ export type CellName = "RNNCell" | "GRUCell" | "LSTMCell";
 /** A cell's parameters have no layer suffix: weight_ih, weight_hh, bias_ih, bias_hh. */
 const cellName: ParameterNamer = (kind) => kind;
 
-export abstract class CellBase extends Module {
-  readonly inputSize: number;
-  readonly hiddenSize: number;
-  readonly bias: boolean;
-
+export abstract class CellBase extends StackModule {
   private readonly kind: CellName;
-  private readonly stack: LayerStack;
 
   protected constructor(name: CellName, config: CellConfig, gates: Gates, runLayer: LayerRunner) {
     const kernel = activeKernel();
@@ -41,12 +36,8 @@ export abstract class CellBase extends Module {
       ...(config.bias ? [{ name: "bias_ih", shape: [rows] }, { name: "bias_hh", shape: [rows] }] : []),
     ];
     const params = recurrentInit(specs, config.hiddenSize, new MT19937(config.seed ?? randomSeed()));
-    super(name, specs, params);
+    super(name, kernel, shape, runLayer, specs, params, cellName);
     this.kind = name;
-    this.inputSize = config.inputSize;
-    this.hiddenSize = config.hiddenSize;
-    this.bias = config.bias;
-    this.stack = LayerStack.create(kernel, shape, runLayer, name, params, cellName);
   }
 
   /** PyTorch's repr: `GRUCell(10, 20, bias=False)`. */
@@ -57,14 +48,6 @@ export abstract class CellBase extends Module {
   /** What a subclass adds to the repr (RNNCell's nonlinearity). */
   protected reprExtra(): string {
     return "";
-  }
-
-  protected apply(next: Map<string, Float32Array>): void {
-    this.stack.pack(next, cellName);
-  }
-
-  protected release(): void {
-    this.stack.release();
   }
 
   /**

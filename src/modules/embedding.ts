@@ -2,6 +2,7 @@ import { Tensor } from "../core/tensor.js";
 import { describe, formatShape } from "../core/describe.js";
 import { normalFill } from "../core/normal.js";
 import { MT19937, randomSeed } from "../core/random.js";
+import { checkFitsInMemory } from "../core/sizes.js";
 import { copyInt32, readShape, typedArrayLength } from "../core/snapshot.js";
 import { Module } from "./module.js";
 import { checkKnownKeys, checkSize, readOptionsObject, readSeed } from "./options.js";
@@ -44,6 +45,8 @@ export class Embedding extends Module {
     const embeddingDim = checkSize("Embedding", o, "embeddingDim", 0);
     const paddingIdx = checkPaddingIdx(o.paddingIdx, numEmbeddings);
     const seed = readSeed(o);
+    // Held in JavaScript, where typed arrays stop near 4 GiB in the engines that matter: refused up front.
+    checkFitsInMemory(numEmbeddings * embeddingDim * 4, `Embedding(${numEmbeddings}, ${embeddingDim}) (its weights)`);
     const weight = new Float32Array(numEmbeddings * embeddingDim);
     normalFill(weight, new MT19937(seed ?? randomSeed()), 0, 1);
     if (paddingIdx !== null) weight.fill(0, paddingIdx * embeddingDim, (paddingIdx + 1) * embeddingDim);

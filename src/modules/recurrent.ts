@@ -12,8 +12,8 @@ import { MT19937, randomSeed } from "../core/random.js";
 import { snapshotTensor, type TensorSnapshot } from "../core/snapshot.js";
 import { activeKernel } from "../runtime/runtime.js";
 import { PackedSequence, readPackedSequence } from "../sequence/packed.js";
-import { checkStackFits, LayerStack, type LayerRunner, type ParameterNamer, type StackShape } from "./layers.js";
-import { Module } from "./module.js";
+import { checkStackFits, type LayerRunner, type ParameterNamer, type StackShape } from "./layers.js";
+import { StackModule } from "./stack-module.js";
 import { checkDropout, type RecurrentConfig } from "./options.js";
 import { recurrentInit, type ParameterSpec } from "./parameters.js";
 
@@ -38,17 +38,13 @@ interface ForwardPlan {
   readonly dropout: number;
 }
 
-export abstract class RecurrentBase extends Module {
-  readonly inputSize: number;
-  readonly hiddenSize: number;
+export abstract class RecurrentBase extends StackModule {
   readonly numLayers: number;
-  readonly bias: boolean;
   readonly batchFirst: boolean;
   readonly bidirectional: boolean;
 
   private readonly kind: RecurrentName;
   private dropoutP: number;
-  private readonly stack: LayerStack;
   private readonly dropoutRng: MT19937;
 
   protected constructor(name: RecurrentName, config: RecurrentConfig, gates: Gates, runLayer: LayerRunner) {
@@ -61,17 +57,13 @@ export abstract class RecurrentBase extends Module {
     const specs = recurrentSpecs(shape);
     const rng = new MT19937(config.seed ?? randomSeed());
     const params = recurrentInit(specs, config.hiddenSize, rng);
-    super(name, specs, params);
+    super(name, kernel, shape, runLayer, specs, params, layerName);
     this.kind = name;
-    this.inputSize = config.inputSize;
-    this.hiddenSize = config.hiddenSize;
     this.numLayers = config.numLayers;
-    this.bias = config.bias;
     this.batchFirst = config.batchFirst;
     this.bidirectional = config.bidirectional;
     this.dropoutP = config.dropout;
     this.dropoutRng = new MT19937(rng.next());
-    this.stack = LayerStack.create(kernel, shape, runLayer, name, params, layerName);
   }
 
   /** Dropout probability between layers in training mode; settable like PyTorch's `rnn.dropout`. */
@@ -94,14 +86,6 @@ export abstract class RecurrentBase extends Module {
       inputSize: this.inputSize, hiddenSize: this.hiddenSize, projSize: this.stack.shape.proj, numLayers: this.numLayers,
       bias: this.bias, batchFirst: this.batchFirst, dropout: this.dropoutP, bidirectional: this.bidirectional,
     });
-  }
-
-  protected apply(next: Map<string, Float32Array>): void {
-    this.stack.pack(next, layerName);
-  }
-
-  protected release(): void {
-    this.stack.release();
   }
 
   /**

@@ -130,6 +130,10 @@ export class PackedSequence {
   get unsortedIndices(): Int32Array | null {
     return this.#unsortedIndices?.slice() ?? null;
   }
+
+  get [Symbol.toStringTag](): string {
+    return "PackedSequence";
+  }
 }
 
 /**
