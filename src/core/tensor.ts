@@ -1,4 +1,8 @@
 import { describe, formatShape } from "./describe.js";
+import { snapshotTensor, typedArrayLength, type TensorSnapshot } from "./snapshot.js";
+
+/** The most dimensions a tensor may have: PyTorch's limit (torch.tensor of deeper lists raises "too many dimensions"). */
+const MAX_DIMS = 128;
 
 /** Nested arrays of numbers, as produced by `Tensor.toArray()`. */
 export type NestedArray = number | NestedArray[];
@@ -41,7 +45,7 @@ export class Tensor {
 
   /**
    * Builds a tensor from nested arrays of numbers (or a typed array, taken as 1-D).
-   * @throws TypeError for non-numbers; RangeError for ragged nesting.
+   * @throws TypeError for non-numbers; RangeError for ragged nesting or more than 128 levels (a cyclic array).
    */
   static from(values: NestedArray | ArrayLike<number>): Tensor {
     if (ArrayBuffer.isView(values) && !(values instanceof DataView)) {
@@ -53,6 +57,11 @@ export class Tensor {
     const shape: number[] = [];
     let level: unknown = values;
     while (Array.isArray(level)) {
+      // Also what stops an array that contains itself, which would nest forever.
+      if (shape.length === MAX_DIMS) {
+        throw new RangeError(
+          `Tensor.from: too many dimensions: the arrays nest more than ${MAX_DIMS} levels deep (does an array contain itself?)`);
+      }
       shape.push(level.length);
       level = level[0];
     }
@@ -214,4 +223,23 @@ export function checkShape(shape: unknown, what: string): number[] {
     throw new RangeError(`${what} ${formatShape(shape)} has more elements than fit in memory`);
   }
   return shape.slice();
+}
+
+/**
+ * The one rule for tensors crossing the boundary: a Tensor of this package, or any object shaped
+ * like one (a Tensor from a second copy of the package, e.g. two bundles on one page), is accepted
+ * and read once into a validated snapshot (core/snapshot.ts); anything else is a TypeError.
+ * @param what the argument's name in messages ("input", "hx", "sequences[2]").
+ * @param expected how the TypeError starts, e.g. "GRU: Expected input to be a Tensor".
+ * @throws TypeError for a non-object, or one whose data is not a Float32Array or shape not an array.
+ * @throws RangeError if its shape does not describe its data.
+ */
+export function readTensor(value: unknown, what: string, expected: string): TensorSnapshot {
+  if (typeof value !== "object" || value === null) throw new TypeError(`${expected}, got ${describe(value)}`);
+  // Each field read once, here: the snapshot is taken from these values, not from the object again.
+  const { data, shape } = value as { data?: unknown; shape?: unknown };
+  if (typedArrayLength(data, "Float32Array") === null || !Array.isArray(shape)) {
+    throw new TypeError(`${expected}, got ${describe(value)}`);
+  }
+  return snapshotTensor({ data, shape } as unknown as Tensor, what);
 }

@@ -3,7 +3,8 @@
 // the tensor bytes. Loading trusts nothing in the file: every length, offset and
 // shape is checked against the bytes actually there before anything is read.
 
-import { Tensor } from "../core/tensor.js";
+import { readTensor, Tensor } from "../core/tensor.js";
+import type { TensorSnapshot } from "../core/snapshot.js";
 import { describe, formatShape } from "../core/describe.js";
 
 /** Floating-point element types that load into float32 tensors, by their safetensors names. */
@@ -71,14 +72,16 @@ export function loadSafetensors(bytes: Uint8Array | ArrayBuffer): SafetensorsFil
  * @param metadata optional string → string pairs stored as `__metadata__`.
  * @throws TypeError for a value that is not a Tensor, a metadata value that is not a string, or a tensor
  *   named `__metadata__`.
+ * @throws RangeError for a tensor whose shape no longer describes its data (a file its loader would reject).
  */
 export function saveSafetensors(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
-  const names = checkTensorsToSave(tensors);
+  const snapshots = readTensorsToSave(tensors);
+  const names = [...snapshots.keys()];
   const headerFields: string[] = [];
   if (metadata !== undefined) headerFields.push(`"__metadata__":${metadataJson(metadata)}`);
   let offset = 0;
   for (const name of names) {
-    const { shape, data } = tensors[name];
+    const { shape, data } = snapshots.get(name)!;
     const info = { dtype: "F32", shape, data_offsets: [offset, offset + data.byteLength] };
     headerFields.push(`${JSON.stringify(name)}:${JSON.stringify(info)}`);
     offset += data.byteLength;
@@ -92,8 +95,9 @@ export function saveSafetensors(tensors: Record<string, Tensor>, metadata?: Reco
   out.fill(0x20, 8 + json.length, 8 + headerLength);
   let at = 8 + headerLength;
   for (const name of names) {
-    writeFloat32LE(out, at, tensors[name].data);
-    at += tensors[name].data.byteLength;
+    const { data } = snapshots.get(name)!;
+    writeFloat32LE(out, at, data);
+    at += data.byteLength;
   }
   return out;
 }
@@ -127,14 +131,11 @@ function readHeader(file: Uint8Array): { header: Record<string, unknown>; dataSt
   if (headerLength > file.length - 8) {
     throw new Error(
       `safetensors: header length ${headerLength} runs past the end of the file ` +
-        `(${file.length - 8} bytes follow the length field)`,
-    );
+      `(${file.length - 8} bytes follow the length field)`);
   }
   const text = decodeUtf8(file.subarray(8, 8 + headerLength));
   if (!text.startsWith("{")) {
-    throw new Error(
-      `safetensors: the header must be a JSON object starting with '{', got ${describe(text.slice(0, 20))}`,
-    );
+    throw new Error(`safetensors: the header must be a JSON object starting with '{', got ${describe(text.slice(0, 20))}`);
   }
   const header = parseJson(text);
   if (!isRecord(header)) throw new Error(`safetensors: the header must be a JSON object, got ${describe(header)}`);
@@ -152,8 +153,7 @@ function decodeUtf8(bytes: Uint8Array): string {
 function readMetadata(value: unknown): Record<string, string> {
   const metadata = emptyRecord<string>();
   if (value === undefined) return metadata;
-  if (!isRecord(value))
-    throw new Error(`safetensors: __metadata__ must be an object of strings, got ${describe(value)}`);
+  if (!isRecord(value)) throw new Error(`safetensors: __metadata__ must be an object of strings, got ${describe(value)}`);
   for (const key of Object.keys(value)) {
     const entry = value[key];
     if (typeof entry !== "string") {
@@ -184,8 +184,7 @@ function readTensorInfo(name: string, value: unknown): TensorInfo {
   if (needed !== end - begin) {
     throw new Error(
       `${where} has data_offsets [${begin}, ${end}] (${end - begin} bytes) ` +
-        `but shape ${formatShape(shape)} of ${dtype} needs ${needed} bytes`,
-    );
+      `but shape ${formatShape(shape)} of ${dtype} needs ${needed} bytes`);
   }
   return { name, dtype: dtype as FloatDtype, shape, begin, end };
 }
@@ -200,17 +199,14 @@ function checkCoverage(entries: TensorInfo[], dataLength: number): void {
       const relation = entry.begin < covered ? "overlaps" : "leaves a gap after";
       throw new Error(
         `safetensors: tensor '${entry.name}' starts at byte ${entry.begin} and ${relation} ${previous}, ` +
-          `which ends at byte ${covered}`,
-      );
+        `which ends at byte ${covered}`);
     }
     covered = entry.end;
     previous = `tensor '${entry.name}'`;
   }
   if (covered !== dataLength) {
     const problem = covered > dataLength ? "the file is truncated" : "the file has trailing bytes";
-    throw new Error(
-      `safetensors: the tensors cover ${covered} bytes of data but the file holds ${dataLength}: ${problem}`,
-    );
+    throw new Error(`safetensors: the tensors cover ${covered} bytes of data but the file holds ${dataLength}: ${problem}`);
   }
 }
 
@@ -275,8 +271,7 @@ export function decodeFloats(bytes: Uint8Array, dtype: FloatDtype): Float32Array
     case "F64":
       for (let i = 0; i < count; i++) {
         const value = view.getFloat64(8 * i, true);
-        // Rounds to nearest-even; a NaN keeps its sign and becomes float32's quiet NaN.
-        if (!Number.isNaN(value)) out[i] = value;
+        if (value === value) out[i] = value; // rounds to nearest-even
         else bits[i] = (view.getUint32(8 * i + 4, true) & 0x8000_0000) | 0x7fc0_0000;
       }
       break;
@@ -307,34 +302,30 @@ function halfToFloatBits(half: number): number {
 
 // ---------------------------------------------------------------------------------------- saving
 
-function checkTensorsToSave(tensors: Record<string, Tensor>): string[] {
+/** Each tensor read once into a validated snapshot (its shape checked against its data), in file order. */
+function readTensorsToSave(tensors: Record<string, Tensor>): Map<string, TensorSnapshot> {
   if (tensors === null || typeof tensors !== "object" || tensors instanceof Tensor) {
     throw new TypeError(`saveSafetensors expects an object of tensors keyed by name, got ${describe(tensors)}`);
   }
-  const names = Object.keys(tensors);
-  for (const name of names) {
-    if (name === "__metadata__")
-      throw new TypeError("saveSafetensors: '__metadata__' is reserved and cannot name a tensor");
-    if (!(tensors[name] instanceof Tensor)) {
-      throw new TypeError(`saveSafetensors: '${name}' must be a Tensor, got ${describe(tensors[name])}`);
-    }
+  const snapshots = new Map<string, TensorSnapshot>();
+  for (const name of Object.keys(tensors).sort(compareUtf8)) {
+    if (name === "__metadata__") throw new TypeError("saveSafetensors: '__metadata__' is reserved and cannot name a tensor");
+    snapshots.set(name, readTensor(tensors[name], `saveSafetensors: '${name}'`, `saveSafetensors: '${name}' must be a Tensor`));
   }
-  return names.sort(compareUtf8);
+  return snapshots;
 }
 
 function metadataJson(metadata: Record<string, string>): string {
   if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) {
     throw new TypeError(`saveSafetensors: metadata must be an object of strings, got ${describe(metadata)}`);
   }
-  const fields = Object.keys(metadata)
-    .sort(compareUtf8)
-    .map((key) => {
-      const value = metadata[key];
-      if (typeof value !== "string") {
-        throw new TypeError(`saveSafetensors: metadata value for '${key}' must be a string, got ${describe(value)}`);
-      }
-      return `${JSON.stringify(key)}:${JSON.stringify(value)}`;
-    });
+  const fields = Object.keys(metadata).sort(compareUtf8).map((key) => {
+    const value = metadata[key];
+    if (typeof value !== "string") {
+      throw new TypeError(`saveSafetensors: metadata value for '${key}' must be a string, got ${describe(value)}`);
+    }
+    return `${JSON.stringify(key)}:${JSON.stringify(value)}`;
+  });
   return `{${fields.join(",")}}`;
 }
 
@@ -375,11 +366,7 @@ function parseJson(text: string): unknown {
 }
 
 const JSON_NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-const JSON_LITERALS: readonly [string, unknown][] = [
-  ["true", true],
-  ["false", false],
-  ["null", null],
-];
+const JSON_LITERALS: readonly [string, unknown][] = [["true", true], ["false", false], ["null", null]];
 
 // A class rather than closures: V8 keeps type feedback per function object, so methods shared by
 // every parse get optimized, where closures made afresh for each file would not.
@@ -506,8 +493,7 @@ class JsonParser {
   }
 
   private fail(expected: string): never {
-    const found =
-      this.at < this.text.length ? describe(this.text.slice(this.at, this.at + 12)) : "the end of the header";
+    const found = this.at < this.text.length ? describe(this.text.slice(this.at, this.at + 12)) : "the end of the header";
     throw new Error(`safetensors: invalid JSON header at character ${this.at}: expected ${expected}, got ${found}`);
   }
 }

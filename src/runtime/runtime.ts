@@ -115,6 +115,9 @@ export async function initFromModule(
       `init: the WebAssembly module is another version of the wasm-rnn kernel (no ${missing.join(", ")} export)`,
     );
   }
+  if (options.backend !== undefined && (options.module !== undefined || options.wasm !== undefined)) {
+    checkBuildMatches(exports, options.backend);
+  }
   const kernel = new Kernel(exports);
   const runtime: Runtime = Object.freeze({ backend, features: detectFeatures(), kernel: exports });
   if (ticket > appliedTicket) {
@@ -122,6 +125,29 @@ export async function initFromModule(
     current = { runtime, kernel };
   }
   return runtime;
+}
+
+/** What the kernel's `kernel_build()` export returns, by build (assembly/index.ts). */
+const BUILD_CODES: Readonly<Record<number, Backend>> = { 0: "scalar", 1: "simd", 2: "relaxed" };
+
+/**
+ * A kernel the user supplied must be the build the user named: the name is what `backend()` and the
+ * runtime report, and what code choosing a build by feature relies on. The kernel says which build
+ * it is (its compile-time features), since the exports and imports of every build are the same.
+ * @throws Error naming both builds, or saying the kernel cannot tell.
+ */
+function checkBuildMatches(exports: KernelExports, requested: Backend): void {
+  const built = typeof exports.kernel_build === "function" ? BUILD_CODES[exports.kernel_build()] : undefined;
+  if (built === undefined) {
+    throw new Error(
+      `init: backend '${requested}' was requested, but the kernel given does not say which build it is ` +
+      "(no kernel_build export): pass a kernel of this version of wasm-rnn, or leave backend out");
+  }
+  if (built !== requested) {
+    throw new Error(
+      `init: backend '${requested}' was requested, but the kernel given is the '${built}' build: ` +
+      `pass the ${requested} build (rnn.${requested}.wasm), or leave backend out`);
+  }
 }
 
 /** The kernel new models are created on. */

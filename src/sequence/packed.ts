@@ -8,8 +8,9 @@
  * PackedSequences) are errors. Results own fresh data: they never alias inputs.
  */
 import { describe, formatShape } from "../core/describe.js";
-import { checkConsistent, Tensor, product } from "../core/tensor.js";
+import { readTensor, Tensor, product } from "../core/tensor.js";
 import { snapshotTensor, type TensorSnapshot } from "../core/snapshot.js";
+import { MEMORY_LIMIT_BYTES } from "../core/sizes.js";
 
 /** Integers given as a number array or any typed array (including `BigInt64Array`). */
 export type IntegerArrayLike = ArrayLike<number> | ArrayLike<bigint>;
@@ -54,6 +55,9 @@ export interface UnpadSequenceOptions {
   batchFirst?: boolean;
 }
 
+/** The validated arrays of a PackedSequence made by its constructor; null for anything else (a forged instance). */
+let fieldsOf: (sequence: object) => Omit<PackedSnapshot, "data"> | null;
+
 /**
  * A batch of variable-length sequences packed time-major, as PyTorch's
  * `torch.nn.utils.rnn.PackedSequence`: the rows of every sequence at t = 0 (in
@@ -63,17 +67,22 @@ export interface UnpadSequenceOptions {
  * Usually made by {@link packPaddedSequence} or {@link packSequence}. The
  * constructor validates everything, because the kernel indexes memory with
  * `batchSizes` and the permutations: unlike PyTorch, an inconsistent hand-built
- * instance is rejected here rather than failing later.
+ * instance is rejected here rather than failing later. The instance is frozen
+ * and its index arrays are copied on every read, so editing what a read
+ * returned cannot change the sequence.
  */
 export class PackedSequence {
   /** `(sum(batchSizes), *)`: rows time-major, in sorted order within each step. Kept, not copied. */
   readonly data: Tensor;
-  /** `batchSizes[t]` = number of sequences longer than t; positive, non-increasing. */
-  readonly batchSizes: Int32Array;
-  /** `sortedIndices[j]` = the caller's index of the j-th longest sequence; `null` when the input was already sorted. */
-  readonly sortedIndices: Int32Array | null;
-  /** Inverse of `sortedIndices`: `unsortedIndices[i]` = sorted position of the caller's sequence i; `null` with it. */
-  readonly unsortedIndices: Int32Array | null;
+  readonly #batchSizes: Int32Array;
+  readonly #sortedIndices: Int32Array | null;
+  readonly #unsortedIndices: Int32Array | null;
+
+  static {
+    fieldsOf = (sequence) => (#batchSizes in sequence
+      ? { batchSizes: sequence.#batchSizes, sortedIndices: sequence.#sortedIndices, unsortedIndices: sequence.#unsortedIndices }
+      : null);
+  }
 
   /**
    * @param data `(sum(batchSizes), *)` rows; kept, not copied.
@@ -90,21 +99,36 @@ export class PackedSequence {
     sortedIndices?: IntegerArrayLike | null,
     unsortedIndices?: IntegerArrayLike | null,
   ) {
-    if (!(data instanceof Tensor)) {
-      throw new TypeError(`PackedSequence data must be a Tensor, got ${describe(data)}`);
-    }
-    if (data.ndim === 0) {
+    const snapshot = readTensor(data, "PackedSequence data", "PackedSequence data must be a Tensor");
+    if (snapshot.shape.length === 0) {
       throw new RangeError("PackedSequence data must be at least 1-D (rows, *), got a 0-D tensor");
     }
     // Metadata is copied, then validated: the caller mutating its arrays later
     // must not be able to break the invariants the kernel relies on.
-    const sizes = readBatchSizes(batchSizes);
-    checkBatchSizes(sizes, data.shape);
+    const sizes = readBatchSizes(batchSizes, snapshot.shape[0]);
+    checkBatchSizes(sizes, snapshot.shape);
     const [sorted, unsorted] = resolvePermutations(sortedIndices, unsortedIndices, sizes[0]);
-    this.data = data;
-    this.batchSizes = sizes;
-    this.sortedIndices = sorted;
-    this.unsortedIndices = unsorted;
+    // A look-alike (a Tensor of another copy of the package) is wrapped over the same data.
+    this.data = data instanceof Tensor ? data : new Tensor(snapshot.data, snapshot.shape.slice());
+    this.#batchSizes = sizes;
+    this.#sortedIndices = sorted;
+    this.#unsortedIndices = unsorted;
+    Object.freeze(this);
+  }
+
+  /** `batchSizes[t]` = number of sequences longer than t; positive, non-increasing. A copy on every read. */
+  get batchSizes(): Int32Array {
+    return this.#batchSizes.slice();
+  }
+
+  /** `sortedIndices[j]` = the caller's index of the j-th longest sequence; `null` when the input was already sorted. A copy. */
+  get sortedIndices(): Int32Array | null {
+    return this.#sortedIndices?.slice() ?? null;
+  }
+
+  /** Inverse of `sortedIndices`: `unsortedIndices[i]` = sorted position of the caller's sequence i; `null` with it. A copy. */
+  get unsortedIndices(): Int32Array | null {
+    return this.#unsortedIndices?.slice() ?? null;
   }
 
   get [Symbol.toStringTag](): string {
@@ -112,7 +136,10 @@ export class PackedSequence {
   }
 }
 
-/** A PackedSequence as read once at the boundary: its data and copies of its arrays, validated together. */
+/**
+ * A PackedSequence as read once at the boundary: a snapshot of its data, checked against its
+ * arrays, which are the sequence's own (validated at construction, private): read them, never write.
+ */
 export interface PackedSnapshot {
   readonly data: TensorSnapshot;
   readonly batchSizes: Int32Array;
@@ -121,31 +148,33 @@ export interface PackedSnapshot {
 }
 
 /**
- * Reads every field of a PackedSequence once and re-validates them together:
- * its arrays are plain typed arrays a caller may have edited since construction,
- * and a forged instance never went through the constructor.
- * @throws TypeError / RangeError as the constructor does, naming the field.
+ * Reads a PackedSequence once at the boundary: its index arrays as validated by its constructor
+ * (private, so nobody edited them since), and its data, whose tensor's shape may have been edited
+ * since and is checked against them again.
+ * @throws TypeError for an object that did not come from the constructor (a forged instance).
+ * @throws RangeError if the data no longer has the rows `batchSizes` describe.
  */
 export function readPackedSequence(sequence: PackedSequence, what = "input"): PackedSnapshot {
-  const { data, batchSizes, sortedIndices, unsortedIndices } = sequence;
-  if (!(data instanceof Tensor)) throw new TypeError(`PackedSequence data must be a Tensor, got ${describe(data)}`);
-  const snapshot = snapshotTensor(data, `${what}.data`);
-  if (snapshot.shape.length === 0) {
+  const fields = typeof sequence === "object" && sequence !== null ? fieldsOf(sequence) : null;
+  if (fields === null) {
+    throw new TypeError(
+      `${what} must be a PackedSequence made by its constructor, packPaddedSequence or packSequence, got ${describe(sequence)}`);
+  }
+  const data = snapshotTensor(sequence.data, `${what}.data`);
+  if (data.shape.length === 0) {
     throw new RangeError("PackedSequence data must be at least 1-D (rows, *), got a 0-D tensor");
   }
-  const sizes = readBatchSizes(batchSizes);
-  checkBatchSizes(sizes, snapshot.shape);
-  const [sorted, unsorted] = resolvePermutations(sortedIndices, unsortedIndices, sizes[0]);
-  return { data: snapshot, batchSizes: sizes, sortedIndices: sorted, unsortedIndices: unsorted };
+  checkBatchSizes(fields.batchSizes, data.shape);
+  return { data, ...fields };
 }
 
-function readBatchSizes(batchSizes: unknown): Int32Array {
-  return Int32Array.from(
-    readIntegers(batchSizes, "batchSizes").map((v, i) => {
-      if (v > 0x7fffffff) throw new RangeError(`batchSizes[${i}] must be at most 2147483647, got ${v}`);
-      return v;
-    }),
-  );
+/** At most one batch size per row of data: each is at least 1. */
+function readBatchSizes(batchSizes: unknown, rows: number): Int32Array {
+  const tooMany = (n: number) => `batchSizes holds ${n} steps, more than the ${rows} rows of data it describes`;
+  return Int32Array.from(readIntegers(batchSizes, "batchSizes", rows, tooMany).map((v, i) => {
+    if (v > 0x7fffffff) throw new RangeError(`batchSizes[${i}] must be at most 2147483647, got ${v}`);
+    return v;
+  }));
 }
 
 /**
@@ -179,18 +208,18 @@ export function packPaddedSequence(
   const opts = readOptions(options, ["batchFirst", "enforceSorted"], caller);
   const batchFirst = booleanOption(opts, "batchFirst", false, caller);
   const enforceSorted = booleanOption(opts, "enforceSorted", true, caller);
-  const layout = layoutOf(input, batchFirst, caller);
-  checkConsistent(input, "input");
-  if (input.numel === 0) {
-    throw new RangeError(`Cannot pack empty tensors. (input shape ${formatShape(input.shape)})`);
+  const padded = readTensor(input, "input", `${caller}: input must be a Tensor`);
+  const layout = layoutOf(padded, batchFirst, caller);
+  if (padded.numel === 0) {
+    throw new RangeError(`Cannot pack empty tensors. (input shape ${formatShape(padded.shape)})`);
   }
   const lens = readLengths(lengths, layout.batch);
   checkPositive(lens);
-  checkFitsInput(lens, layout, input.shape, batchFirst);
+  checkFitsInput(lens, layout, padded.shape, batchFirst);
   if (enforceSorted) checkSortedDescending(lens);
   const order = enforceSorted ? identity(lens.length) : stableOrderByDecreasingLength(lens);
   const batchSizes = batchSizesOf(lens);
-  const data = gatherPacked(input.data, layout, order, batchSizes);
+  const data = gatherPacked(padded.data, layout, order, batchSizes);
   const packed = new Tensor(data, [sumOf(batchSizes), ...layout.rowShape]);
   return new PackedSequence(packed, batchSizes, enforceSorted ? null : order);
 }
@@ -208,7 +237,10 @@ export function packPaddedSequence(
  * @throws TypeError if `sequence` is not a PackedSequence or an option has the wrong type.
  * @throws RangeError if `totalLength` is shorter than the longest sequence.
  */
-export function padPackedSequence(sequence: PackedSequence, options?: PadPackedSequenceOptions): [Tensor, Int32Array] {
+export function padPackedSequence(
+  sequence: PackedSequence,
+  options?: PadPackedSequenceOptions,
+): [Tensor, Int32Array] {
   const caller = "padPackedSequence";
   checkPackedSequence(sequence, caller);
   const packed = readPackedSequence(sequence);
@@ -218,7 +250,7 @@ export function padPackedSequence(sequence: PackedSequence, options?: PadPackedS
   const maxLength = packed.batchSizes.length;
   const steps = totalLengthOption(opts, maxLength, caller);
   const layout = paddedLayout(steps, packed.batchSizes[0], packed.data.shape.slice(1), batchFirst);
-  const out = new Float32Array(steps * layout.batch * layout.rowSize).fill(paddingValue);
+  const out = allocateFloats(steps * layout.batch * layout.rowSize, caller).fill(paddingValue);
   scatterPacked(packed, layout, out);
   return [new Tensor(out, paddedShape(layout, batchFirst)), lengthsInCallerOrder(packed)];
 }
@@ -234,17 +266,16 @@ export function padPackedSequence(sequence: PackedSequence, options?: PadPackedS
  * @throws TypeError / RangeError as {@link padSequence} and {@link packPaddedSequence}; a
  *   zero-length sequence gives PyTorch's "Length of all samples has to be greater than 0" error.
  */
-export function packSequence(sequences: Iterable<Tensor> | Tensor, options?: PackSequenceOptions): PackedSequence {
+export function packSequence(
+  sequences: Iterable<Tensor> | Tensor,
+  options?: PackSequenceOptions,
+): PackedSequence {
   const caller = "packSequence";
   const opts = readOptions(options, ["enforceSorted"], caller);
   const enforceSorted = booleanOption(opts, "enforceSorted", true, caller);
   const list = readSequences(sequences, caller);
   const padded = padSequenceList(list, rowShapeOf(list, caller), false, 0, "right");
-  return packPaddedSequence(
-    padded,
-    list.map((s) => s.shape[0]),
-    { enforceSorted },
-  );
+  return packPaddedSequence(padded, list.map((s) => s.shape[0]), { enforceSorted });
 }
 
 /**
@@ -260,7 +291,10 @@ export function packSequence(sequences: Iterable<Tensor> | Tensor, options?: Pac
  * @throws RangeError for an empty list, a 0-D sequence, trailing dims that differ from
  *   `sequences[0]`'s (PyTorch would broadcast size-1 dims silently), or an unknown `paddingSide`.
  */
-export function padSequence(sequences: Iterable<Tensor> | Tensor, options?: PadSequenceOptions): Tensor {
+export function padSequence(
+  sequences: Iterable<Tensor> | Tensor,
+  options?: PadSequenceOptions,
+): Tensor {
   const caller = "padSequence";
   const opts = readOptions(options, ["batchFirst", "paddingValue", "paddingSide"], caller);
   const batchFirst = booleanOption(opts, "batchFirst", false, caller);
@@ -306,19 +340,24 @@ export function unpackSequence(sequence: PackedSequence): Tensor[] {
  * @throws RangeError for fewer than 2 dims, a lengths count other than B, or a length
  *   below 0 or above T (PyTorch slices silently).
  */
-export function unpadSequence(padded: Tensor, lengths: IntegerArrayLike, options?: UnpadSequenceOptions): Tensor[] {
+export function unpadSequence(
+  padded: Tensor,
+  lengths: IntegerArrayLike,
+  options?: UnpadSequenceOptions,
+): Tensor[] {
   const caller = "unpadSequence";
   const opts = readOptions(options, ["batchFirst"], caller);
   const batchFirst = booleanOption(opts, "batchFirst", false, caller);
-  const layout = layoutOf(padded, batchFirst, caller);
+  const input = readTensor(padded, "padded", `${caller}: input must be a Tensor`);
+  const layout = layoutOf(input, batchFirst, caller);
   const lens = readLengths(lengths, layout.batch);
   checkNotNegative(lens);
-  checkFitsInput(lens, layout, padded.shape, batchFirst);
+  checkFitsInput(lens, layout, input.shape, batchFirst);
   return lens.map((length, b) => {
     const out = new Float32Array(length * layout.rowSize);
     for (let t = 0; t < length; t++) {
       const from = t * layout.timeStride + b * layout.batchStride;
-      copyRow(padded.data, from, out, t * layout.rowSize, layout.rowSize);
+      copyRow(input.data, from, out, t * layout.rowSize, layout.rowSize);
     }
     return new Tensor(out, [length, ...layout.rowShape]);
   });
@@ -350,20 +389,27 @@ function paddedShape(layout: PaddedLayout, batchFirst: boolean): number[] {
   return batchFirst ? [batch, steps, ...rowShape] : [steps, batch, ...rowShape];
 }
 
-function layoutOf(input: unknown, batchFirst: boolean, caller: string): PaddedLayout {
-  if (!(input instanceof Tensor)) {
-    throw new TypeError(`${caller}: input must be a Tensor, got ${describe(input)}`);
-  }
-  if (input.ndim < 2) {
+function layoutOf(input: TensorSnapshot, batchFirst: boolean, caller: string): PaddedLayout {
+  if (input.shape.length < 2) {
     throw new RangeError(
       `${caller}: input must be at least 2-D, ${batchFirst ? "(B, T, *)" : "(T, B, *)"}, ` +
-        `got ${input.ndim}-D tensor of shape ${formatShape(input.shape)}`,
-    );
+      `got ${input.shape.length}-D tensor of shape ${formatShape(input.shape)}`);
   }
   const [first, second] = input.shape;
   const steps = batchFirst ? second : first;
   const batch = batchFirst ? first : second;
   return paddedLayout(steps, batch, input.shape.slice(2), batchFirst);
+}
+
+/**
+ * A result array of `count` floats, refused up front past 4 GiB (no engine allocates it, and no
+ * model could take it): sizes come from user lengths such as `totalLength`.
+ */
+function allocateFloats(count: number, caller: string): Float32Array {
+  if (!(count * 4 <= MEMORY_LIMIT_BYTES)) {
+    throw new RangeError(`${caller}: the result would hold ${count} elements (${count * 4} bytes), more than 4 GiB`);
+  }
+  return new Float32Array(count);
 }
 
 function copyRow(from: Float32Array, fromOffset: number, to: Float32Array, toOffset: number, rowSize: number): void {
@@ -431,12 +477,7 @@ function identity(n: number): Int32Array {
   return Int32Array.from({ length: n }, (_, i) => i);
 }
 
-function gatherPacked(
-  source: Float32Array,
-  layout: PaddedLayout,
-  order: Int32Array,
-  batchSizes: Int32Array,
-): Float32Array {
+function gatherPacked(source: Float32Array, layout: PaddedLayout, order: Int32Array, batchSizes: Int32Array): Float32Array {
   const { rowSize, timeStride, batchStride } = layout;
   const out = new Float32Array(sumOf(batchSizes) * rowSize);
   let row = 0;
@@ -465,65 +506,63 @@ function lengthsInCallerOrder(sequence: PackedSnapshot): Int32Array {
   const indices = sequence.sortedIndices;
   if (indices === null) return sorted;
   const lengths = new Int32Array(sorted.length);
-  sorted.forEach((length, j) => {
-    lengths[indices[j]] = length;
-  });
+  sorted.forEach((length, j) => { lengths[indices[j]] = length; });
   return lengths;
 }
 
 // ---------------------------------------------------------------------------
 // Sequence lists (padSequence, packSequence).
 
-function readSequences(sequences: unknown, caller: string): Tensor[] {
-  const list = sequences instanceof Tensor ? unstack(sequences, caller) : fromIterable(sequences, caller);
+/** Each sequence read once into a validated snapshot: its shape is checked against its data. */
+function readSequences(sequences: unknown, caller: string): TensorSnapshot[] {
+  const iterable = typeof sequences === "object" && sequences !== null && Symbol.iterator in sequences;
+  const list = iterable || typeof sequences !== "object" || sequences === null
+    ? fromIterable(sequences, caller).map((sequence, i) =>
+      readTensor(sequence, `sequences[${i}]`, `${caller}: sequences[${i}] must be a Tensor`))
+    : unstack(readTensor(sequences, "sequences", `${caller}: sequences must be a Tensor or an iterable of Tensors`), caller);
   if (list.length === 0) throw new RangeError("received an empty list of sequences");
   list.forEach((sequence, i) => {
-    if (!(sequence instanceof Tensor)) {
-      throw new TypeError(`${caller}: sequences[${i}] must be a Tensor, got ${describe(sequence)}`);
-    }
-    if (sequence.ndim === 0) {
+    if (sequence.shape.length === 0) {
       throw new RangeError(`${caller}: each sequence must be at least 1-D (length, *), but sequences[${i}] is 0-D`);
     }
   });
-  return list as Tensor[];
+  return list;
 }
 
 function fromIterable(sequences: unknown, caller: string): unknown[] {
   const iterable = typeof sequences === "object" && sequences !== null && Symbol.iterator in sequences;
   if (!iterable) {
     throw new TypeError(
-      `${caller}: Expected iterable for input sequences, but got arg of type: ${describe(sequences)}`,
-    );
+      `${caller}: Expected iterable for input sequences, but got arg of type: ${describe(sequences)}`);
   }
   return Array.from(sequences as Iterable<unknown>);
 }
 
 /** A stacked `(B, length, *)` tensor, read as B sequences (as iterating a torch tensor does). */
-function unstack(stacked: Tensor, caller: string): Tensor[] {
-  if (stacked.ndim === 0) {
+function unstack(stacked: TensorSnapshot, caller: string): TensorSnapshot[] {
+  if (stacked.shape.length === 0) {
     throw new TypeError(`${caller}: Expected iterable for input sequences, but got arg of type: 0-D Tensor`);
   }
   const [count, ...shape] = stacked.shape;
   const size = product(shape);
-  return Array.from({ length: count }, (_, i) => new Tensor(stacked.data.subarray(i * size, (i + 1) * size), shape));
+  return Array.from({ length: count }, (_, i) => ({ data: stacked.data.subarray(i * size, (i + 1) * size), shape, numel: size }));
 }
 
-function rowShapeOf(list: Tensor[], caller: string): readonly number[] {
+function rowShapeOf(list: TensorSnapshot[], caller: string): readonly number[] {
   const rowShape = list[0].shape.slice(1);
   list.forEach((sequence, i) => {
     const trailing = sequence.shape.slice(1);
     if (trailing.length !== rowShape.length || trailing.some((size, d) => size !== rowShape[d])) {
       throw new RangeError(
         `${caller}: all sequences must have the trailing dims of sequences[0], ${formatShape(rowShape)}, ` +
-          `but sequences[${i}] has shape ${formatShape(sequence.shape)}`,
-      );
+        `but sequences[${i}] has shape ${formatShape(sequence.shape)}`);
     }
   });
   return rowShape;
 }
 
 function padSequenceList(
-  list: Tensor[],
+  list: TensorSnapshot[],
   rowShape: readonly number[],
   batchFirst: boolean,
   paddingValue: number,
@@ -532,7 +571,7 @@ function padSequenceList(
   const steps = maxOf(list.map((s) => s.shape[0]));
   const layout = paddedLayout(steps, list.length, rowShape, batchFirst);
   const { rowSize, timeStride, batchStride } = layout;
-  const out = new Float32Array(steps * list.length * rowSize).fill(paddingValue);
+  const out = allocateFloats(steps * list.length * rowSize, "padSequence").fill(paddingValue);
   list.forEach((sequence, b) => {
     const length = sequence.shape[0];
     const shift = paddingSide === "left" ? steps - length : 0;
@@ -546,17 +585,18 @@ function padSequenceList(
 // ---------------------------------------------------------------------------
 // Integer arrays: lengths, batch sizes, permutations.
 
-function readIntegers(values: unknown, name: string): number[] {
-  if (!isArrayLike(values)) {
+/**
+ * The integers of an array or typed array. Its length is read once and checked against what the
+ * caller can need (`maxLength`) before any element is read, so a lying length costs nothing.
+ */
+function readIntegers(values: unknown, name: string, maxLength: number, tooMany: (length: number) => string): number[] {
+  const length = typeof values === "object" && values !== null ? (values as { length?: unknown }).length : undefined;
+  if (typeof length !== "number" || !Number.isSafeInteger(length) || length < 0) {
     throw new TypeError(`${name} must be an array or typed array of integers, got ${describe(values)}`);
   }
-  return Array.from({ length: values.length }, (_, i) => readInteger(values[i], `${name}[${i}]`));
-}
-
-function isArrayLike(value: unknown): value is ArrayLike<unknown> {
-  if (typeof value !== "object" || value === null) return false;
-  const length = (value as { length?: unknown }).length;
-  return typeof length === "number" && Number.isSafeInteger(length) && length >= 0;
+  if (length > maxLength) throw new RangeError(tooMany(length));
+  const source = values as ArrayLike<unknown>;
+  return Array.from({ length }, (_, i) => readInteger(source[i], `${name}[${i}]`));
 }
 
 function readInteger(value: unknown, where: string): number {
@@ -575,12 +615,9 @@ function readInteger(value: unknown, where: string): number {
 }
 
 function readLengths(lengths: unknown, batch: number): number[] {
-  const values = readIntegers(lengths, "lengths");
-  if (values.length !== batch) {
-    throw new RangeError(
-      `Expected \`len(lengths)\` to be equal to batch_size, but got ${values.length} (batch_size=${batch})`,
-    );
-  }
+  const mismatch = (n: number) => `Expected \`len(lengths)\` to be equal to batch_size, but got ${n} (batch_size=${batch})`;
+  const values = readIntegers(lengths, "lengths", batch, mismatch);
+  if (values.length !== batch) throw new RangeError(mismatch(values.length));
   return values;
 }
 
@@ -589,8 +626,7 @@ function checkPositive(lengths: readonly number[]): void {
   if (at >= 0) {
     throw new RangeError(
       "Length of all samples has to be greater than 0, but found an element in 'lengths' that is <= 0 " +
-        `(lengths[${at}] = ${lengths[at]})`,
-    );
+      `(lengths[${at}] = ${lengths[at]})`);
   }
 }
 
@@ -600,18 +636,12 @@ function checkNotNegative(lengths: readonly number[]): void {
 }
 
 /** PyTorch accepts longer lengths and builds an inconsistent PackedSequence (or slices silently). */
-function checkFitsInput(
-  lengths: readonly number[],
-  layout: PaddedLayout,
-  shape: readonly number[],
-  batchFirst: boolean,
-): void {
+function checkFitsInput(lengths: readonly number[], layout: PaddedLayout, shape: readonly number[], batchFirst: boolean): void {
   const at = lengths.findIndex((length) => length > layout.steps);
   if (at >= 0) {
     throw new RangeError(
       `lengths[${at}] = ${lengths[at]} is longer than the padded input, which has ${layout.steps} time steps ` +
-        `(dim ${batchFirst ? 1 : 0} of shape ${formatShape(shape)})`,
-    );
+      `(dim ${batchFirst ? 1 : 0} of shape ${formatShape(shape)})`);
   }
 }
 
@@ -620,10 +650,9 @@ function checkSortedDescending(lengths: readonly number[]): void {
   if (at >= 0) {
     throw new RangeError(
       "`lengths` array must be sorted in decreasing order when `enforceSorted` is true. " +
-        "You can pass `enforceSorted: false` to packPaddedSequence and/or packSequence to sidestep this " +
-        "requirement if you do not need ONNX exportability. " +
-        `Got lengths[${at}] = ${lengths[at]} after lengths[${at - 1}] = ${lengths[at - 1]}.`,
-    );
+      "You can pass `enforceSorted: false` to packPaddedSequence and/or packSequence to sidestep this " +
+      "requirement if you do not need ONNX exportability. " +
+      `Got lengths[${at}] = ${lengths[at]} after lengths[${at - 1}] = ${lengths[at - 1]}.`);
   }
 }
 
@@ -633,15 +662,13 @@ function checkBatchSizes(sizes: Int32Array, dataShape: readonly number[]): void 
     if (size <= 0) throw new RangeError(`batchSizes must be positive, got batchSizes[${t}] = ${size}`);
     if (t > 0 && size > sizes[t - 1]) {
       throw new RangeError(
-        `batchSizes must be non-increasing, got batchSizes[${t}] = ${size} after batchSizes[${t - 1}] = ${sizes[t - 1]}`,
-      );
+        `batchSizes must be non-increasing, got batchSizes[${t}] = ${size} after batchSizes[${t - 1}] = ${sizes[t - 1]}`);
     }
   });
   const rows = sumOf(sizes);
   if (rows !== dataShape[0]) {
     throw new RangeError(
-      `batchSizes sum to ${rows} rows, but data has ${dataShape[0]} (data shape ${formatShape(dataShape)})`,
-    );
+      `batchSizes sum to ${rows} rows, but data has ${dataShape[0]} (data shape ${formatShape(dataShape)})`);
   }
 }
 
@@ -658,25 +685,22 @@ function resolvePermutations(
   if (broken >= 0) {
     throw new RangeError(
       `unsortedIndices must be the inverse of sortedIndices, but sortedIndices[${broken}] = ${sorted[broken]} ` +
-        `and unsortedIndices[${sorted[broken]}] = ${unsorted[sorted[broken]]}`,
-    );
+      `and unsortedIndices[${sorted[broken]}] = ${unsorted[sorted[broken]]}`);
   }
   return [sorted, unsorted];
 }
 
 function optionalPermutation(values: unknown, name: string, batch: number): Int32Array | null {
   if (values === undefined || values === null) return null;
-  const indices = readIntegers(values, name);
-  if (indices.length !== batch) {
-    throw new RangeError(`${name} must hold batchSizes[0] = ${batch} indices, got ${indices.length}`);
-  }
+  const wrongCount = (n: number) => `${name} must hold batchSizes[0] = ${batch} indices, got ${n}`;
+  const indices = readIntegers(values, name, batch, wrongCount);
+  if (indices.length !== batch) throw new RangeError(wrongCount(indices.length));
   const seen = new Uint8Array(batch);
   indices.forEach((index, j) => {
     if (index < 0 || index >= batch || seen[index]) {
       throw new RangeError(
         `${name} must be a permutation of 0…${batch - 1}, but ${name}[${j}] = ${index} is ` +
-          (index < 0 || index >= batch ? "out of range" : "repeated"),
-      );
+        (index < 0 || index >= batch ? "out of range" : "repeated"));
     }
     seen[index] = 1;
   });
@@ -685,9 +709,7 @@ function optionalPermutation(values: unknown, name: string, batch: number): Int3
 
 function invertPermutation(permutation: Int32Array): Int32Array {
   const inverse = new Int32Array(permutation.length);
-  permutation.forEach((index, j) => {
-    inverse[index] = j;
-  });
+  permutation.forEach((index, j) => { inverse[index] = j; });
   return inverse;
 }
 
@@ -742,8 +764,7 @@ function totalLengthOption(options: Record<string, unknown>, maxLength: number, 
   if (value < maxLength) {
     throw new RangeError(
       "Expected totalLength to be at least the length of the longest sequence in input, " +
-        `but got totalLength=${value} and max sequence length being ${maxLength}`,
-    );
+      `but got totalLength=${value} and max sequence length being ${maxLength}`);
   }
   return value;
 }

@@ -31,7 +31,10 @@ export interface TorchFile {
  * @throws TypeError if `bytes` is not a Uint8Array or ArrayBuffer.
  * @throws Error saying what was expected and what was found, for the legacy (non-zip) format, any
  *   other global, unknown opcodes, malformed pickles, tensors that are not float, out-of-range
- *   strides, missing, truncated or duplicate zip entries and zip bombs.
+ *   strides, missing, truncated or duplicate zip entries.
+ * @throws RangeError for compressed entries (torch.save never compresses: a zip bomb is refused
+ *   before inflating), more than 65536 entries, a data.pkl above 64 MiB, a pickle stacking more
+ *   than 65536 values or dicts nested more than 64 deep.
  */
 export function loadTorch(bytes: Uint8Array | ArrayBuffer): TorchFile {
   const file = asBytes(bytes, "loadTorch");
@@ -39,7 +42,13 @@ export function loadTorch(bytes: Uint8Array | ArrayBuffer): TorchFile {
   const archive = new ZipArchive(file);
   const prefix = archivePrefix(archive);
   checkByteOrder(archive, prefix);
-  const pickle = archive.read([`${prefix}/data.pkl`]).get(`${prefix}/data.pkl`)!;
+  const pickleName = `${prefix}/data.pkl`;
+  const pickleBytes = archive.entries.get(pickleName)!.originalSize;
+  if (pickleBytes > MAX_PICKLE_BYTES) {
+    throw new RangeError(
+      `torch: ${pickleName} is ${pickleBytes} bytes, above the ${MAX_PICKLE_BYTES}-byte limit for a state dict's pickle`);
+  }
+  const pickle = archive.read([pickleName]).get(pickleName)!;
   const found = collectTensors(new Unpickler(pickle).load());
   const storages = readStorages(archive, prefix, found);
 
@@ -50,6 +59,10 @@ export function loadTorch(bytes: Uint8Array | ArrayBuffer): TorchFile {
 }
 
 // ------------------------------------------------------------------------------------ the tensors
+
+// A state dict's pickle takes ~100 bytes per tensor (the data is in other entries): 64 MiB is far
+// above any model, and the cap keeps a forged program from running for seconds.
+const MAX_PICKLE_BYTES = 64 * 2 ** 20;
 
 // A state dict nests a level per container; checkpoints add one or two. Deeper is not a model.
 const MAX_DICT_DEPTH = 64;
@@ -63,16 +76,13 @@ function collectTensors(root: Value): [string, TensorRef][] {
   const names = new Set<string>();
   const visited = new Set<PickleDict>();
   const walk = (dict: PickleDict, prefix: string, depth: number): void => {
-    if (visited.has(dict))
-      throw new Error(`torch: the dict at '${prefix}' was reached twice; expected a tree of dicts`);
-    if (depth > MAX_DICT_DEPTH) throw new Error(`torch: dicts are nested more than ${MAX_DICT_DEPTH} levels deep`);
+    if (visited.has(dict)) throw new Error(`torch: the dict at '${prefix}' was reached twice; expected a tree of dicts`);
+    if (depth > MAX_DICT_DEPTH) throw new RangeError(`torch: dicts are nested more than ${MAX_DICT_DEPTH} levels deep`);
     visited.add(dict);
     for (const [key, value] of dict.items) {
       if (!(value instanceof TensorRef || value instanceof PickleDict)) continue; // epochs, learning rates, notes
       if (typeof key !== "string" && !Number.isSafeInteger(key)) {
-        throw new Error(
-          `torch: a dict key under '${prefix}' is ${describeValue(key)}; expected a string or an integer`,
-        );
+        throw new Error(`torch: a dict key under '${prefix}' is ${describeValue(key)}; expected a string or an integer`);
       }
       const name = `${prefix}${String(key)}`;
       if (value instanceof PickleDict) {
@@ -95,14 +105,11 @@ function readStorages(archive: ZipArchive, prefix: string, found: [string, Tenso
     if (storage.dtype === null) {
       throw new Error(
         `torch: tensor '${name}' is stored as ${storage.typeName}; only float32, float16, bfloat16 and float64 ` +
-          "tensors are supported",
-      );
+        "tensors are supported");
     }
     const entry = `${prefix}/data/${storage.key}`;
     if (!archive.entries.has(entry)) {
-      throw new Error(
-        `torch: storage '${storage.key}' of tensor '${name}' is missing: the zip has no entry '${entry}'`,
-      );
+      throw new Error(`torch: storage '${storage.key}' of tensor '${name}' is missing: the zip has no entry '${entry}'`);
     }
     entryNames.set(storage.key, entry);
   }
@@ -115,8 +122,7 @@ function readStorages(archive: ZipArchive, prefix: string, found: [string, Tenso
     if (bytes.length % BYTES_PER_ELEMENT[dtype] !== 0) {
       throw new Error(
         `torch: storage '${storage.key}' of tensor '${name}' has ${bytes.length} bytes, not a whole number of ` +
-          `${BYTES_PER_ELEMENT[dtype]}-byte elements (${storage.typeName})`,
-      );
+        `${BYTES_PER_ELEMENT[dtype]}-byte elements (${storage.typeName})`);
     }
     storages.set(storage.key, decodeFloats(bytes, dtype));
   }
@@ -150,16 +156,14 @@ function materialize(name: string, ref: TensorRef, storage: Float32Array, budget
   if (!Number.isSafeInteger(count) || !Number.isSafeInteger(last) || last >= storage.length) {
     throw new Error(
       `torch: tensor '${name}' (size ${formatShape(shape)}, stride ${formatShape(stride)}, offset ${offset}) reads ` +
-        `element ${last} of storage '${ref.storage.key}', which holds ${storage.length}`,
-    );
+      `element ${last} of storage '${ref.storage.key}', which holds ${storage.length}`);
   }
   if (isRowMajor(shape, stride)) return new Tensor(storage.subarray(offset, offset + count), shape);
   budget.elements -= count;
   if (budget.elements < 0) {
     throw new Error(
       `torch: tensor '${name}' (size ${formatShape(shape)}, stride ${formatShape(stride)}) repeats stored elements ` +
-        "beyond the copy limit: non-contiguous tensors may copy twice the stored elements plus 16 Mi",
-    );
+      "beyond the copy limit: non-contiguous tensors may copy twice the stored elements plus 16 Mi");
   }
   return new Tensor(gather(storage, offset, shape, stride, count), shape);
 }

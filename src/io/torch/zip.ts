@@ -1,6 +1,7 @@
-// The zip container of torch.save files (PyTorch >= 1.6), read with fflate and guarded against
-// zip bombs: entry sizes are capped and checked against their compression, and overlapping entries
-// cannot be read over and over.
+// The zip container of torch.save files (PyTorch >= 1.6), listed and read with fflate and guarded
+// against zip bombs: torch.save stores every entry uncompressed, so a compressed entry is refused
+// before anything is inflated; the entry count and sizes are capped, and overlapping entries cannot
+// be read over and over.
 
 import { unzipSync, type UnzipFileInfo } from "fflate";
 import { describe } from "../../core/describe.js";
@@ -14,13 +15,11 @@ export function checkSignature(file: Uint8Array): void {
     // Before 1.6, torch.save wrote a bare pickle stream (it starts with a magic-number pickle).
     throw new Error(
       "torch: legacy torch.save format is not supported, re-save with " +
-        "torch.save(..., _use_new_zipfile_serialization=True)",
-    );
+      "torch.save(..., _use_new_zipfile_serialization=True)");
   }
   const head = Array.from(file.subarray(0, 4), (b) => `0x${b.toString(16).padStart(2, "0")}`).join(" ");
   throw new Error(
-    `torch: not a torch.save file: expected a zip archive starting with 50 4b 03 04 ('PK'), got ${head || "an empty file"}`,
-  );
+    `torch: not a torch.save file: expected a zip archive starting with 50 4b 03 04 ('PK'), got ${head || "an empty file"}`);
 }
 
 /** The top-level folder of the archive: "archive" since PyTorch 2, the file's base name before. */
@@ -28,8 +27,7 @@ export function archivePrefix(archive: ZipArchive): string {
   const pickles = [...archive.entries.keys()].filter((name) => /^[^/]+\/data\.pkl$/.test(name));
   if (pickles.length !== 1) {
     throw new Error(
-      `torch: expected exactly one '<archive>/data.pkl' in the zip, found ${pickles.length === 0 ? "none" : pickles.join(", ")}`,
-    );
+      `torch: expected exactly one '<archive>/data.pkl' in the zip, found ${pickles.length === 0 ? "none" : pickles.join(", ")}`);
   }
   return pickles[0].slice(0, -"/data.pkl".length);
 }
@@ -46,15 +44,17 @@ export function checkByteOrder(archive: ZipArchive, prefix: string): void {
 
 // Typed arrays stop at 4 GiB in the engines that matter; a larger entry cannot be a usable storage.
 const MAX_ENTRY_BYTES = 4 * 2 ** 30;
-// Deflate emits at most 258 bytes per 2 bits of input: a larger claimed ratio is a lie.
-const MAX_DEFLATE_RATIO = 1032;
+// A state dict has one entry per storage plus a few: 65536 is far above any real model (large
+// language models have a few thousand tensors) and keeps a forged directory cheap to list.
+const MAX_ENTRIES = 65536;
 
 /**
  * The entries of a zip file, read with fflate. Listing reads only the central directory; `read`
  * extracts the named entries and checks they came out as long as declared. Protection against zip
- * bombs: per-entry sizes are capped and must be consistent with their compression, and the entries
- * read from one file may not add up to more compressed bytes than the file has — so entries that
- * overlap in the file (the usual way to multiply a small file) cannot be read over and over.
+ * bombs: only stored (uncompressed) entries are accepted, as torch.save writes them, so nothing is
+ * ever inflated; their number and sizes are capped; and the entries read from one file may not add
+ * up to more bytes than the file has — so entries that overlap in the file (the usual way to
+ * multiply a small file) cannot be read over and over.
  */
 export class ZipArchive {
   readonly entries = new Map<string, UnzipFileInfo>();
@@ -65,6 +65,9 @@ export class ZipArchive {
       // Also what stops a directory that claims millions of entries: fflate reads records past the
       // end of the file as zeros, and the second nameless one is a duplicate.
       if (this.entries.has(entry.name)) throw new Error(`torch: the zip holds two entries named '${entry.name}'`);
+      if (this.entries.size === MAX_ENTRIES) {
+        throw new RangeError(`torch: the zip holds more than ${MAX_ENTRIES} entries; a torch.save file has one per storage`);
+      }
       this.entries.set(entry.name, checkEntrySizes(entry));
       return false;
     });
@@ -77,8 +80,7 @@ export class ZipArchive {
     if (this.compressedBytesRead > this.file.length) {
       throw new Error(
         `torch: the zip entries read add up to ${this.compressedBytesRead} bytes, more than the ${this.file.length}-byte ` +
-          "file: entries overlap (a zip bomb?)",
-      );
+        "file: entries overlap (a zip bomb?)");
     }
     const files = this.unzip((entry) => wanted.has(entry.name));
     const out = new Map<string, Uint8Array>();
@@ -87,8 +89,7 @@ export class ZipArchive {
       const declared = this.entries.get(name)!.originalSize;
       if (data.length !== declared) {
         throw new Error(
-          `torch: zip entry '${name}' declares ${declared} bytes but ${data.length} could be read: the file is truncated or corrupt`,
-        );
+          `torch: zip entry '${name}' declares ${declared} bytes but ${data.length} could be read: the file is truncated or corrupt`);
       }
       out.set(name, data);
     }
@@ -119,25 +120,16 @@ export class ZipArchive {
 function checkEntrySizes(entry: UnzipFileInfo): UnzipFileInfo {
   const { name, compression, size, originalSize } = entry;
   if (originalSize > MAX_ENTRY_BYTES) {
-    throw new Error(
-      `torch: zip entry '${name}' declares ${originalSize} bytes, above the ${MAX_ENTRY_BYTES}-byte limit`,
-    );
+    throw new Error(`torch: zip entry '${name}' declares ${originalSize} bytes, above the ${MAX_ENTRY_BYTES}-byte limit`);
   }
-  if (compression === 0 && size !== originalSize) {
-    throw new Error(
-      `torch: stored zip entry '${name}' declares ${size} bytes in the file but ${originalSize} uncompressed`,
-    );
+  if (compression !== 0) {
+    const method = compression === 8 ? "8 (deflate)" : String(compression);
+    throw new RangeError(
+      `torch: zip entry '${name}' is compressed (method ${method}); torch.save stores every entry uncompressed ` +
+      "(method 0), so a compressed archive is refused rather than inflated (a zip bomb?): load and re-save it with torch.save");
   }
-  if (compression === 8 && originalSize > size * MAX_DEFLATE_RATIO) {
-    throw new Error(
-      `torch: zip entry '${name}' claims ${originalSize} bytes from ${size} deflated ones, more than deflate can produce ` +
-        "(a zip bomb?)",
-    );
-  }
-  if (compression !== 0 && compression !== 8) {
-    throw new Error(
-      `torch: zip entry '${name}' uses compression method ${compression}; expected 0 (stored) or 8 (deflate)`,
-    );
+  if (size !== originalSize) {
+    throw new Error(`torch: stored zip entry '${name}' declares ${size} bytes in the file but ${originalSize} uncompressed`);
   }
   return entry;
 }
