@@ -1,0 +1,119 @@
+// GRUCell and LSTMCell: PyTorch parity on tests/fixtures/gated-cells.json in every build, seeded
+// init on gated-init.json, a cell step equal to one step of the layer with the same weights, and
+// use after dispose().
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { GRU, LSTM, GRUCell, LSTMCell, Tensor } from "wasm-rnn";
+import { loadFixture } from "../helpers/fixtures.mjs";
+import { ParityTable, assertStateDictBits, stateDictOf, tensorOf } from "../helpers/parity.mjs";
+import { makeRandom, randomTensor } from "../helpers/random.mjs";
+import { forEachBackend } from "./backends.mjs";
+
+const cells = loadFixture("gated-cells");
+const inits = loadFixture("gated-init");
+const CELLS = { GRUCell, LSTMCell };
+const table = new ParityTable("gated-cells.json");
+
+forEachBackend((backend) => {
+  for (const c of cells.cases) {
+    test(`${c.name}: h' (and c') match PyTorch float64 within 4x PyTorch float32's error`, () => {
+      const cell = new CELLS[c.module]({ ...c.config, seed: 0 });
+      try {
+        cell.loadStateDict(stateDictOf(c.stateDict));
+        if (c.module === "GRUCell") {
+          const h = c.h === null ? cell.forward(tensorOf(c.input)) : cell.forward(tensorOf(c.input), tensorOf(c.h));
+          assert.ok(h instanceof Tensor, "GRUCell.forward returns h' as a Tensor");
+          table.check(backend, c.module, `${c.name} h'`, h, c.hN, c.hN64);
+        } else {
+          const result = c.h === null
+            ? cell.forward(tensorOf(c.input))
+            : cell.forward(tensorOf(c.input), [tensorOf(c.h), tensorOf(c.c)]);
+          assert.ok(Array.isArray(result) && result.length === 2, "LSTMCell.forward returns [h', c']");
+          table.check(backend, c.module, `${c.name} h'`, result[0], c.hN, c.hN64);
+          table.check(backend, c.module, `${c.name} c'`, result[1], c.cN, c.cN64);
+        }
+      } finally {
+        cell.dispose();
+      }
+    });
+  }
+
+  // The cell and the one-layer module share PyTorch's equations; with the same weights, one cell
+  // step must equal a one-step forward of the layer (bit for bit: same kernel, same order).
+  for (const [Cell, Layer] of [[GRUCell, GRU], [LSTMCell, LSTM]]) {
+    test(`a ${Cell.name} step equals a one-step ${Layer.name} with the same weights`, () => {
+      const r = makeRandom(31);
+      for (const bias of [true, false]) {
+        const layer = new Layer({ inputSize: 5, hiddenSize: 9, bias, seed: 3 });
+        const cell = new Cell({ inputSize: 5, hiddenSize: 9, bias });
+        try {
+          const sd = layer.stateDict();
+          cell.loadStateDict(Object.fromEntries(Object.entries(sd).map(([k, v]) => [k.replace(/_l0$/, ""), v])));
+          const x = randomTensor([3, 5], r);
+          const h = randomTensor([3, 9], r);
+          const cState = randomTensor([3, 9], r);
+          if (Cell === GRUCell) {
+            const [, hN] = layer.forward(x.reshape([1, 3, 5]), h.reshape([1, 3, 9]));
+            assert.deepEqual(Array.from(cell.forward(x, h).data), Array.from(hN.data), `bias ${bias}`);
+          } else {
+            const [, [hN, cN]] = layer.forward(x.reshape([1, 3, 5]), [h.reshape([1, 3, 9]), cState.reshape([1, 3, 9])]);
+            const [h1, c1] = cell.forward(x, [h, cState]);
+            assert.deepEqual(Array.from(h1.data), Array.from(hN.data), `h' bias ${bias}`);
+            assert.deepEqual(Array.from(c1.data), Array.from(cN.data), `c' bias ${bias}`);
+          }
+        } finally {
+          layer.dispose();
+          cell.dispose();
+        }
+      }
+    });
+  }
+}, "gated-cells.json");
+
+after(() => console.log(table.toString()));
+
+for (const c of inits.cases.filter((x) => x.module in CELLS)) {
+  test(`seed ${c.seed} ${c.module}(${c.config.inputSize}, ${c.config.hiddenSize}, bias=${c.config.bias}): stateDict() is bit-identical to PyTorch's`, () => {
+    const cell = new CELLS[c.module]({ ...c.config, seed: c.seed });
+    try {
+      assertStateDictBits(cell.stateDict(), c.stateDict, `seed ${c.seed}`);
+    } finally {
+      cell.dispose();
+    }
+  });
+}
+
+test("cells: unbatched input gives unbatched results; a missing state equals zeros", () => {
+  const gru = new GRUCell({ inputSize: 3, hiddenSize: 4, seed: 2 });
+  const lstm = new LSTMCell({ inputSize: 3, hiddenSize: 4, seed: 2 });
+  try {
+    const x = Tensor.from([1, -2, 0.5]);
+    const h = gru.forward(x);
+    assert.deepEqual([...h.shape], [4]);
+    assert.deepEqual(Array.from(gru.forward(x, Tensor.zeros([4])).data), Array.from(h.data));
+    assert.deepEqual(Array.from(gru.forward(x, null).data), Array.from(h.data));
+    const [h1, c1] = lstm.forward(x);
+    assert.deepEqual([[...h1.shape], [...c1.shape]], [[4], [4]]);
+    const [h2, c2] = lstm.forward(x, [Tensor.zeros([4]), Tensor.zeros([4])]);
+    assert.deepEqual([Array.from(h2.data), Array.from(c2.data)], [Array.from(h1.data), Array.from(c1.data)]);
+    const [h3] = lstm.forward(x.reshape([1, 3]));
+    assert.deepEqual([...h3.shape], [1, 4]);
+    // A non-zero state matters, so the equalities above can fail.
+    assert.notDeepEqual(Array.from(gru.forward(x, Tensor.from([1, 1, 1, 1])).data), Array.from(h.data));
+  } finally {
+    gru.dispose();
+    lstm.dispose();
+  }
+});
+
+test("a disposed GRUCell / LSTMCell refuses forward, stateDict and loadStateDict; dispose twice is harmless", () => {
+  for (const Cell of [GRUCell, LSTMCell]) {
+    const cell = new Cell({ inputSize: 2, hiddenSize: 2, seed: 1 });
+    const sd = cell.stateDict();
+    cell.dispose();
+    cell.dispose();
+    assert.throws(() => cell.forward(Tensor.zeros([2])), /disposed/, `${Cell.name}.forward`);
+    assert.throws(() => cell.stateDict(), /disposed/, `${Cell.name}.stateDict`);
+    assert.throws(() => cell.loadStateDict(sd), /disposed/, `${Cell.name}.loadStateDict`);
+  }
+});
