@@ -2,6 +2,7 @@
 // check of tests/helpers/fixtures.mjs with a per-build record of how much of it was used, and
 // bit-exact state-dict comparison for the seeded-init fixtures.
 import assert from "node:assert/strict";
+import { test } from "node:test";
 import { Tensor } from "wasm-rnn";
 import { maxAbsError, toleranceFor } from "./fixtures.mjs";
 
@@ -98,4 +99,26 @@ export function snapshotOf(module, forward) {
     values: Object.values(sd).map(flat),
     forward: flat(forward()),
   };
+}
+
+/**
+ * Registers one test per gated-init.json case whose module is in `classes` ({ name: class }):
+ * `new Class({ ...config, seed })` must give PyTorch's stateDict bit for bit, and parameterSpecs()
+ * must list the same names and shapes in the same order.
+ */
+export function testSeededInit(cases, classes) {
+  for (const c of cases.filter((x) => Object.hasOwn(classes, x.module))) {
+    const options = Object.entries(c.config).map(([k, v]) => `${k}=${v}`).join(", ");
+    test(`seed ${c.seed} ${c.module}(${options}): stateDict() is bit-identical to torch.manual_seed(${c.seed}); nn.${c.module}(...)`, () => {
+      const module = new classes[c.module]({ ...c.config, seed: c.seed });
+      try {
+        assertStateDictBits(module.stateDict(), c.stateDict, `seed ${c.seed}`);
+        const specs = module.parameterSpecs();
+        assert.deepEqual(specs.map((s) => s.name), Object.keys(c.stateDict), "parameterSpecs() names in PyTorch's order");
+        assert.deepEqual(specs.map((s) => [...s.shape]), Object.values(c.stateDict).map((t) => t.shape), "parameterSpecs() shapes");
+      } finally {
+        module.dispose();
+      }
+    });
+  }
 }

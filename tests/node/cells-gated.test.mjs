@@ -5,7 +5,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { GRU, LSTM, GRUCell, LSTMCell, Tensor } from "wasm-rnn";
 import { loadFixture } from "../helpers/fixtures.mjs";
-import { ParityTable, assertStateDictBits, stateDictOf, tensorOf } from "../helpers/parity.mjs";
+import { ParityTable, stateDictOf, tensorOf, testSeededInit } from "../helpers/parity.mjs";
 import { makeRandom, randomTensor } from "../helpers/random.mjs";
 import { forEachBackend } from "./backends.mjs";
 
@@ -72,16 +72,7 @@ forEachBackend((backend) => {
 
 after(() => console.log(table.toString()));
 
-for (const c of inits.cases.filter((x) => x.module in CELLS)) {
-  test(`seed ${c.seed} ${c.module}(${c.config.inputSize}, ${c.config.hiddenSize}, bias=${c.config.bias}): stateDict() is bit-identical to PyTorch's`, () => {
-    const cell = new CELLS[c.module]({ ...c.config, seed: c.seed });
-    try {
-      assertStateDictBits(cell.stateDict(), c.stateDict, `seed ${c.seed}`);
-    } finally {
-      cell.dispose();
-    }
-  });
-}
+testSeededInit(inits.cases, CELLS);
 
 test("cells: unbatched input gives unbatched results; a missing state equals zeros", () => {
   const gru = new GRUCell({ inputSize: 3, hiddenSize: 4, seed: 2 });

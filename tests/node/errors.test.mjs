@@ -561,17 +561,18 @@ test("creating a model before init() throws a clear Error (checked in a fresh pr
 // naming what was expected and what came. Each row pins the class and every fragment listed.
 
 /** Like assertThrows, with several message fragments (each a RegExp) that must all match. */
-function assertThrowsAll(fn, ErrorClass, fragments, what) {
-  let thrown = null;
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  assert.ok(thrown !== null, `${what}: expected ${ErrorClass.name}, but nothing was thrown`);
-  assert.equal(thrown.constructor, ErrorClass,
-    `${what}: expected ${ErrorClass.name}, got ${thrown.constructor?.name}: ${thrown.message}`);
-  for (const fragment of fragments) assert.match(thrown.message, fragment, `${what}: message`);
+function assertThrowsAll(fn, ErrorClass, [first, ...rest], what) {
+  let message = "";
+  const keepMessage = () => {
+    try {
+      fn();
+    } catch (error) {
+      message = error?.message;
+      throw error;
+    }
+  };
+  assertThrows(keepMessage, ErrorClass, first, what);
+  for (const fragment of rest) assert.match(message, fragment, `${what}: message`);
 }
 
 const GATED_CONSTRUCTOR_ERRORS = [

@@ -9,7 +9,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { GRU, LSTM, Tensor, PackedSequence, packPaddedSequence, padPackedSequence } from "wasm-rnn";
 import { loadFixture } from "../helpers/fixtures.mjs";
-import { ParityTable, assertStateDictBits, packedRows, stateDictOf, tensorOf } from "../helpers/parity.mjs";
+import { ParityTable, assertStateDictBits, packedRows, stateDictOf, tensorOf, testSeededInit } from "../helpers/parity.mjs";
 import { forEachBackend } from "./backends.mjs";
 
 const gated = loadFixture("gated");
@@ -104,22 +104,7 @@ test("gated.json covers the issue's grid (so a generator change cannot silently 
 // ---------------------------------------------------------------------------
 // Seeded init (backend-independent: parameters live on the host).
 
-const configLabel = (cfg) => Object.entries(cfg).map(([k, v]) => `${k}=${v}`).join(",");
-
-for (const c of inits.cases.filter((x) => x.module in MODULES)) {
-  test(`seed ${c.seed} ${c.module}(${configLabel(c.config)}): stateDict() is bit-identical to torch.manual_seed(${c.seed}); nn.${c.module}(...)`, () => {
-    const module = new MODULES[c.module]({ ...c.config, seed: c.seed });
-    try {
-      assertStateDictBits(module.stateDict(), c.stateDict, `seed ${c.seed}`);
-      assert.deepEqual(module.parameterSpecs().map((s) => s.name), Object.keys(c.stateDict),
-        "parameterSpecs() in PyTorch's order");
-      assert.deepEqual(module.parameterSpecs().map((s) => [...s.shape]), Object.values(c.stateDict).map((t) => t.shape),
-        "parameterSpecs() shapes");
-    } finally {
-      module.dispose();
-    }
-  });
-}
+testSeededInit(inits.cases, MODULES);
 
 test("LSTM with projSize: parameter shapes and key order are PyTorch's (weight_hr last in each layer and direction)", () => {
   const lstm = new LSTM({ inputSize: 3, hiddenSize: 6, projSize: 2, numLayers: 2, bidirectional: true, seed: 0 });

@@ -5,7 +5,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { Linear, Embedding, Tensor } from "wasm-rnn";
 import { loadFixture } from "../helpers/fixtures.mjs";
-import { ParityTable, assertStateDictBits, stateDictOf, tensorOf } from "../helpers/parity.mjs";
+import { ParityTable, stateDictOf, tensorOf, testSeededInit } from "../helpers/parity.mjs";
 import { forEachBackend } from "./backends.mjs";
 
 const fixture = loadFixture("linear-embedding");
@@ -84,17 +84,7 @@ test("Embedding: a negative paddingIdx counts from the end (PyTorch stores numEm
   }
 });
 
-const INIT_MODULES = { Linear, Embedding };
-for (const c of inits.cases.filter((x) => x.module in INIT_MODULES)) {
-  test(`seed ${c.seed} ${c.module}(${Object.values(c.config).join(", ")}): stateDict() is bit-identical to torch.manual_seed(${c.seed}); nn.${c.module}(...)`, () => {
-    const module = new INIT_MODULES[c.module]({ ...c.config, seed: c.seed });
-    try {
-      assertStateDictBits(module.stateDict(), c.stateDict, `seed ${c.seed}`);
-    } finally {
-      module.dispose();
-    }
-  });
-}
+testSeededInit(inits.cases, { Linear, Embedding });
 
 test("Linear: 1-D input gives 1-D output; the kernel's result equals a float64 dot product to float32 rounding", () => {
   const linear = new Linear({ inFeatures: 3, outFeatures: 2, seed: 4 });
