@@ -104,7 +104,8 @@ export function snapshotOf(module, forward) {
 /**
  * Registers one test per gated-init.json case whose module is in `classes` ({ name: class }):
  * `new Class({ ...config, seed })` must give PyTorch's stateDict bit for bit, and parameterSpecs()
- * must list the same names and shapes in the same order.
+ * must list the same names and shapes in the same order; once per config, toString() must be
+ * PyTorch's repr.
  */
 export function testSeededInit(cases, classes) {
   for (const c of cases.filter((x) => Object.hasOwn(classes, x.module))) {
@@ -116,6 +117,15 @@ export function testSeededInit(cases, classes) {
         const specs = module.parameterSpecs();
         assert.deepEqual(specs.map((s) => s.name), Object.keys(c.stateDict), "parameterSpecs() names in PyTorch's order");
         assert.deepEqual(specs.map((s) => [...s.shape]), Object.values(c.stateDict).map((t) => t.shape), "parameterSpecs() shapes");
+      } finally {
+        module.dispose();
+      }
+    });
+    if (c.seed !== 0) continue;
+    test(`${c.module}(${options}).toString() is PyTorch's repr: ${c.repr}`, () => {
+      const module = new classes[c.module]({ ...c.config, seed: 0 });
+      try {
+        assert.equal(String(module), c.repr);
       } finally {
         module.dispose();
       }
