@@ -29,13 +29,24 @@ export class ParityTable {
     const error = maxAbsError(ours.data, f64.data);
     const torchError = maxAbsError(f32.data, f64.data);
     const tol = toleranceFor(f32.data, f64.data);
-    assert.ok(error <= tol,
-      `${where}: max |ours - float64| = ${error} > tolerance ${tol} (PyTorch float32 error ${torchError})`);
+    assert.ok(
+      error <= tol,
+      `${where}: max |ours - float64| = ${error} > tolerance ${tol} (PyTorch float32 error ${torchError})`,
+    );
     const key = `${module}\t${backend}`;
-    const row = this.rows.get(key) ?? { module, backend, cases: new Set(), used: 0, usedAt: "-", ratio: 0, ratioAt: "-" };
+    const row = this.rows.get(key) ?? {
+      module,
+      backend,
+      cases: new Set(),
+      used: 0,
+      usedAt: "-",
+      ratio: 0,
+      ratioAt: "-",
+    };
     row.cases.add(where.split(" ")[0]);
     if (error / tol > row.used) Object.assign(row, { used: error / tol, usedAt: where });
-    if (torchError > 0 && error / torchError > row.ratio) Object.assign(row, { ratio: error / torchError, ratioAt: where });
+    if (torchError > 0 && error / torchError > row.ratio)
+      Object.assign(row, { ratio: error / torchError, ratioAt: where });
     this.rows.set(key, row);
   }
 
@@ -43,8 +54,10 @@ export class ParityTable {
   toString() {
     const lines = [`${this.title}: module | build | cases | worst error/tolerance | worst ours/PyTorch-f32 error`];
     for (const r of this.rows.values()) {
-      lines.push(`  ${r.module.padEnd(9)} | ${r.backend.padEnd(7)} | ${String(r.cases.size).padStart(4)} | ` +
-        `${r.used.toFixed(3)} (${r.usedAt}) | ${r.ratio.toFixed(2)} (${r.ratioAt})`);
+      lines.push(
+        `  ${r.module.padEnd(9)} | ${r.backend.padEnd(7)} | ${String(r.cases.size).padStart(4)} | ` +
+          `${r.used.toFixed(3)} (${r.usedAt}) | ${r.ratio.toFixed(2)} (${r.ratioAt})`,
+      );
     }
     return lines.join("\n");
   }
@@ -61,8 +74,10 @@ export function assertStateDictBits(actual, expected, label) {
     assert.equal(a.length, b.length, `${label}: ${name} length`);
     for (let i = 0; i < b.length; i++) {
       if (a[i] !== b[i]) {
-        assert.fail(`${label}: ${name}[${i}] = ${got.data[i]} (0x${a[i].toString(16)}), PyTorch has ` +
-          `${want.data[i]} (0x${b[i].toString(16)}): not bit-identical`);
+        assert.fail(
+          `${label}: ${name}[${i}] = ${got.data[i]} (0x${a[i].toString(16)}), PyTorch has ` +
+            `${want.data[i]} (0x${b[i].toString(16)}): not bit-identical`,
+        );
       }
     }
   }
@@ -109,14 +124,24 @@ export function snapshotOf(module, forward) {
  */
 export function testSeededInit(cases, classes) {
   for (const c of cases.filter((x) => Object.hasOwn(classes, x.module))) {
-    const options = Object.entries(c.config).map(([k, v]) => `${k}=${v}`).join(", ");
+    const options = Object.entries(c.config)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(", ");
     test(`seed ${c.seed} ${c.module}(${options}): stateDict() is bit-identical to torch.manual_seed(${c.seed}); nn.${c.module}(...)`, () => {
       const module = new classes[c.module]({ ...c.config, seed: c.seed });
       try {
         assertStateDictBits(module.stateDict(), c.stateDict, `seed ${c.seed}`);
         const specs = module.parameterSpecs();
-        assert.deepEqual(specs.map((s) => s.name), Object.keys(c.stateDict), "parameterSpecs() names in PyTorch's order");
-        assert.deepEqual(specs.map((s) => [...s.shape]), Object.values(c.stateDict).map((t) => t.shape), "parameterSpecs() shapes");
+        assert.deepEqual(
+          specs.map((s) => s.name),
+          Object.keys(c.stateDict),
+          "parameterSpecs() names in PyTorch's order",
+        );
+        assert.deepEqual(
+          specs.map((s) => [...s.shape]),
+          Object.values(c.stateDict).map((t) => t.shape),
+          "parameterSpecs() shapes",
+        );
       } finally {
         module.dispose();
       }

@@ -14,6 +14,9 @@ const inits = loadFixture("gated-init");
 const CELLS = { GRUCell, LSTMCell };
 const table = new ParityTable("gated-cells.json");
 
+/** A one-layer module's state dict under the cell's names (weight_ih_l0 -> weight_ih). */
+const firstLayerAsCell = (sd) => Object.fromEntries(Object.entries(sd).map(([k, v]) => [k.replace(/_l0$/, ""), v]));
+
 forEachBackend((backend) => {
   for (const c of cells.cases) {
     test(`${c.name}: h' (and c') match PyTorch float64 within 4x PyTorch float32's error`, () => {
@@ -25,9 +28,10 @@ forEachBackend((backend) => {
           assert.ok(h instanceof Tensor, "GRUCell.forward returns h' as a Tensor");
           table.check(backend, c.module, `${c.name} h'`, h, c.hN, c.hN64);
         } else {
-          const result = c.h === null
-            ? cell.forward(tensorOf(c.input))
-            : cell.forward(tensorOf(c.input), [tensorOf(c.h), tensorOf(c.c)]);
+          const result =
+            c.h === null
+              ? cell.forward(tensorOf(c.input))
+              : cell.forward(tensorOf(c.input), [tensorOf(c.h), tensorOf(c.c)]);
           assert.ok(Array.isArray(result) && result.length === 2, "LSTMCell.forward returns [h', c']");
           table.check(backend, c.module, `${c.name} h'`, result[0], c.hN, c.hN64);
           table.check(backend, c.module, `${c.name} c'`, result[1], c.cN, c.cN64);
@@ -39,32 +43,54 @@ forEachBackend((backend) => {
   }
 
   // The cell and the one-layer module share PyTorch's equations; with the same weights, one cell
-  // step must equal a one-step forward of the layer (bit for bit: same kernel, same order).
-  for (const [Cell, Layer] of [[GRUCell, GRU], [LSTMCell, LSTM]]) {
-    test(`a ${Cell.name} step equals a one-step ${Layer.name} with the same weights`, () => {
-      const r = makeRandom(31);
-      for (const bias of [true, false]) {
-        const layer = new Layer({ inputSize: 5, hiddenSize: 9, bias, seed: 3 });
-        const cell = new Cell({ inputSize: 5, hiddenSize: 9, bias });
+  // step must equal a one-step forward of the layer (bit for bit: same kernel, same order). Each
+  // row runs both and returns [layer results, cell results].
+  const oneStep = (x) => x.reshape([1, ...x.shape]);
+  const STEPS = [
+    {
+      cellName: "GRUCell",
+      layerName: "GRU",
+      run: (bias, x, h) => {
+        const layer = new GRU({ inputSize: 5, hiddenSize: 9, bias, seed: 3 });
+        const cell = new GRUCell({ inputSize: 5, hiddenSize: 9, bias });
         try {
-          const sd = layer.stateDict();
-          cell.loadStateDict(Object.fromEntries(Object.entries(sd).map(([k, v]) => [k.replace(/_l0$/, ""), v])));
-          const x = randomTensor([3, 5], r);
-          const h = randomTensor([3, 9], r);
-          const cState = randomTensor([3, 9], r);
-          if (Cell === GRUCell) {
-            const [, hN] = layer.forward(x.reshape([1, 3, 5]), h.reshape([1, 3, 9]));
-            assert.deepEqual(Array.from(cell.forward(x, h).data), Array.from(hN.data), `bias ${bias}`);
-          } else {
-            const [, [hN, cN]] = layer.forward(x.reshape([1, 3, 5]), [h.reshape([1, 3, 9]), cState.reshape([1, 3, 9])]);
-            const [h1, c1] = cell.forward(x, [h, cState]);
-            assert.deepEqual(Array.from(h1.data), Array.from(hN.data), `h' bias ${bias}`);
-            assert.deepEqual(Array.from(c1.data), Array.from(cN.data), `c' bias ${bias}`);
-          }
+          cell.loadStateDict(firstLayerAsCell(layer.stateDict()));
+          return [[layer.forward(oneStep(x), oneStep(h))[1]], [cell.forward(x, h)]];
         } finally {
           layer.dispose();
           cell.dispose();
         }
+      },
+    },
+    {
+      cellName: "LSTMCell",
+      layerName: "LSTM",
+      run: (bias, x, h, c) => {
+        const layer = new LSTM({ inputSize: 5, hiddenSize: 9, bias, seed: 3 });
+        const cell = new LSTMCell({ inputSize: 5, hiddenSize: 9, bias });
+        try {
+          cell.loadStateDict(firstLayerAsCell(layer.stateDict()));
+          return [layer.forward(oneStep(x), [oneStep(h), oneStep(c)])[1], cell.forward(x, [h, c])];
+        } finally {
+          layer.dispose();
+          cell.dispose();
+        }
+      },
+    },
+  ];
+  for (const { cellName, layerName, run } of STEPS) {
+    test(`a ${cellName} step equals a one-step ${layerName} with the same weights`, () => {
+      const r = makeRandom(31);
+      for (const bias of [true, false]) {
+        const [fromLayer, fromCell] = run(
+          bias,
+          randomTensor([3, 5], r),
+          randomTensor([3, 9], r),
+          randomTensor([3, 9], r),
+        );
+        fromLayer.forEach((t, i) => {
+          assert.deepEqual(Array.from(fromCell[i].data), Array.from(t.data), `state ${i}, bias ${bias}`);
+        });
       }
     });
   }

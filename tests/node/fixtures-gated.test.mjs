@@ -9,7 +9,14 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { GRU, LSTM, Tensor, PackedSequence, packPaddedSequence, padPackedSequence } from "wasm-rnn";
 import { loadFixture } from "../helpers/fixtures.mjs";
-import { ParityTable, assertStateDictBits, packedRows, stateDictOf, tensorOf, testSeededInit } from "../helpers/parity.mjs";
+import {
+  ParityTable,
+  assertStateDictBits,
+  packedRows,
+  stateDictOf,
+  tensorOf,
+  testSeededInit,
+} from "../helpers/parity.mjs";
 import { forEachBackend } from "./backends.mjs";
 
 const gated = loadFixture("gated");
@@ -50,17 +57,24 @@ function runCase(backend, c) {
       return;
     }
     const { batchFirst } = c.config;
-    const sequence = packPaddedSequence(tensorOf(c.input), c.packed.lengths,
-      { batchFirst, enforceSorted: c.packed.enforceSorted });
+    const sequence = packPaddedSequence(tensorOf(c.input), c.packed.lengths, {
+      batchFirst,
+      enforceSorted: c.packed.enforceSorted,
+    });
     assert.deepEqual(list(sequence.batchSizes), c.batchSizes, "input batchSizes as PyTorch");
     const { output, hN, cN } = resultsOf(c, module.forward(sequence, ...stateOf(c)));
     assert.ok(output instanceof PackedSequence, "packed input gives a PackedSequence output");
     assert.deepEqual(list(output.batchSizes), c.batchSizes, "output batchSizes");
     assert.deepEqual(list(output.sortedIndices), c.sortedIndices, "output sortedIndices");
     assert.deepEqual(list(output.unsortedIndices), c.unsortedIndices, "output unsortedIndices");
-    table.check(backend, c.module, where("packed data"), output.data,
+    table.check(
+      backend,
+      c.module,
+      where("packed data"),
+      output.data,
       packedRows(c.output, c.batchSizes, c.sortedIndices, batchFirst),
-      packedRows(c.output64, c.batchSizes, c.sortedIndices, batchFirst));
+      packedRows(c.output64, c.batchSizes, c.sortedIndices, batchFirst),
+    );
     const [padded, lengths] = padPackedSequence(output, { batchFirst });
     assert.deepEqual(list(lengths), c.packed.lengths, "lengths in the caller's order");
     table.check(backend, c.module, where("padded output"), padded, c.output, c.output64);
@@ -73,7 +87,8 @@ function runCase(backend, c) {
 
 forEachBackend((backend) => {
   for (const c of gated.cases) {
-    test(`${c.name}: results and state match PyTorch float64 within 4x PyTorch float32's error`, () => runCase(backend, c));
+    test(`${c.name}: results and state match PyTorch float64 within 4x PyTorch float32's error`, () =>
+      runCase(backend, c));
   }
 }, "gated.json");
 
@@ -84,21 +99,45 @@ test("gated.json covers the issue's grid (so a generator change cannot silently 
   const cfg = (c) => c.config;
   for (const module of ["GRU", "LSTM"]) {
     const of = gated.cases.filter((c) => c.module === module);
-    assert.ok(of.some((c) => c.packed?.enforceSorted === true) && of.some((c) => c.packed?.enforceSorted === false),
-      `${module}: packed sorted and unsorted`);
-    assert.ok(of.some((c) => cfg(c).batchFirst) && of.some((c) => cfg(c).bidirectional) && of.some((c) => !cfg(c).bias),
-      `${module}: batchFirst, bidirectional, no bias`);
-    assert.ok(of.some((c) => c.input.shape.length === 2 && c.packed === undefined), `${module}: unbatched`);
+    assert.ok(
+      of.some((c) => c.packed?.enforceSorted === true) && of.some((c) => c.packed?.enforceSorted === false),
+      `${module}: packed sorted and unsorted`,
+    );
+    assert.ok(
+      of.some((c) => cfg(c).batchFirst) && of.some((c) => cfg(c).bidirectional) && of.some((c) => !cfg(c).bias),
+      `${module}: batchFirst, bidirectional, no bias`,
+    );
+    assert.ok(
+      of.some((c) => c.input.shape.length === 2 && c.packed === undefined),
+      `${module}: unbatched`,
+    );
     assert.ok(of.some((c) => c.h0 === null) && of.some((c) => c.h0 !== null), `${module}: with and without a state`);
-    for (const L of [1, 2, 3]) assert.ok(of.some((c) => cfg(c).numLayers === L), `${module}: ${L} layers`);
-    assert.ok(of.some((c) => c.name.startsWith("long") && Math.max(...c.input.shape) >= 1000), `${module}: 1,000+ steps`);
-    assert.ok(of.some((c) => c.name.startsWith("saturate")), `${module}: saturating weights`);
-    assert.ok(of.some((c) => cfg(c).hiddenSize % 8 === 0) && of.some((c) => cfg(c).hiddenSize % 8 !== 0),
-      `${module}: hidden sizes that are and are not multiples of 8`);
+    for (const L of [1, 2, 3])
+      assert.ok(
+        of.some((c) => cfg(c).numLayers === L),
+        `${module}: ${L} layers`,
+      );
+    assert.ok(
+      of.some((c) => c.name.startsWith("long") && Math.max(...c.input.shape) >= 1000),
+      `${module}: 1,000+ steps`,
+    );
+    assert.ok(
+      of.some((c) => c.name.startsWith("saturate")),
+      `${module}: saturating weights`,
+    );
+    assert.ok(
+      of.some((c) => cfg(c).hiddenSize % 8 === 0) && of.some((c) => cfg(c).hiddenSize % 8 !== 0),
+      `${module}: hidden sizes that are and are not multiples of 8`,
+    );
   }
-  assert.ok(has((c) => c.module === "LSTM" && cfg(c).projSize > 0 && c.packed !== undefined), "LSTM projSize, packed");
-  assert.ok(has((c) => c.module === "LSTM" && cfg(c).projSize > 0 && c.input.shape.length === 2 && !c.packed),
-    "LSTM projSize, unbatched");
+  assert.ok(
+    has((c) => c.module === "LSTM" && cfg(c).projSize > 0 && c.packed !== undefined),
+    "LSTM projSize, packed",
+  );
+  assert.ok(
+    has((c) => c.module === "LSTM" && cfg(c).projSize > 0 && c.input.shape.length === 2 && !c.packed),
+    "LSTM projSize, unbatched",
+  );
 });
 
 // ---------------------------------------------------------------------------
@@ -111,11 +150,25 @@ test("LSTM with projSize: parameter shapes and key order are PyTorch's (weight_h
   try {
     const shapes = Object.fromEntries(Object.entries(lstm.stateDict()).map(([k, v]) => [k, [...v.shape]]));
     assert.deepEqual(shapes, {
-      weight_ih_l0: [24, 3], weight_hh_l0: [24, 2], bias_ih_l0: [24], bias_hh_l0: [24], weight_hr_l0: [2, 6],
-      weight_ih_l0_reverse: [24, 3], weight_hh_l0_reverse: [24, 2], bias_ih_l0_reverse: [24], bias_hh_l0_reverse: [24],
+      weight_ih_l0: [24, 3],
+      weight_hh_l0: [24, 2],
+      bias_ih_l0: [24],
+      bias_hh_l0: [24],
+      weight_hr_l0: [2, 6],
+      weight_ih_l0_reverse: [24, 3],
+      weight_hh_l0_reverse: [24, 2],
+      bias_ih_l0_reverse: [24],
+      bias_hh_l0_reverse: [24],
       weight_hr_l0_reverse: [2, 6],
-      weight_ih_l1: [24, 4], weight_hh_l1: [24, 2], bias_ih_l1: [24], bias_hh_l1: [24], weight_hr_l1: [2, 6],
-      weight_ih_l1_reverse: [24, 4], weight_hh_l1_reverse: [24, 2], bias_ih_l1_reverse: [24], bias_hh_l1_reverse: [24],
+      weight_ih_l1: [24, 4],
+      weight_hh_l1: [24, 2],
+      bias_ih_l1: [24],
+      bias_hh_l1: [24],
+      weight_hr_l1: [2, 6],
+      weight_ih_l1_reverse: [24, 4],
+      weight_hh_l1_reverse: [24, 2],
+      bias_ih_l1_reverse: [24],
+      bias_hh_l1_reverse: [24],
       weight_hr_l1_reverse: [2, 6],
     });
     assert.deepEqual(Object.keys(lstm.stateDict()), Object.keys(shapes), "key order");
@@ -148,14 +201,26 @@ const prefixed = (prefix, sd) => Object.fromEntries(Object.entries(sd).map(([k, 
 
 for (const name of ["GRU", "LSTM"]) {
   test(`${name}.loadStateDict: a PyTorch state dict loads bit for bit, under a prefix among other keys, strict and not`, () => {
-    const c = gated.cases.find((x) => x.module === name && x.config.numLayers === 2 && x.config.bidirectional &&
-      x.config.bias && (name === "GRU" || x.config.projSize > 0));
+    const c = gated.cases.find(
+      (x) =>
+        x.module === name &&
+        x.config.numLayers === 2 &&
+        x.config.bidirectional &&
+        x.config.bias &&
+        (name === "GRU" || x.config.projSize > 0),
+    );
     const Module = MODULES[name];
     const expected = c.stateDict;
     for (const [sd, options] of [
       [stateDictOf(expected), undefined],
-      [{ "embedding.weight": Tensor.zeros([2, 2]), ...prefixed("rnn.", stateDictOf(expected)), "head.bias": Tensor.zeros([1]) },
-        { prefix: "rnn." }],
+      [
+        {
+          "embedding.weight": Tensor.zeros([2, 2]),
+          ...prefixed("rnn.", stateDictOf(expected)),
+          "head.bias": Tensor.zeros([1]),
+        },
+        { prefix: "rnn." },
+      ],
       [prefixed("encoder.rnn.", stateDictOf(expected)), { prefix: "encoder.rnn.", strict: false }],
     ]) {
       const module = new Module({ ...c.config, seed: 99 });
@@ -177,7 +242,8 @@ for (const name of ["GRU", "LSTM"]) {
       module.loadStateDict({ [keys[0]]: tensorOf(c.stateDict[keys[0]]) }, { strict: false });
       const after = module.stateDict();
       assert.deepEqual(Array.from(after[keys[0]].data), Array.from(c.stateDict[keys[0]].data), "loaded key");
-      for (const k of keys.slice(1)) assert.deepEqual(Array.from(after[k].data), Array.from(before[k].data), `kept ${k}`);
+      for (const k of keys.slice(1))
+        assert.deepEqual(Array.from(after[k].data), Array.from(before[k].data), `kept ${k}`);
     } finally {
       module.dispose();
     }

@@ -43,7 +43,8 @@ forEachBackend((backend) => {
         embedding.loadStateDict(stateDictOf(c.stateDict));
         assertBits(embedding.forward(Int32Array.from(c.indices), c.shape), c.output, "Int32Array with a shape");
         assertBits(embedding.forward(c.indices.slice(), c.shape), c.output, "number[] with a shape");
-        if (c.shape.length === 1) assertBits(embedding.forward(c.indices.slice()), c.output, "1-D number[] without a shape");
+        if (c.shape.length === 1)
+          assertBits(embedding.forward(c.indices.slice()), c.output, "1-D number[] without a shape");
       } finally {
         embedding.dispose();
       }

@@ -50,7 +50,9 @@ forEachBackend((backend) => {
           table.check(backend, "pipeline", `${file} logits`, logits, c.output, c.output64);
           const states = c.modules.rnn.module === "LSTM" ? state : [state];
           assert.equal(states.length, c.state.length, "state arity");
-          states.forEach((s, i) => table.check(backend, "pipeline", `${file} state[${i}]`, s, c.state[i], c.state64[i]));
+          states.forEach((s, i) =>
+            table.check(backend, "pipeline", `${file} state[${i}]`, s, c.state[i], c.state64[i]),
+          );
         } finally {
           for (const m of [embedding, rnn, head]) m.dispose();
         }
@@ -67,8 +69,10 @@ test("a module's prefix load is strict about its own keys: dropping one of the L
   delete tensors["rnn.weight_hr_l1_reverse"];
   const lstm = new LSTM({ ...c.modules.rnn.config, seed: 0 });
   try {
-    assert.throws(() => lstm.loadStateDict(tensors, { prefix: "rnn." }),
-      (e) => /Missing key\(s\) in state_dict: "rnn\.weight_hr_l1_reverse"/.test(e.message));
+    assert.throws(
+      () => lstm.loadStateDict(tensors, { prefix: "rnn." }),
+      /Missing key\(s\) in state_dict: "rnn\.weight_hr_l1_reverse"/,
+    );
   } finally {
     lstm.dispose();
   }
