@@ -148,30 +148,21 @@ testSeededInit(inits.cases, MODULES);
 test("LSTM with projSize: parameter shapes and key order are PyTorch's (weight_hr last in each layer and direction)", () => {
   const lstm = new LSTM({ inputSize: 3, hiddenSize: 6, projSize: 2, numLayers: 2, bidirectional: true, seed: 0 });
   try {
-    const shapes = Object.fromEntries(Object.entries(lstm.stateDict()).map(([k, v]) => [k, [...v.shape]]));
-    assert.deepEqual(shapes, {
-      weight_ih_l0: [24, 3],
-      weight_hh_l0: [24, 2],
-      bias_ih_l0: [24],
-      bias_hh_l0: [24],
-      weight_hr_l0: [2, 6],
-      weight_ih_l0_reverse: [24, 3],
-      weight_hh_l0_reverse: [24, 2],
-      bias_ih_l0_reverse: [24],
-      bias_hh_l0_reverse: [24],
-      weight_hr_l0_reverse: [2, 6],
-      weight_ih_l1: [24, 4],
-      weight_hh_l1: [24, 2],
-      bias_ih_l1: [24],
-      bias_hh_l1: [24],
-      weight_hr_l1: [2, 6],
-      weight_ih_l1_reverse: [24, 4],
-      weight_hh_l1_reverse: [24, 2],
-      bias_ih_l1_reverse: [24],
-      bias_hh_l1_reverse: [24],
-      weight_hr_l1_reverse: [2, 6],
-    });
-    assert.deepEqual(Object.keys(lstm.stateDict()), Object.keys(shapes), "key order");
+    // Per layer and direction: weight_ih (4H, in), weight_hh (4H, P), bias_ih, bias_hh (4H), weight_hr (P, H);
+    // layer 1 reads both directions' projected outputs (in = 2P = 4).
+    const expected = [];
+    for (const [layer, inputs] of [
+      [0, 3],
+      [1, 4],
+    ]) {
+      for (const suffix of ["", "_reverse"]) {
+        const at = `_l${layer}${suffix}`;
+        expected.push([`weight_ih${at}`, [24, inputs]], [`weight_hh${at}`, [24, 2]], [`bias_ih${at}`, [24]]);
+        expected.push([`bias_hh${at}`, [24]], [`weight_hr${at}`, [2, 6]]);
+      }
+    }
+    const actual = Object.entries(lstm.stateDict()).map(([k, v]) => [k, [...v.shape]]);
+    assert.deepEqual(actual, expected, "names, order and shapes");
     const [out, [hN, cN]] = lstm.forward(Tensor.zeros([3, 5, 3]));
     assert.deepEqual([...out.shape], [3, 5, 4], "output features D*P");
     assert.deepEqual([...hN.shape], [4, 5, 2], "hN (L*D, N, P)");
