@@ -52,7 +52,10 @@ export function snapshotTensor(tensor: Tensor, what: string): TensorSnapshot {
   let numel = 1;
   for (const size of shape) numel *= size;
   const length = typedArrayLength(data, "Float32Array");
-  if (length === null) throw new TypeError(`${what} data must be a Float32Array, got ${describe(data)}`);
+  if (length === null) {
+    const kind = typeof data === "object" && data !== null ? kindOf.call(data) : undefined;
+    throw new TypeError(`${what} data must be a Float32Array, got ${kind ?? describe(data)}`);
+  }
   if (numel !== length) {
     throw new RangeError(`${what} has shape ${formatShape(shape)} (${numel} elements) but ${length} data elements`);
   }

@@ -46,13 +46,7 @@ export abstract class CellBase extends Module {
     this.inputSize = config.inputSize;
     this.hiddenSize = config.hiddenSize;
     this.bias = config.bias;
-    this.stack = new LayerStack(kernel, shape, runLayer);
-    try {
-      this.stack.pack(params, cellName);
-    } catch (error) {
-      this.stack.release();
-      throw error;
-    }
+    this.stack = LayerStack.create(kernel, shape, runLayer, name, params, cellName);
   }
 
   /** PyTorch's repr: `GRUCell(10, 20, bias=False)`. */

@@ -1,14 +1,14 @@
 import { Gates } from "../../assembly/abi.js";
 import type { Tensor } from "../core/tensor.js";
 import { CellBase } from "./cell.js";
+import { gruLayer } from "./gru.js";
 import { checkCellOptions, type GRUCellOptions } from "./options.js";
 
 /** `torch.nn.GRUCell`: one GRU step (gates r, z, n, PyTorch's equations). */
 export class GRUCell extends CellBase {
   /** @throws TypeError / RangeError for invalid options, naming the option and the value. */
   constructor(options: GRUCellOptions) {
-    super("GRUCell", checkCellOptions("GRUCell", options), Gates.GRU, (k, c, s) => k.exports.gru_layer(
-      c.y, c.x, c.inputs, c.inputs, c.p, c.wIh, c.bias, c.wHh, c.h0, c.batchSizes, c.steps, s.hidden, s.dirs));
+    super("GRUCell", checkCellOptions("GRUCell", options), Gates.GRU, gruLayer);
   }
 
   /**

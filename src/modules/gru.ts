@@ -1,8 +1,13 @@
 import { Gates } from "../../assembly/abi.js";
 import type { Tensor } from "../core/tensor.js";
 import type { PackedSequence } from "../sequence/packed.js";
+import type { LayerRunner } from "./layers.js";
 import { checkRecurrentOptions, type GRUOptions } from "./options.js";
 import { RecurrentBase } from "./recurrent.js";
+
+/** One GRU layer on the kernel (GRU and GRUCell). */
+export const gruLayer: LayerRunner = (k, c, s) => k.exports.gru_layer(
+  c.y, c.x, c.inputs, c.inputs, c.p, c.wIh, c.bias, c.wHh, c.h0, c.batchSizes, c.steps, s.hidden, s.dirs);
 
 /**
  * `torch.nn.GRU`: gates r, z, n in PyTorch's order and equations,
@@ -14,8 +19,7 @@ export class GRU extends RecurrentBase {
    * @throws TypeError / RangeError for invalid options; Error if `init()` has not completed.
    */
   constructor(options: GRUOptions) {
-    super("GRU", checkRecurrentOptions("GRU", options), Gates.GRU, (k, c, s) => k.exports.gru_layer(
-      c.y, c.x, c.inputs, c.inputs, c.p, c.wIh, c.bias, c.wHh, c.h0, c.batchSizes, c.steps, s.hidden, s.dirs));
+    super("GRU", checkRecurrentOptions("GRU", options), Gates.GRU, gruLayer);
   }
 
   /**

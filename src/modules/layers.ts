@@ -131,14 +131,32 @@ export class LayerStack {
   private readonly kernel: Kernel;
   private readonly runLayer: LayerRunner;
   private readonly workspace: Workspace;
+  /** The module's type, for messages. */
+  private readonly label: string;
   private weights = 0;
 
-  constructor(kernel: Kernel, shape: StackShape, runLayer: LayerRunner) {
+  private constructor(kernel: Kernel, shape: StackShape, runLayer: LayerRunner, label: string) {
     this.kernel = kernel;
     this.shape = shape;
     this.runLayer = runLayer;
+    this.label = label;
     this.workspace = new Workspace(kernel);
-    if (shape.hidden > 0) this.weights = kernel.alloc(packedFloats(shape));
+  }
+
+  /** A stack with `params` packed; frees what it took if allocating fails. */
+  static create(
+    kernel: Kernel, shape: StackShape, runLayer: LayerRunner, label: string,
+    params: ReadonlyMap<string, Float32Array>, name: ParameterNamer,
+  ): LayerStack {
+    const stack = new LayerStack(kernel, shape, runLayer, label);
+    try {
+      if (shape.hidden > 0) stack.weights = kernel.alloc(packedFloats(shape));
+      stack.pack(params, name);
+    } catch (error) {
+      stack.release();
+      throw error;
+    }
+    return stack;
   }
 
   /** Number of states: h, and c for LSTM. */
@@ -225,7 +243,7 @@ export class LayerStack {
     ].map((n) => roundUp(n, ALIGN_FLOATS));
     let total = 0;
     for (const n of sizes) total += n;
-    checkFitsInMemory(total * 4, "this forward (its workspace)");
+    checkFitsInMemory(total * 4, `${this.label}.forward on ${rows} rows (its workspace)`);
     let cursor = this.workspace.ensure(total);
     const at = sizes.map((n) => {
       const ptr = cursor;

@@ -94,7 +94,7 @@ export class Linear extends Module {
       const outShape = [...x.shape.slice(0, -1), O];
       if (rows === 0 || O === 0) return Tensor.zeros(outShape);
       const xFloats = roundUp(rows * I, ALIGN_FLOATS);
-      checkFitsInMemory((xFloats + rows * O) * 4, "this forward (its workspace)");
+      checkFitsInMemory((xFloats + rows * O) * 4, `Linear.forward on ${rows} rows (its workspace)`);
       const k = this.kernel;
       const xPtr = this.workspace.ensure(xFloats + rows * O);
       const yPtr = xPtr + xFloats * 4;

@@ -2,8 +2,14 @@ import { Gates } from "../../assembly/abi.js";
 import type { Tensor } from "../core/tensor.js";
 import { describe } from "../core/describe.js";
 import type { PackedSequence } from "../sequence/packed.js";
+import type { LayerRunner } from "./layers.js";
 import { checkRecurrentOptions, type LSTMOptions } from "./options.js";
 import { RecurrentBase } from "./recurrent.js";
+
+/** One LSTM layer on the kernel (LSTM and LSTMCell); w_hr and m are 0 without a projection. */
+export const lstmLayer: LayerRunner = (k, c, s) => k.exports.lstm_layer(
+  c.y, c.c, c.x, c.inputs, c.inputs, c.p, c.wIh, c.bias, c.wHh, c.wHr, c.m, c.h0, c.c0, c.batchSizes, c.steps,
+  s.hidden, s.proj, s.dirs);
 
 /**
  * `torch.nn.LSTM`: gates i, f, g, o in PyTorch's order, `c' = f ⊙ c + i ⊙ g`,
@@ -19,9 +25,7 @@ export class LSTM extends RecurrentBase {
    */
   constructor(options: LSTMOptions) {
     const config = checkRecurrentOptions("LSTM", options);
-    super("LSTM", config, Gates.LSTM, (k, c, s) => k.exports.lstm_layer(
-      c.y, c.c, c.x, c.inputs, c.inputs, c.p, c.wIh, c.bias, c.wHh, c.wHr, c.m, c.h0, c.c0, c.batchSizes, c.steps,
-      s.hidden, s.proj, s.dirs));
+    super("LSTM", config, Gates.LSTM, lstmLayer);
     this.projSize = config.projSize;
   }
 
@@ -35,17 +39,15 @@ export class LSTM extends RecurrentBase {
   forward(input: Tensor, state?: readonly [Tensor, Tensor] | null): [Tensor, [Tensor, Tensor]];
   forward(input: PackedSequence, state?: readonly [Tensor, Tensor] | null): [PackedSequence, [Tensor, Tensor]];
   forward(input: Tensor | PackedSequence, state?: readonly [Tensor, Tensor] | null): [Tensor | PackedSequence, [Tensor, Tensor]] {
-    const [output, [hN, cN]] = this.forwardStates(input, readPair(state, "LSTM"));
+    const [output, [hN, cN]] = this.forwardStates(input, readPair(state, "LSTM: Expected the state to be a pair [h0, c0]"));
     return [output, [hN, cN]];
   }
 }
 
 /** An LSTM state [h, c], read once; null or undefined for zeros. */
-export function readPair(state: unknown, name: string): [unknown, unknown] | null {
+export function readPair(state: unknown, expected: string): [unknown, unknown] | null {
   if (state === null || state === undefined) return null;
-  if (!Array.isArray(state) || state.length !== 2) {
-    throw new TypeError(`${name}: Expected the state to be a pair [h0, c0] of Tensors, got ${describe(state)}`);
-  }
+  if (!Array.isArray(state) || state.length !== 2) throw new TypeError(`${expected} of Tensors, got ${describe(state)}`);
   const [h, c] = state as unknown[];
   return [h, c];
 }

@@ -71,13 +71,7 @@ export abstract class RecurrentBase extends Module {
     this.bidirectional = config.bidirectional;
     this.dropoutP = config.dropout;
     this.dropoutRng = new MT19937(rng.next());
-    this.stack = new LayerStack(kernel, shape, runLayer);
-    try {
-      this.stack.pack(params, layerName);
-    } catch (error) {
-      this.stack.release();
-      throw error;
-    }
+    this.stack = LayerStack.create(kernel, shape, runLayer, name, params, layerName);
   }
 
   /** Dropout probability between layers in training mode; settable like PyTorch's `rnn.dropout`. */

@@ -1,8 +1,16 @@
 import { Activation, Gates } from "../../assembly/abi.js";
 import type { Tensor } from "../core/tensor.js";
 import type { PackedSequence } from "../sequence/packed.js";
+import type { LayerRunner } from "./layers.js";
 import { checkRecurrentOptions, type Nonlinearity, type RNNOptions } from "./options.js";
 import { RecurrentBase } from "./recurrent.js";
+
+/** One Elman layer on the kernel (RNN and RNNCell). */
+export function elmanLayer(nonlinearity: Nonlinearity): LayerRunner {
+  const act = nonlinearity === "tanh" ? Activation.Tanh : Activation.Relu;
+  return (k, c, s) => k.exports.rnn_layer(
+    c.y, c.x, c.inputs, c.inputs, c.p, c.wIh, c.bias, c.wHh, c.h0, c.batchSizes, c.steps, s.hidden, s.dirs, act);
+}
 
 /**
  * `torch.nn.RNN`: a multi-layer Elman RNN, `h_t = act(x_t·W_ihᵀ + b_ih + h_{t−1}·W_hhᵀ + b_hh)`
@@ -18,9 +26,7 @@ export class RNN extends RecurrentBase {
    */
   constructor(options: RNNOptions) {
     const config = checkRecurrentOptions("RNN", options);
-    const act = config.nonlinearity === "tanh" ? Activation.Tanh : Activation.Relu;
-    super("RNN", config, Gates.Elman, (k, c, s) => k.exports.rnn_layer(
-      c.y, c.x, c.inputs, c.inputs, c.p, c.wIh, c.bias, c.wHh, c.h0, c.batchSizes, c.steps, s.hidden, s.dirs, act));
+    super("RNN", config, Gates.Elman, elmanLayer(config.nonlinearity));
     this.nonlinearity = config.nonlinearity;
   }
 
