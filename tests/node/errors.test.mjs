@@ -8,7 +8,8 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { init, backend, RNN, Tensor } from "wasm-rnn";
+import { init, backend, RNN, Tensor, GRU, LSTM, GRUCell, LSTMCell, Linear, Embedding, packPaddedSequence } from "wasm-rnn";
+import { snapshotOf } from "../helpers/parity.mjs";
 import { makeRandom, randomTensor } from "../helpers/random.mjs";
 
 let runtime;
@@ -552,4 +553,291 @@ test("creating a model before init() throws a clear Error (checked in a fresh pr
   const cwd = fileURLToPath(new URL("../..", import.meta.url));
   const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd, encoding: "utf8" }).trim();
   assert.equal(out, "Error: wasm-rnn is not initialised: call `await init()` before creating a model");
+});
+
+// ---------------------------------------------------------------------------
+// GRU, LSTM, GRUCell, LSTMCell, Linear, Embedding: options, inputs and states. PyTorch's text
+// where PyTorch has one (pytorch-rnn.md; checked against Debian's torch 1.13); otherwise a message
+// naming what was expected and what came. Each row pins the class and every fragment listed.
+
+/** Like assertThrows, with several message fragments (each a RegExp) that must all match. */
+function assertThrowsAll(fn, ErrorClass, [first, ...rest], what) {
+  let message = "";
+  const keepMessage = () => {
+    try {
+      fn();
+    } catch (error) {
+      message = error?.message;
+      throw error;
+    }
+  };
+  assertThrows(keepMessage, ErrorClass, first, what);
+  for (const fragment of rest) assert.match(message, fragment, `${what}: message`);
+}
+
+const GATED_CONSTRUCTOR_ERRORS = [
+  ["GRU with projSize", () => new GRU({ inputSize: 3, hiddenSize: 5, projSize: 2 }), RangeError,
+    [/^projSize argument is only supported for LSTM, not RNN or GRU$/]],
+  ["GRU with projSize 0", () => new GRU({ inputSize: 3, hiddenSize: 5, projSize: 0 }), RangeError,
+    [/^projSize argument is only supported for LSTM, not RNN or GRU$/]],
+  ["LSTM projSize equal to hiddenSize", () => new LSTM({ inputSize: 3, hiddenSize: 5, projSize: 5 }), RangeError,
+    [/proj_size has to be smaller than hidden_size/, /\b5\b/]],
+  ["LSTM projSize above hiddenSize", () => new LSTM({ inputSize: 3, hiddenSize: 5, projSize: 9 }), RangeError,
+    [/proj_size has to be smaller than hidden_size/, /\b9\b/]],
+  ["LSTM negative projSize", () => new LSTM({ inputSize: 3, hiddenSize: 5, projSize: -1 }), RangeError,
+    [/proj_size should be a positive integer or zero to disable projections/, /-1/]],
+  ["LSTM non-integer projSize", () => new LSTM({ inputSize: 3, hiddenSize: 5, projSize: 1.5 }), TypeError,
+    [/projSize should be an integer/, /1\.5/]],
+  ["LSTM projSize a string", () => new LSTM({ inputSize: 3, hiddenSize: 5, projSize: "2" }), TypeError,
+    [/projSize should be an integer/, /'2'/]],
+  ["LSTM projSize NaN", () => new LSTM({ inputSize: 3, hiddenSize: 5, projSize: NaN }), TypeError,
+    [/projSize should be an integer/, /NaN/]],
+  ["GRU with a nonlinearity (only RNN has one)", () => new GRU({ inputSize: 3, hiddenSize: 5, nonlinearity: "relu" }),
+    TypeError, [/^GRU got an unexpected option 'nonlinearity'$/]],
+  ["LSTM with an unknown option", () => new LSTM({ inputSize: 3, hiddenSize: 5, proj_size: 2 }), TypeError,
+    [/^LSTM got an unexpected option 'proj_size'$/]],
+  ["GRU hiddenSize 0", () => new GRU({ inputSize: 3, hiddenSize: 0 }), RangeError, [/^hiddenSize must be greater than zero, got 0$/]],
+  ["LSTM numLayers 0", () => new LSTM({ inputSize: 3, hiddenSize: 5, numLayers: 0 }), RangeError,
+    [/^numLayers must be greater than zero, got 0$/]],
+  ["LSTM inputSize non-integer", () => new LSTM({ inputSize: 2.5, hiddenSize: 5 }), TypeError,
+    [/^inputSize should be an integer, got number \(2\.5\)$/]],
+  ["GRU dropout above 1", () => new GRU({ inputSize: 3, hiddenSize: 5, dropout: 2 }), RangeError,
+    [new RegExp(DROPOUT.source + "2$")]],
+  ["LSTM bias a number", () => new LSTM({ inputSize: 3, hiddenSize: 5, bias: 0 }), TypeError,
+    [/^bias should be of type boolean, got number \(0\)$/]],
+  ["GRU options missing", () => new GRU(), TypeError, [/^GRU options must be an object/, /got undefined$/]],
+  ["GRUCell with batchFirst", () => new GRUCell({ inputSize: 3, hiddenSize: 4, batchFirst: true }), TypeError,
+    [/unexpected option 'batchFirst'/]],
+  ["LSTMCell with projSize (cells have none in PyTorch)", () => new LSTMCell({ inputSize: 3, hiddenSize: 4, projSize: 2 }),
+    TypeError, [/unexpected option 'projSize'/]],
+  ["GRUCell negative hiddenSize", () => new GRUCell({ inputSize: 3, hiddenSize: -1 }), RangeError, [/hiddenSize/, /-1/]],
+  ["LSTMCell inputSize a string", () => new LSTMCell({ inputSize: "3", hiddenSize: 4 }), TypeError, [/inputSize/, /'3'/]],
+  ["Linear without outFeatures", () => new Linear({ inFeatures: 3 }), TypeError, [/outFeatures/]],
+  ["Linear with negative inFeatures", () => new Linear({ inFeatures: -2, outFeatures: 3 }), RangeError, [/inFeatures/, /-2/]],
+  ["Linear with non-integer outFeatures", () => new Linear({ inFeatures: 2, outFeatures: 2.5 }), TypeError,
+    [/outFeatures/, /2\.5/]],
+  ["Linear with PyTorch's snake_case option", () => new Linear({ in_features: 2, out_features: 3 }), TypeError,
+    [/unexpected option 'in_features'/]],
+  ["Linear bias a string", () => new Linear({ inFeatures: 2, outFeatures: 3, bias: "false" }), TypeError,
+    [/bias should be of type boolean/, /'false'/]],
+  ["Embedding paddingIdx equal to numEmbeddings", () => new Embedding({ numEmbeddings: 10, embeddingDim: 3, paddingIdx: 10 }),
+    RangeError, [/Padding_idx must be within num_embeddings/, /\b10\b/]],
+  ["Embedding paddingIdx below -numEmbeddings", () => new Embedding({ numEmbeddings: 10, embeddingDim: 3, paddingIdx: -11 }),
+    RangeError, [/Padding_idx must be within num_embeddings/, /-11/]],
+  ["Embedding non-integer paddingIdx", () => new Embedding({ numEmbeddings: 10, embeddingDim: 3, paddingIdx: 1.5 }),
+    TypeError, [/paddingIdx/, /1\.5/]],
+  ["Embedding negative embeddingDim", () => new Embedding({ numEmbeddings: 10, embeddingDim: -3 }), RangeError,
+    [/embeddingDim/, /-3/]],
+  ["Embedding without numEmbeddings", () => new Embedding({ embeddingDim: 3 }), TypeError, [/numEmbeddings/]],
+];
+
+for (const [what, fn, ErrorClass, fragments] of GATED_CONSTRUCTOR_ERRORS) {
+  test(`constructor rejects ${what} with ${ErrorClass.name} ${fragments.join(" ")} and allocates nothing`, () => {
+    const before = runtime.kernel.allocated_bytes();
+    assertThrowsAll(fn, ErrorClass, fragments, what);
+    assert.equal(runtime.kernel.allocated_bytes(), before, "a rejected constructor allocates no linear memory");
+  });
+}
+
+/**
+ * Rows of [what, call(module) , ErrorClass, fragments] run against one module; before and after
+ * each rejected call the module's stateDict and a reference forward must be bit-identical and no
+ * linear memory may stay allocated.
+ */
+async function rejectsAndKeeps(t, module, reference, rows) {
+  const before = snapshotOf(module, reference);
+  for (const [what, call, ErrorClass, fragments] of rows) {
+    await t.test(`${module.constructor.name} rejects ${what} with ${ErrorClass.name} ${fragments.join(" ")}`, () => {
+      const bytes = runtime.kernel.allocated_bytes();
+      assertThrowsAll(() => call(module), ErrorClass, fragments, what);
+      assert.equal(runtime.kernel.allocated_bytes(), bytes, "no allocation by a rejected call");
+      assert.deepEqual(snapshotOf(module, reference), before, "module unchanged after the rejected call");
+    });
+  }
+}
+
+// LSTM(3, 5, projSize 2), one layer: h0 is (1, N, 2), c0 is (1, N, 5). PyTorch's LSTM and GRU say
+// "got 4D instead" where RNN says "got 4D tensor instead" (torch/nn/modules/rnn.py, main).
+// proj_size and Padding_idx rows ask for PyTorch's text plus the values given.
+const LSTM_FORWARD_ERRORS = [
+  ["a state that is a Tensor, not a pair", (m) => m.forward(zeros([4, 2, 3]), zeros([1, 2, 2])), TypeError,
+    [/\[h0, c0\]/, /Tensor/]],
+  ["a state pair with one element", (m) => m.forward(zeros([4, 2, 3]), [zeros([1, 2, 2])]), TypeError,
+    [/\[h0, c0\]/, /length 1/]],
+  ["a state with three elements", (m) => m.forward(zeros([4, 2, 3]), [zeros([1, 2, 2]), zeros([1, 2, 5]), zeros([1])]),
+    TypeError, [/\[h0, c0\]/, /length 3/]],
+  ["a state pair holding a non-Tensor", (m) => m.forward(zeros([4, 2, 3]), [zeros([1, 2, 2]), [0, 0]]), TypeError,
+    [/c0|hx\[1\]/, /Tensor/, /array/]],
+  ["c0 shaped like the projected h0", (m) => m.forward(zeros([4, 2, 3]), [zeros([1, 2, 2]), zeros([1, 2, 2])]), RangeError,
+    [/^Expected hidden\[1\] size \(1, 2, 5\), got \[1, 2, 2\]$/]],
+  ["h0 shaped like c0 (unprojected)", (m) => m.forward(zeros([4, 2, 3]), [zeros([1, 2, 5]), zeros([1, 2, 5])]), RangeError,
+    [/^Expected hidden\[0\] size \(1, 2, 2\), got \[1, 2, 5\]$/]],
+  ["a wrong h0 batch", (m) => m.forward(zeros([4, 2, 3]), [zeros([1, 3, 2]), zeros([1, 3, 5])]), RangeError,
+    [/^Expected hidden\[0\] size \(1, 2, 2\), got \[1, 3, 2\]$/]],
+  ["a wrong c0 batch", (m) => m.forward(zeros([4, 2, 3]), [zeros([1, 2, 2]), zeros([1, 3, 5])]), RangeError,
+    [/^Expected hidden\[1\] size \(1, 2, 5\), got \[1, 3, 5\]$/]],
+  ["a 2-D state for batched input", (m) => m.forward(zeros([4, 2, 3]), [zeros([2, 2]), zeros([1, 2, 5])]), RangeError,
+    [/^For batched 3-D input, hx and cx should also be 3-D but got \(2-D, 3-D\) tensors$/]],
+  ["a 3-D state for unbatched input", (m) => m.forward(zeros([4, 3]), [zeros([1, 1, 2]), zeros([1, 1, 5])]), RangeError,
+    [/^For unbatched 2-D input, hx and cx should also be 2-D but got \(3-D, 3-D\) tensors$/]],
+  ["a wrong feature size", (m) => m.forward(zeros([4, 2, 7])), RangeError,
+    [/^input\.size\(-1\) must be equal to input_size\. Expected 3, got 7$/]],
+  ["a 4-D input", (m) => m.forward(zeros([4, 2, 3, 1])), RangeError, [/^LSTM: Expected input to be 2D or 3D, got 4D instead$/]],
+  ["a 1-D input", (m) => m.forward(zeros([3])), RangeError, [/^LSTM: Expected input to be 2D or 3D, got 1D instead$/]],
+  ["an input that is not a Tensor", (m) => m.forward([[1, 2, 3]]), TypeError, [/Tensor/, /array/]],
+  ["a sequence of length 0", (m) => m.forward(zeros([0, 2, 3])), RangeError, [/^Expected sequence length to be larger than 0 in RNN$/]],
+  ["a packed input with a wrong h0 batch", (m) => m.forward(packPaddedSequence(zeros([4, 3, 3]), [4, 2, 1]),
+    [zeros([1, 2, 2]), zeros([1, 2, 5])]), RangeError, [/^Expected hidden\[0\] size \(1, 3, 2\), got \[1, 2, 2\]$/]],
+];
+
+const GRU_FORWARD_ERRORS = [
+  ["an LSTM-style [h0, c0] pair", (m) => m.forward(zeros([4, 2, 3]), [zeros([2, 2, 5]), zeros([2, 2, 5])]), TypeError,
+    [/h0|hx/, /Tensor/, /array of length 2/]],
+  ["a wrong h0 batch", (m) => m.forward(zeros([4, 2, 3]), zeros([2, 7, 5])), RangeError,
+    [/^Expected hidden size \(2, 2, 5\), got \[2, 7, 5\]$/]],
+  ["a wrong h0 hidden", (m) => m.forward(zeros([4, 2, 3]), zeros([2, 2, 4])), RangeError,
+    [/^Expected hidden size \(2, 2, 5\), got \[2, 2, 4\]$/]],
+  ["a wrong h0 layers", (m) => m.forward(zeros([4, 2, 3]), zeros([1, 2, 5])), RangeError,
+    [/^Expected hidden size \(2, 2, 5\), got \[1, 2, 5\]$/]],
+  ["a wrong feature size", (m) => m.forward(zeros([4, 7])), RangeError,
+    [/^input\.size\(-1\) must be equal to input_size\. Expected 3, got 7$/]],
+  ["a 4-D input", (m) => m.forward(zeros([1, 4, 2, 3])), RangeError, [/^GRU: Expected input to be 2D or 3D, got 4D instead$/]],
+  ["a 3-D h0 for unbatched input", (m) => m.forward(zeros([4, 3]), zeros([2, 1, 5])), RangeError,
+    [/^For unbatched 2-D input, hx should also be 2-D but got 3-D tensor$/]],
+];
+
+test("LSTM.forward rejects bad inputs and states; each rejected call leaves the module unchanged", async (t) => {
+  const r = makeRandom(21);
+  const lstm = new LSTM({ inputSize: 3, hiddenSize: 5, projSize: 2, seed: 8 });
+  try {
+    const x = randomTensor([4, 2, 3], r);
+    const state = [randomTensor([1, 2, 2], r), randomTensor([1, 2, 5], r)];
+    await rejectsAndKeeps(t, lstm, () => lstm.forward(x, state), LSTM_FORWARD_ERRORS);
+  } finally {
+    lstm.dispose();
+  }
+});
+
+test("GRU.forward rejects bad inputs and states; each rejected call leaves the module unchanged", async (t) => {
+  const r = makeRandom(22);
+  const gru = new GRU({ ...CFG, seed: 9 });
+  try {
+    const x = randomTensor([4, 2, 3], r);
+    const h0 = randomTensor([2, 2, 5], r);
+    await rejectsAndKeeps(t, gru, () => gru.forward(x, h0), GRU_FORWARD_ERRORS);
+  } finally {
+    gru.dispose();
+  }
+});
+
+const CELL_ERRORS = [
+  ["GRUCell", () => new GRUCell({ inputSize: 3, hiddenSize: 4, seed: 1 }), [
+    ["a wrong hidden batch", (m) => m.forward(zeros([2, 3]), zeros([3, 4])), RangeError,
+      [/^Input batch size 2 doesn't match hidden0 batch size 3$/]],
+    ["a wrong hidden size", (m) => m.forward(zeros([2, 3]), zeros([2, 5])), RangeError,
+      [/^hidden0 has inconsistent hidden_size: got 5, expected 4$/]],
+    ["a wrong input size", (m) => m.forward(zeros([2, 5])), RangeError, [/^input has inconsistent input_size: got 5 expected 3$/]],
+    ["a 3-D input", (m) => m.forward(zeros([1, 2, 3])), RangeError, [/^GRUCell: Expected input to be 1D or 2D, got 3D instead$/]],
+    ["a pair as its state", (m) => m.forward(zeros([2, 3]), [zeros([2, 4]), zeros([2, 4])]), TypeError, [/Tensor/, /array/]],
+  ]],
+  ["LSTMCell", () => new LSTMCell({ inputSize: 3, hiddenSize: 4, seed: 1 }), [
+    ["a Tensor as its state (not a pair)", (m) => m.forward(zeros([2, 3]), zeros([2, 4])), TypeError, [/\[h, c\]|\[h0, c0\]/, /Tensor/]],
+    ["a one-element state", (m) => m.forward(zeros([2, 3]), [zeros([2, 4])]), TypeError, [/\[h, c\]|\[h0, c0\]/, /length 1/]],
+    ["a wrong c size", (m) => m.forward(zeros([2, 3]), [zeros([2, 4]), zeros([2, 5])]), RangeError,
+      [/inconsistent hidden_size: got 5, expected 4/]],
+    ["a wrong h batch", (m) => m.forward(zeros([2, 3]), [zeros([3, 4]), zeros([3, 4])]), RangeError,
+      [/^Input batch size 2 doesn't match hidden0 batch size 3$/]],
+    ["a wrong input size", (m) => m.forward(zeros([5])), RangeError, [/^input has inconsistent input_size: got 5 expected 3$/]],
+    ["a 3-D input", (m) => m.forward(zeros([1, 2, 3])), RangeError, [/^LSTMCell: Expected input to be 1D or 2D, got 3D instead$/]],
+  ]],
+];
+
+for (const [name, make, rows] of CELL_ERRORS) {
+  test(`${name}.forward rejects bad inputs and states; each rejected call leaves the cell unchanged`, async (t) => {
+    const cell = make();
+    try {
+      const x = randomTensor([2, 3], makeRandom(23));
+      await rejectsAndKeeps(t, cell, () => cell.forward(x), rows);
+    } finally {
+      cell.dispose();
+    }
+  });
+}
+
+test("Linear.forward rejects a wrong last dimension, a 0-D input and a non-Tensor; the module stays unchanged", async (t) => {
+  const linear = new Linear({ inFeatures: 4, outFeatures: 2, seed: 3 });
+  try {
+    const x = randomTensor([3, 4], makeRandom(24));
+    await rejectsAndKeeps(t, linear, () => linear.forward(x), [
+      ["a wrong last dimension", (m) => m.forward(zeros([3, 5])), RangeError,
+        [/mat1 and mat2 shapes cannot be multiplied \(3x5 and 4x2\)|[Ee]xpected .*\b4\b.*got .*\b5\b/]],
+      ["a wrong last dimension of a 1-D input", (m) => m.forward(zeros([5])), RangeError,
+        [/mat1 and mat2 shapes cannot be multiplied \(1x5 and 4x2\)|[Ee]xpected .*\b4\b.*got .*\b5\b/]],
+      ["a wrong last dimension of a 3-D input", (m) => m.forward(zeros([2, 3, 3])), RangeError,
+        [/mat1 and mat2 shapes cannot be multiplied \(6x3 and 4x2\)|[Ee]xpected .*\b4\b.*got .*\b3\b/]],
+      ["a 0-D input", (m) => m.forward(new Tensor(new Float32Array(1), [])), RangeError, [/0-?D|at least 1/]],
+      ["an array instead of a Tensor", (m) => m.forward([1, 2, 3, 4]), TypeError, [/Tensor/, /array/]],
+    ]);
+  } finally {
+    linear.dispose();
+  }
+});
+
+test("Embedding.forward rejects indices out of range, negative, non-integer, NaN, and a wrong shape; the module stays unchanged", async (t) => {
+  const embedding = new Embedding({ numEmbeddings: 10, embeddingDim: 3, paddingIdx: 2, seed: 3 });
+  try {
+    await rejectsAndKeeps(t, embedding, () => embedding.forward([0, 9, 2, 4]), [
+      ["index 10 of 10", (m) => m.forward([1, 10]), RangeError, [/out of range/, /\b10\b/]],
+      ["a large index in an Int32Array", (m) => m.forward(Int32Array.of(3, 2 ** 31 - 1)), RangeError,
+        [/out of range/, /2147483647/]],
+      ["a negative index", (m) => m.forward([0, -1]), RangeError, [/out of range/, /-1/]],
+      ["a negative index beyond -numEmbeddings", (m) => m.forward([-11]), RangeError, [/out of range/, /-11/]],
+      ["a non-integer index", (m) => m.forward([1, 1.5]), TypeError, [/integer/, /1\.5/]],
+      ["a NaN index", (m) => m.forward([NaN]), TypeError, [/integer/, /NaN/]],
+      ["an Infinity index", (m) => m.forward([Infinity]), TypeError, [/integer/, /Infinity/]],
+      ["a string index", (m) => m.forward(["1"]), TypeError, [/integer/, /'1'|string/]],
+      ["a non-integer index in a nested array", (m) => m.forward([[1, 2], [3, 0.5]]), TypeError, [/integer/, /0\.5/]],
+      ["a ragged nested array", (m) => m.forward([[1, 2], [3]]), RangeError, [/2/, /1/]],
+      ["a shape that does not hold the indices", (m) => m.forward([1, 2, 3], [2, 2]), RangeError, [/\[2, 2\]/, /\b3\b/]],
+      ["a Float32Array with a fraction", (m) => m.forward(Float32Array.of(0.25)), TypeError, [/integer/, /0\.25/]],
+      ["null", (m) => m.forward(null), TypeError, [/null/]],
+    ]);
+  } finally {
+    embedding.dispose();
+  }
+});
+
+test("use after dispose() throws for every new module; dispose() twice is harmless", () => {
+  const modules = [
+    [new GRU({ inputSize: 2, hiddenSize: 3 }), (m) => m.forward(zeros([1, 2]))],
+    [new LSTM({ inputSize: 2, hiddenSize: 3, projSize: 1 }), (m) => m.forward(zeros([1, 2]))],
+    [new GRUCell({ inputSize: 2, hiddenSize: 3 }), (m) => m.forward(zeros([2]))],
+    [new LSTMCell({ inputSize: 2, hiddenSize: 3 }), (m) => m.forward(zeros([2]))],
+    [new Linear({ inFeatures: 2, outFeatures: 3 }), (m) => m.forward(zeros([2]))],
+    [new Embedding({ numEmbeddings: 2, embeddingDim: 3 }), (m) => m.forward([1])],
+  ];
+  for (const [m, call] of modules) {
+    const sd = m.stateDict();
+    call(m);
+    m.dispose();
+    m.dispose();
+    assert.throws(() => call(m), /disposed/, `${m.constructor.name}.forward`);
+    assert.throws(() => m.stateDict(), /disposed/, `${m.constructor.name}.stateDict`);
+    assert.throws(() => m.loadStateDict(sd), /disposed/, `${m.constructor.name}.loadStateDict`);
+  }
+});
+
+test("LSTM.loadStateDict with projSize names missing weight_hr keys and a c-shaped weight_hh as PyTorch does", () => {
+  const lstm = new LSTM({ inputSize: 3, hiddenSize: 5, projSize: 2, seed: 1 });
+  try {
+    const sd = lstm.stateDict();
+    assertThrows(() => lstm.loadStateDict(without(sd, "weight_hr_l0")), Error,
+      new RegExp('^Error\\(s\\) in loading state_dict for LSTM:\\n\\tMissing key\\(s\\) in state_dict: "weight_hr_l0"\\.$'), "missing weight_hr");
+    assertThrows(() => lstm.loadStateDict({ ...sd, weight_hh_l0: zeros([20, 5]) }), Error,
+      /size mismatch for weight_hh_l0: copying a param with shape \[20, 5\] from checkpoint, the shape in current model is \[20, 2\]\./,
+      "unprojected weight_hh");
+    assert.deepEqual(Object.keys(lstm.stateDict()), Object.keys(sd), "unchanged");
+  } finally {
+    lstm.dispose();
+  }
 });

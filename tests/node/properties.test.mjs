@@ -4,7 +4,8 @@
 // and bounded memory over many create/forward/dispose cycles.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { RNN, Tensor } from "wasm-rnn";
+import { RNN, Tensor, GRU, LSTM, packPaddedSequence, padPackedSequence } from "wasm-rnn";
+import { snapshotOf } from "../helpers/parity.mjs";
 import { forEachBackend } from "./backends.mjs";
 import { makeRandom, randomTensor } from "../helpers/random.mjs";
 
@@ -472,3 +473,277 @@ forEachBackend((backend, context) => {
     assert.equal(kernel.allocated_bytes(), before, "a second dispose() frees nothing");
   });
 }, "properties");
+
+// ---------------------------------------------------------------------------
+// GRU and LSTM (projSize 0 and > 0): the same layout properties, the gated state contract, dropout
+// only in train mode, and bad input that always gets a TypeError/RangeError and changes nothing.
+
+const GATED = [
+  { Module: GRU, config: { inputSize: 3, hiddenSize: 5 } },
+  { Module: LSTM, config: { inputSize: 4, hiddenSize: 7, numLayers: 2, bidirectional: true } },
+  { Module: LSTM, config: { inputSize: 5, hiddenSize: 9, projSize: 4, numLayers: 2, bidirectional: true } },
+  { Module: GRU, config: { inputSize: 9, hiddenSize: 17, numLayers: 3, bidirectional: true, bias: false } },
+  { Module: LSTM, config: { inputSize: 1, hiddenSize: 8, projSize: 1, bias: false } },
+];
+const gatedLabel = ({ Module, config }) => `${Module.name} ${label(config)}${config.projSize ? ` P${config.projSize}` : ""}`;
+
+/** Sizes of a gated module's state: planes L·D, h width (P or H), c width H. */
+function stateSizes(m) {
+  const planes = m.numLayers * (m.bidirectional ? 2 : 1);
+  return { planes, hOut: m.projSize || m.hiddenSize, cOut: m.hiddenSize, D: m.bidirectional ? 2 : 1 };
+}
+
+/** A random state for a module ([h0, c0] for LSTM, h0 for GRU) with the given batch dims. */
+function randomState(m, batchDims, r) {
+  const { planes, hOut, cOut } = stateSizes(m);
+  const h = randomTensor([planes, ...batchDims, hOut], r);
+  return m instanceof LSTM ? [h, randomTensor([planes, ...batchDims, cOut], r)] : h;
+}
+
+/** forward's result as a flat list of tensors: [output, hN, (cN)]. */
+const flatResult = ([output, state]) => [output, ...(Array.isArray(state) ? state : [state])];
+
+/** A state reshaped by fn (e.g. adding or dropping the batch dim) for either module kind. */
+const mapState = (state, fn) => (Array.isArray(state) ? state.map(fn) : fn(state));
+
+forEachBackend(() => {
+  for (const spec of GATED) {
+    const { Module, config } = spec;
+    test(`${gatedLabel(spec)}: unbatched (L, I) equals batched (L, 1, I), with and without a state, bit for bit`, () => {
+      const r = makeRandom(41);
+      const m = new Module({ ...config, seed: 21 });
+      try {
+        const { planes, hOut, cOut, D } = stateSizes(m);
+        const x = randomTensor([6, config.inputSize], r);
+        const state = randomState(m, [], r);
+        for (const withState of [false, true]) {
+          const a = flatResult(withState ? m.forward(x, state) : m.forward(x));
+          const x3 = x.reshape([6, 1, config.inputSize]);
+          const s3 = mapState(state, (t) => t.reshape([t.shape[0], 1, t.shape[1]]));
+          const b = flatResult(withState ? m.forward(x3, s3) : m.forward(x3));
+          assert.deepEqual([...a[0].shape], [6, D * hOut]);
+          assert.deepEqual([...a[1].shape], [planes, hOut]);
+          if (a.length === 3) assert.deepEqual([...a[2].shape], [planes, cOut]);
+          a.forEach((t, i) => assertSame(t, b[i].reshape(t.shape), `result ${i} (state: ${withState})`));
+        }
+      } finally {
+        m.dispose();
+      }
+    });
+
+    test(`${gatedLabel(spec)}: batchFirst on (N, L, I) equals the transpose; the state is never batch-first`, () => {
+      const r = makeRandom(42);
+      const tm = new Module({ ...config, seed: 22 });
+      const bf = new Module({ ...config, batchFirst: true, seed: 22 });
+      try {
+        for (const [N, L] of [[5, 4], [1, 7], [9, 1], [0, 2]]) {
+          const x = randomTensor([L, N, config.inputSize], r);
+          const state = randomState(tm, [N], r);
+          const a = flatResult(tm.forward(x, state));
+          const b = flatResult(bf.forward(transpose01(x), state));
+          assertSame(b[0], transpose01(a[0]), `output N=${N} L=${L}`);
+          for (let i = 1; i < a.length; i++) assertSame(b[i], a[i], `state ${i - 1} N=${N} L=${L}`);
+        }
+      } finally {
+        tm.dispose();
+        bf.dispose();
+      }
+    });
+
+    test(`${gatedLabel(spec)}: a state omitted, null and zeros give bit-identical results; a non-zero one does not`, () => {
+      const r = makeRandom(43);
+      const m = new Module({ ...config, seed: 23 });
+      try {
+        const { planes, hOut, cOut } = stateSizes(m);
+        const x = randomTensor([5, 3, config.inputSize], r);
+        const zeroState = m instanceof LSTM
+          ? [Tensor.zeros([planes, 3, hOut]), Tensor.zeros([planes, 3, cOut])]
+          : Tensor.zeros([planes, 3, hOut]);
+        const a = flatResult(m.forward(x));
+        for (const [what, result] of [["null", m.forward(x, null)], ["zeros", m.forward(x, zeroState)]]) {
+          flatResult(result).forEach((t, i) => assertSame(t, a[i], `${what}: result ${i}`));
+        }
+        assert.notDeepEqual(Array.from(flatResult(m.forward(x, randomState(m, [3], r)))[0].data), Array.from(a[0].data));
+      } finally {
+        m.dispose();
+      }
+    });
+
+    test(`${gatedLabel(spec)}: hN[last, forward] = output[-1, :, :P], hN[last, reverse] = output[0, :, P:]`, () => {
+      const r = makeRandom(44);
+      const m = new Module({ ...config, seed: 24 });
+      try {
+        const { D, hOut } = stateSizes(m);
+        const last = m.numLayers - 1;
+        const [T, N] = [6, 4];
+        const [out, hN] = flatResult(m.forward(randomTensor([T, N, config.inputSize], r), randomState(m, [N], r)));
+        for (let n = 0; n < N; n++) {
+          assert.deepEqual(slice(hN.data, (last * D * N + n) * hOut, hOut), slice(out.data, ((T - 1) * N + n) * D * hOut, hOut),
+            `forward final state of sequence ${n}`);
+          if (D === 2) {
+            assert.deepEqual(slice(hN.data, ((last * D + 1) * N + n) * hOut, hOut), slice(out.data, n * D * hOut + hOut, hOut),
+              `reverse final state of sequence ${n}`);
+          }
+        }
+      } finally {
+        m.dispose();
+      }
+    });
+
+    test(`${gatedLabel(spec)}: a packed batch equals each sequence run alone with its own state slice`, () => {
+      const r = makeRandom(45);
+      const m = new Module({ ...config, seed: 25 });
+      try {
+        const { planes, hOut, D } = stateSizes(m);
+        for (const [lengths, enforceSorted] of [[[5, 3, 3, 1], true], [[2, 6, 1, 4, 4], false]]) {
+          const B = lengths.length;
+          const T = Math.max(...lengths);
+          const x = randomTensor([T, B, config.inputSize], r);
+          const state = randomState(m, [B], r);
+          const [out, ...finals] = flatResult(m.forward(packPaddedSequence(x, lengths, { enforceSorted }), state));
+          const [padded] = padPackedSequence(out);
+          for (let b = 0; b < B; b++) {
+            const L = lengths[b];
+            const xb = new Float32Array(L * config.inputSize);
+            for (let t = 0; t < L; t++) xb.set(row(t, b, x), t * config.inputSize);
+            const sb = mapState(state, (s) => {
+              const w = s.shape[2];
+              const d = new Float32Array(planes * w);
+              for (let p = 0; p < planes; p++) d.set(s.data.subarray((p * B + b) * w, (p * B + b + 1) * w), p * w);
+              return new Tensor(d, [planes, 1, w]);
+            });
+            const [alone, ...aloneFinals] = flatResult(m.forward(new Tensor(xb, [L, 1, config.inputSize]), sb));
+            const mine = new Float32Array(L * D * hOut);
+            for (let t = 0; t < L; t++) mine.set(row(t, b, padded), t * D * hOut);
+            assertClose(mine, alone.data, 1e-6, `output of sequence ${b}`);
+            finals.forEach((f, i) => {
+              const w = f.shape[2];
+              const got = new Float32Array(planes * w);
+              for (let p = 0; p < planes; p++) got.set(f.data.subarray((p * B + b) * w, (p * B + b + 1) * w), p * w);
+              assertClose(got, aloneFinals[i].data, 1e-6, `final state ${i} of sequence ${b}`);
+            });
+          }
+        }
+      } finally {
+        m.dispose();
+      }
+    });
+  }
+
+  for (const Module of [GRU, LSTM]) {
+    test(`${Module.name}: dropout acts only in train mode (the default after construction, as PyTorch)`, () => {
+      const r = makeRandom(46);
+      const config = { inputSize: 4, hiddenSize: 6, numLayers: 2 };
+      const m = new Module({ ...config, dropout: 0.5, seed: 26 });
+      const plain = new Module({ ...config, seed: 26 });
+      try {
+        const x = randomTensor([5, 3, 4], r);
+        assert.equal(m.training, true, "a new module is in training mode");
+        const a = flatResult(m.forward(x))[0];
+        const b = flatResult(m.forward(x))[0];
+        assert.notDeepEqual(Array.from(a.data), Array.from(b.data), "two train-mode forwards draw different masks");
+        m.eval();
+        assert.equal(m.training, false);
+        const reference = flatResult(plain.forward(x));
+        flatResult(m.forward(x)).forEach((t, i) => assertSame(t, reference[i], `eval result ${i} equals dropout 0`));
+        m.train();
+        assert.equal(m.training, true);
+        m.train(false);
+        flatResult(m.forward(x)).forEach((t, i) => assertSame(t, reference[i], `train(false) result ${i}`));
+      } finally {
+        m.dispose();
+        plain.dispose();
+      }
+    });
+
+    test(`${Module.name}: dropout 1 in train mode feeds zeros to the second layer (its result is that layer alone on zeros)`, () => {
+      const r = makeRandom(47);
+      const config = { inputSize: 3, hiddenSize: 5, numLayers: 2, ...(Module === LSTM ? { projSize: 2 } : {}) };
+      const m = new Module({ ...config, dropout: 1, seed: 27 });
+      const top = new Module({ inputSize: m.projSize || 5, hiddenSize: 5, ...(Module === LSTM ? { projSize: 2 } : {}) });
+      try {
+        const sd = m.stateDict();
+        top.loadStateDict(Object.fromEntries(Object.entries(sd).filter(([k]) => k.endsWith("_l1"))
+          .map(([k, v]) => [k.replace(/_l1$/, "_l0"), v])));
+        const state = randomState(m, [2], r);
+        const [out, ...finals] = flatResult(m.forward(randomTensor([4, 2, 3], r), state));
+        const topState = mapState(state, (s) => new Tensor(s.data.slice(s.data.length / 2), [1, ...s.shape.slice(1)]));
+        const [outTop, ...finalsTop] = flatResult(top.forward(Tensor.zeros([4, 2, top.inputSize]), topState));
+        assertClose(out.data, outTop.data, 1e-6, "output");
+        finals.forEach((f, i) => assertClose(f.data.subarray(f.data.length / 2), finalsTop[i].data, 1e-6, `top layer state ${i}`));
+      } finally {
+        m.dispose();
+        top.dispose();
+      }
+    });
+  }
+
+  // Random calls, valid or not: a valid one returns PyTorch's shapes; an invalid one throws a
+  // TypeError or RangeError (never an engine error) and leaves the module bit for bit as it was.
+  for (const spec of [GATED[0], GATED[2]]) {
+    test(`${gatedLabel(spec)}: 300 random forward calls either succeed with PyTorch's shapes or throw TypeError/RangeError and change nothing`, () => {
+      const r = makeRandom(48);
+      const { Module, config } = spec;
+      const m = new Module({ ...config, seed: 28 });
+      try {
+        const { planes, hOut, cOut, D } = stateSizes(m);
+        const pick = (values) => values[Math.floor(r() * values.length)];
+        const near = (v) => pick([v, v, v, v, 0, v + 1, Math.max(0, v - 1)]);
+        const probe = randomTensor([2, 1, config.inputSize], makeRandom(1));
+        const before = snapshotOf(m, () => m.forward(probe));
+        let valid = 0;
+        for (let i = 0; i < 300; i++) {
+          const rank = pick([1, 2, 3, 3, 3, 4]);
+          const T = near(3);
+          const N = near(2);
+          const xShape = [[near(config.inputSize)], [T, near(config.inputSize)], [T, N, near(config.inputSize)],
+            [1, T, N, config.inputSize]][rank - 1];
+          const batch = rank === 3 ? [xShape[1]] : [];
+          const stateRank = pick([null, "right", "right", "wrong"]);
+          const dims = (w) => (stateRank === "wrong" ? [near(planes), w] : [near(planes), ...batch.map(near), near(w)]);
+          let state;
+          if (stateRank !== null) {
+            state = Module === LSTM
+              ? pick([[Tensor.zeros(dims(hOut)), Tensor.zeros(dims(cOut))], [Tensor.zeros(dims(hOut))], Tensor.zeros(dims(hOut))])
+              : Tensor.zeros(dims(hOut));
+          }
+          const shapeOk = (t, w) => t instanceof Tensor && t.shape.join() === [planes, ...batch, w].join();
+          const stateOk = state === undefined || (Module === LSTM
+            ? Array.isArray(state) && state.length === 2 && shapeOk(state[0], hOut) && shapeOk(state[1], cOut)
+            : shapeOk(state, hOut));
+          const ok = (rank === 2 || rank === 3) && xShape[0] > 0 && xShape[rank - 1] === config.inputSize && stateOk;
+          const call = () => (state === undefined ? m.forward(Tensor.zeros(xShape)) : m.forward(Tensor.zeros(xShape), state));
+          const what = `x ${JSON.stringify(xShape)}, state ${JSON.stringify(mapState(state ?? null, (t) => t?.shape))}`;
+          if (ok) {
+            valid++;
+            const [out, ...finals] = flatResult(call());
+            assert.deepEqual([...out.shape], [xShape[0], ...batch, D * hOut], `${what}: output shape`);
+            assert.deepEqual([...finals[0].shape], [planes, ...batch, hOut], `${what}: hN shape`);
+            if (Module === LSTM) assert.deepEqual([...finals[1].shape], [planes, ...batch, cOut], `${what}: cN shape`);
+          } else {
+            assert.throws(call, (e) => e instanceof TypeError || e instanceof RangeError, `${what}: TypeError or RangeError`);
+          }
+        }
+        assert.ok(valid > 20 && valid < 280, `both valid and invalid calls were drawn (${valid} valid)`);
+        assert.deepEqual(snapshotOf(m, () => m.forward(probe)), before, "module unchanged");
+      } finally {
+        m.dispose();
+      }
+    });
+  }
+}, "gated properties");
+
+/** Elementwise |a − b| ≤ tol·max(1, |b|). */
+function assertClose(actual, expected, tol, what) {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    if (!(d <= tol * Math.max(1, Math.abs(expected[i])))) assert.fail(`${what}[${i}]: ${actual[i]} vs ${expected[i]}`);
+  }
+}
+
+/** Row (t, b) of a time-major (T, B, F) tensor. */
+function row(t, b, x) {
+  const [, B, F] = x.shape;
+  return x.data.subarray((t * B + b) * F, (t * B + b + 1) * F);
+}
