@@ -27,6 +27,7 @@ const PLATFORM = join(SRC, "platform");
 const DIST = resolve("dist");
 const LIB = join(DIST, "lib");
 const VENDOR = { fflate: join(LIB, "vendor", "fflate.js") };
+/** @type {import("esbuild").BuildOptions} */
 const COMMON = { format: "esm", platform: "neutral", target: "es2022", logLevel: "warning" };
 
 /** Source files under `dir`, recursively, except declarations. */
@@ -69,32 +70,37 @@ for (const { path, text } of library.outputFiles) {
 
 // dist/<runtime>.js: the entries are what package.json exports.
 const { exports } = JSON.parse(readFileSync("package.json", "utf8"));
-const entries = [...new Set(Object.values(exports["."]).filter((p) => /^\.\/dist\/[^/]+\.js$/.test(p)))]
-  .map((p) => join(PLATFORM, p.slice("./dist/".length).replace(/\.js$/, ".ts")));
+const entries = [...new Set(Object.values(exports["."]).filter((p) => /^\.\/dist\/[^/]+\.js$/.test(p)))].map((p) =>
+  join(PLATFORM, p.slice("./dist/".length).replace(/\.js$/, ".ts")),
+);
 await esbuild.build({
   ...COMMON,
   entryPoints: entries,
   outdir: DIST,
   bundle: true,
   supported: { "import-source": true },
-  plugins: [{
-    name: "inline-only-platform",
-    setup(build) {
-      build.onResolve({ filter: /^node:|\.wasm$/ }, (args) => ({ path: args.path, external: true }));
-      build.onResolve({ filter: /^\./ }, (args) => {
-        const target = resolve(dirname(args.importer), args.path);
-        if (inPlatform(target)) return undefined;
-        return { path: specifier(join(DIST, "entry.js"), outputOf(target)), external: true };
-      });
+  plugins: [
+    {
+      name: "inline-only-platform",
+      setup(build) {
+        build.onResolve({ filter: /^node:|\.wasm$/ }, (args) => ({ path: args.path, external: true }));
+        build.onResolve({ filter: /^\./ }, (args) => {
+          const target = resolve(dirname(args.importer), args.path);
+          if (inPlatform(target)) return undefined;
+          return { path: specifier(join(DIST, "entry.js"), outputOf(target)), external: true };
+        });
+      },
     },
-  }],
+  ],
 });
 
 // dist/lib/vendor: each dependency as one minified module holding only what src/ imports from it.
 for (const [name, outfile] of Object.entries(VENDOR)) {
   const names = new Set();
   for (const file of sources(SRC)) {
-    const imports = readFileSync(file, "utf8").matchAll(new RegExp(`import\\s*\\{([^}]*)\\}\\s*from\\s*"${name}"`, "g"));
+    const imports = readFileSync(file, "utf8").matchAll(
+      new RegExp(`import\\s*\\{([^}]*)\\}\\s*from\\s*"${name}"`, "g"),
+    );
     for (const [, list] of imports) {
       for (const item of list.split(",").map((i) => i.trim())) {
         if (item !== "" && !item.startsWith("type ")) names.add(item.split(/\s+as\s+/)[0]);

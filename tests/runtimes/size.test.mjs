@@ -59,7 +59,9 @@ const rnn = new RNN({ inputSize: 4, hiddenSize: 8 });
 console.log(rnn.forward(new Tensor(new Float32Array(12), [3, 4])));`;
 
 test("gzip sizes per runtime (every export, bundled and minified, + the kernel builds it loads)", async () => {
-  const one = Object.entries(builds).map(([b, n]) => `${b} ${kb(n)}`).join(" | ");
+  const one = Object.entries(builds)
+    .map(([b, n]) => `${b} ${kb(n)}`)
+    .join(" | ");
   const all = Object.values(builds).reduce((a, b) => a + b, 0);
   // Node, Bun and browsers compile only the build init() picks.
   for (const name of ["browser", "node"]) {
@@ -81,8 +83,13 @@ test(`browser entry with every export + SIMD build stay within ${kb(BROWSER_BUDG
 test(`a consumer of init, RNN and Tensor bundles to at most ${kb(CONSUMER_BUDGET)} gzip of JavaScript`, async () => {
   const consumer = await bundled(RNN_ONLY, ["browser", "import"]);
   const everything = await bundled(EVERYTHING, ["browser", "import"]);
-  report(`budget: init + RNN + Tensor consumer = ${kb(consumer)} of ${kb(CONSUMER_BUDGET)} gzip (every export: ${kb(everything)})`);
+  report(
+    `budget: init + RNN + Tensor consumer = ${kb(consumer)} of ${kb(CONSUMER_BUDGET)} gzip (every export: ${kb(everything)})`,
+  );
   assert.ok(consumer <= CONSUMER_BUDGET, `the consumer bundle is ${kb(consumer)} gzip, over ${kb(CONSUMER_BUDGET)}`);
   // The budget alone could pass with everything inside once the package is small enough; the loaders must go.
-  assert.ok(consumer < everything * 0.6, `the consumer bundle (${kb(consumer)}) keeps most of every export (${kb(everything)})`);
+  assert.ok(
+    consumer < everything * 0.6,
+    `the consumer bundle (${kb(consumer)}) keeps most of every export (${kb(everything)})`,
+  );
 });
