@@ -2,7 +2,7 @@
 // (Node 20's fetch cannot read file: URLs); `init({ wasm })` fetches http(s)
 // URLs and reads paths and file: URLs.
 import { readFile } from "node:fs/promises";
-import type { InitOptions, Runtime } from "../runtime.js";
+import type { InitOptions, Runtime } from "../runtime/runtime.js";
 import { compileSource, initWith, type WasmSource } from "./common.js";
 
 export * from "../api.js";
