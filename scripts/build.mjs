@@ -8,11 +8,12 @@
 //   dist/<runtime>.js  one per runtime entry package.json exports, built from
 //                      src/platform/<runtime>.ts with the rest of src/platform/
 //                      inlined (the .wasm specifiers there are relative to dist/)
-//   dist/lib/…         every other module of src/, one file each, same layout
+//   dist/lib/…         every other module the entries reach, one file each, in
+//                      the repository's layout (dist/lib/src/…, dist/lib/assembly/abi.js)
 //   dist/lib/vendor/   the dependencies, so the package imports no bare names
 //                      (plain pages and Deno need no import map, no npm install)
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import * as esbuild from "esbuild";
 
@@ -22,24 +23,23 @@ for (const target of ["scalar", "simd", "relaxed", "debug"]) {
   run("npx", ["asc", "assembly/index.ts", "--config", "asconfig.json", "--target", target]);
 }
 
-const SRC = resolve("src");
-const PLATFORM = join(SRC, "platform");
+const ROOT = resolve(".");
+const PLATFORM = resolve("src", "platform");
 const DIST = resolve("dist");
 const LIB = join(DIST, "lib");
 const VENDOR = { fflate: join(LIB, "vendor", "fflate.js") };
 /** @type {import("esbuild").BuildOptions} */
-const COMMON = { format: "esm", platform: "neutral", target: "es2022", logLevel: "warning" };
+const COMMON = {
+  format: "esm",
+  platform: "neutral",
+  target: "es2022",
+  logLevel: "warning",
+  supported: { "import-source": true },
+};
 
-/** Source files under `dir`, recursively, except declarations. */
-const sources = (dir) =>
-  readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && /\.(ts|js)$/.test(e.name) && !e.name.endsWith(".d.ts"))
-    .map((e) => join(e.parentPath, e.name));
 const inPlatform = (file) => file.startsWith(PLATFORM + sep);
-
-/** Where the module `src/<path>.ts` (or an import of `src/<path>.js`) lands. */
-const outputOf = (file) => join(LIB, relative(SRC, file).replace(/\.ts$/, ".js"));
-
+/** Where a module of the repository (`src/…`, `assembly/abi.ts`) lands: dist/lib/ mirrors the repository. */
+const outputOf = (file) => join(LIB, relative(ROOT, file).replace(/\.ts$/, ".js"));
 /** A relative specifier from the output file `from` to the output file `to`. */
 const specifier = (from, to) => {
   const path = relative(dirname(from), to).split(sep).join("/");
@@ -48,16 +48,31 @@ const specifier = (from, to) => {
 
 rmSync(DIST, { recursive: true, force: true });
 
-// dist/lib: each module transpiled on its own (not bundled, which would rename
-// classes that refer to themselves: `var Tensor = class _Tensor`); imports of
-// sibling modules keep their specifiers, a dependency's is aimed at its vendor file.
-const library = await esbuild.build({
+// The entries are what package.json exports: dist/<runtime>.js from src/platform/<runtime>.ts.
+const { exports } = JSON.parse(readFileSync("package.json", "utf8"));
+const entries = [...new Set(Object.values(exports["."]).filter((p) => /^\.\/dist\/[^/]+\.js$/.test(p)))].map((p) =>
+  join(PLATFORM, p.slice("./dist/".length).replace(/\.js$/, ".ts")),
+);
+
+// The modules the entries reach, outside src/platform/ and the dependencies.
+const graph = await esbuild.build({
   ...COMMON,
-  entryPoints: sources(SRC).filter((file) => !inPlatform(file)),
-  outbase: SRC,
-  outdir: LIB,
+  entryPoints: entries,
+  outdir: DIST,
+  bundle: true,
   write: false,
+  metafile: true,
+  packages: "external",
+  external: ["*.wasm"],
 });
+const modules = Object.keys(graph.metafile.inputs)
+  .map((path) => resolve(path))
+  .filter((file) => !inPlatform(file) && !file.includes(`${sep}node_modules${sep}`));
+
+// dist/lib: each module transpiled on its own (bundling would rename classes
+// that refer to themselves: `var Tensor = class _Tensor`), so relative imports
+// keep their specifiers; a dependency's is aimed at its vendor file.
+const library = await esbuild.build({ ...COMMON, entryPoints: modules, outbase: ROOT, outdir: LIB, write: false });
 for (const { path, text } of library.outputFiles) {
   const code = text.replace(/(\bfrom\s*|\bimport\s*\(?\s*)"([^"]+)"/g, (statement, keyword, name) => {
     if (name.startsWith(".") || name.startsWith("node:")) return statement;
@@ -68,17 +83,12 @@ for (const { path, text } of library.outputFiles) {
   writeFileSync(path, code);
 }
 
-// dist/<runtime>.js: the entries are what package.json exports.
-const { exports } = JSON.parse(readFileSync("package.json", "utf8"));
-const entries = [...new Set(Object.values(exports["."]).filter((p) => /^\.\/dist\/[^/]+\.js$/.test(p)))].map((p) =>
-  join(PLATFORM, p.slice("./dist/".length).replace(/\.js$/, ".ts")),
-);
+// dist/<runtime>.js: src/platform/ inlined, every other module imported from dist/lib.
 await esbuild.build({
   ...COMMON,
   entryPoints: entries,
   outdir: DIST,
   bundle: true,
-  supported: { "import-source": true },
   plugins: [
     {
       name: "inline-only-platform",
@@ -94,10 +104,10 @@ await esbuild.build({
   ],
 });
 
-// dist/lib/vendor: each dependency as one minified module holding only what src/ imports from it.
+// dist/lib/vendor: each dependency as one minified module holding only what the modules import from it.
 for (const [name, outfile] of Object.entries(VENDOR)) {
   const names = new Set();
-  for (const file of sources(SRC)) {
+  for (const file of modules) {
     const imports = readFileSync(file, "utf8").matchAll(
       new RegExp(`import\\s*\\{([^}]*)\\}\\s*from\\s*"${name}"`, "g"),
     );
