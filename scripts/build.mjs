@@ -1,7 +1,21 @@
-// Builds the package: the four kernel builds (asc), one ESM bundle per runtime
-// entry (esbuild, wasm kept external) and the TypeScript declarations (tsc).
+// Builds the package: the four kernel builds (asc), the JavaScript (esbuild)
+// and the TypeScript declarations (tsc).
+//
+// The JavaScript ships as unbundled, unminified ES modules, so that a user's
+// bundler keeps only the modules a program uses (package.json says
+// `"sideEffects": false`: an app that never calls loadTorch gets neither the
+// unpickler nor fflate) and an uncaught error shows readable source:
+//   dist/<runtime>.js  one per runtime entry package.json exports, built from
+//                      src/platform/<runtime>.ts with the rest of src/platform/
+//                      inlined (the .wasm specifiers there are relative to dist/)
+//   dist/lib/…         every other module the entries reach, one file each, in
+//                      the repository's layout (dist/lib/src/…, dist/lib/assembly/abi.js)
+//   dist/lib/vendor/   the dependencies, so the package imports no bare names
+//                      (plain pages and Deno need no import map, no npm install)
 import { execFileSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import * as esbuild from "esbuild";
 
 const run = (cmd, args) => execFileSync(cmd, args, { stdio: "inherit" });
 
@@ -9,12 +23,110 @@ for (const target of ["scalar", "simd", "relaxed", "debug"]) {
   run("npx", ["asc", "assembly/index.ts", "--config", "asconfig.json", "--target", target]);
 }
 
-rmSync("dist", { recursive: true, force: true });
-const entries = ["node", "browser", "deno", "workerd"].map((p) => `src/platform/${p}.ts`).filter((f) => {
-  try { execFileSync("test", ["-f", f]); return true; } catch { return false; }
+const ROOT = resolve(".");
+const PLATFORM = resolve("src", "platform");
+const DIST = resolve("dist");
+const LIB = join(DIST, "lib");
+const VENDOR = { fflate: join(LIB, "vendor", "fflate.js") };
+/** @type {import("esbuild").BuildOptions} */
+const COMMON = {
+  format: "esm",
+  platform: "neutral",
+  target: "es2022",
+  logLevel: "warning",
+  supported: { "import-source": true },
+};
+
+const inPlatform = (file) => file.startsWith(PLATFORM + sep);
+/** Where a module of the repository (`src/…`, `assembly/abi.ts`) lands: dist/lib/ mirrors the repository. */
+const outputOf = (file) => join(LIB, relative(ROOT, file).replace(/\.ts$/, ".js"));
+/** A relative specifier from the output file `from` to the output file `to`. */
+const specifier = (from, to) => {
+  const path = relative(dirname(from), to).split(sep).join("/");
+  return path.startsWith(".") ? path : `./${path}`;
+};
+
+rmSync(DIST, { recursive: true, force: true });
+
+// The entries are what package.json exports: dist/<runtime>.js from src/platform/<runtime>.ts.
+const { exports } = JSON.parse(readFileSync("package.json", "utf8"));
+const entries = [...new Set(Object.values(exports["."]).filter((p) => /^\.\/dist\/[^/]+\.js$/.test(p)))].map((p) =>
+  join(PLATFORM, p.slice("./dist/".length).replace(/\.js$/, ".ts")),
+);
+
+// The modules the entries reach, outside src/platform/ and the dependencies.
+const graph = await esbuild.build({
+  ...COMMON,
+  entryPoints: entries,
+  outdir: DIST,
+  bundle: true,
+  write: false,
+  metafile: true,
+  packages: "external",
+  external: ["*.wasm"],
 });
-run("npx", [
-  "esbuild", ...entries, "--bundle", "--format=esm", "--platform=neutral", "--target=es2022",
-  "--outdir=dist", "--external:node:*", "--external:*.wasm", "--supported:import-source=true", "--minify", "--keep-names", "--log-level=warning",
-]);
+const modules = Object.keys(graph.metafile.inputs)
+  .map((path) => resolve(path))
+  .filter((file) => !inPlatform(file) && !file.includes(`${sep}node_modules${sep}`));
+
+// dist/lib: each module transpiled on its own (bundling would rename classes
+// that refer to themselves: `var Tensor = class _Tensor`), so relative imports
+// keep their specifiers; a dependency's is aimed at its vendor file.
+const library = await esbuild.build({ ...COMMON, entryPoints: modules, outbase: ROOT, outdir: LIB, write: false });
+for (const { path, text } of library.outputFiles) {
+  const code = text.replace(/(\bfrom\s*|\bimport\s*\(?\s*)"([^"]+)"/g, (statement, keyword, name) => {
+    if (name.startsWith(".") || name.startsWith("node:")) return statement;
+    if (!(name in VENDOR)) throw new Error(`build: ${relative(DIST, path)} imports '${name}', which is not vendored`);
+    return `${keyword}"${specifier(path, VENDOR[name])}"`;
+  });
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, code);
+}
+
+// dist/<runtime>.js: src/platform/ inlined, every other module imported from dist/lib.
+await esbuild.build({
+  ...COMMON,
+  entryPoints: entries,
+  outdir: DIST,
+  bundle: true,
+  plugins: [
+    {
+      name: "inline-only-platform",
+      setup(build) {
+        build.onResolve({ filter: /^node:|\.wasm$/ }, (args) => ({ path: args.path, external: true }));
+        build.onResolve({ filter: /^\./ }, (args) => {
+          const target = resolve(dirname(args.importer), args.path);
+          if (inPlatform(target)) return undefined;
+          return { path: specifier(join(DIST, "entry.js"), outputOf(target)), external: true };
+        });
+      },
+    },
+  ],
+});
+
+// dist/lib/vendor: each dependency as one minified module holding only what the modules import from it.
+for (const [name, outfile] of Object.entries(VENDOR)) {
+  const names = new Set();
+  for (const file of modules) {
+    const imports = readFileSync(file, "utf8").matchAll(
+      new RegExp(`import\\s*\\{([^}]*)\\}\\s*from\\s*"${name}"`, "g"),
+    );
+    for (const [, list] of imports) {
+      for (const item of list.split(",").map((i) => i.trim())) {
+        if (item !== "" && !item.startsWith("type ")) names.add(item.split(/\s+as\s+/)[0]);
+      }
+    }
+  }
+  const { version, license } = JSON.parse(readFileSync(`node_modules/${name}/package.json`, "utf8"));
+  await esbuild.build({
+    ...COMMON,
+    stdin: { contents: `export { ${[...names].join(", ")} } from "${name}";`, resolveDir: "." },
+    outfile,
+    bundle: true,
+    conditions: ["import"],
+    minify: true,
+    banner: { js: `// ${name} ${version} (${license} license), only ${[...names].join(", ")}` },
+  });
+}
+
 run("npx", ["tsc", "-p", "tsconfig.json"]);

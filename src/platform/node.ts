@@ -1,5 +1,6 @@
 // Node and Bun: the kernel is the file next to the package, read from disk
-// (Node 20's fetch cannot read file: URLs).
+// (Node 20's fetch cannot read file: URLs); `init({ wasm })` fetches http(s)
+// URLs and reads paths and file: URLs.
 import { readFile } from "node:fs/promises";
 import type { InitOptions, Runtime } from "../runtime/runtime.js";
 import { compileSource, initWith, type WasmSource } from "./common.js";
@@ -19,7 +20,10 @@ const KERNEL_URLS = {
 export function init(options?: InitOptions): Promise<Runtime> {
   return initWith(options, {
     bundled: (backend) => compileFile(KERNEL_URLS[backend]),
-    custom: (source) => (isLocal(source) ? compileFile(source) : compileSource(source)),
+    custom: (source) => {
+      const file = localFile(source);
+      return file === null ? compileSource(source) : compileFile(file);
+    },
   });
 }
 
@@ -27,7 +31,15 @@ async function compileFile(path: string | URL): Promise<WebAssembly.Module> {
   return WebAssembly.compile(await readFile(path));
 }
 
-/** A path or file: URL, as opposed to bytes or a URL to fetch. */
-function isLocal(source: WasmSource): source is string | URL {
-  return typeof source === "string" || (source instanceof URL && source.protocol === "file:");
+/**
+ * The local file `source` names, or null when it is bytes or an http(s) URL to
+ * fetch: a string that parses as an absolute http:/https: URL is fetched, a
+ * file: URL (string or URL) is read, any other string is a path.
+ */
+function localFile(source: WasmSource): string | URL | null {
+  if (source instanceof URL) return source.protocol === "file:" ? source : null;
+  if (typeof source !== "string") return null;
+  const url = URL.canParse(source) ? new URL(source) : null;
+  if (url?.protocol === "http:" || url?.protocol === "https:") return null;
+  return url?.protocol === "file:" ? url : source;
 }

@@ -21,7 +21,8 @@ try {
   const activation = join(scratch, "assembly", "activation.ts");
   const source = readFileSync(activation, "utf8");
   const broken = source.replace(/(const A3: f32 = )(\d)/, "$1-$2"); // tanh's x³ coefficient, every build
-  if (broken === source) throw new Error("assembly/activation.ts no longer has `const A3: f32 = <positive>`: pick another mutation");
+  if (broken === source)
+    throw new Error("assembly/activation.ts no longer has `const A3: f32 = <positive>`: pick another mutation");
   writeFileSync(activation, broken);
 
   const pkg = join(scratch, "package");
@@ -29,23 +30,32 @@ try {
   cpSync(join(ROOT, "dist"), join(pkg, "dist"), { recursive: true });
   for (const build of BUILDS) {
     console.log(`broken-kernel: asc --target ${build} (tanh with A3 negated)`);
-    execFileSync(join(ROOT, "node_modules", ".bin", "asc"), ["assembly/index.ts", "--config", "asconfig.json", "--target", build],
-      { cwd: scratch, stdio: "inherit" });
+    execFileSync(
+      join(ROOT, "node_modules", ".bin", "asc"),
+      ["assembly/index.ts", "--config", "asconfig.json", "--target", build],
+      { cwd: scratch, stdio: "inherit" },
+    );
     cpSync(join(scratch, "build", `rnn.${build}.wasm`), join(pkg, "build", `rnn.${build}.wasm`));
   }
 
-  const { status, stdout } = spawnSync(process.execPath, [join(ROOT, "tests", "runtimes", "run.mjs"), "--package", pkg, ...RUNTIMES],
-    { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const { status, stdout } = spawnSync(
+    process.execPath,
+    [join(ROOT, "tests", "runtimes", "run.mjs"), "--package", pkg, ...RUNTIMES],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
+  );
   process.stdout.write(stdout);
   // A runtime's block runs from its PASS/FAIL line to the next one.
-  const blocks = stdout.split(/^(?=  (?:PASS|FAIL) )/m).slice(1);
-  const caught = RUNTIMES.filter((runtime) => blocks.some((b) =>
-    b.startsWith(`  FAIL ${runtime} `) && b.includes("max |ours - PyTorch float64|")));
+  const blocks = stdout.split(/^(?= {2}(?:PASS|FAIL) )/m).slice(1);
+  const caught = RUNTIMES.filter((runtime) =>
+    blocks.some((b) => b.startsWith(`  FAIL ${runtime} `) && b.includes("max |ours - PyTorch float64|")),
+  );
   const missed = RUNTIMES.filter((r) => !caught.includes(r));
   if (status !== 1) missed.push(`run.mjs's exit status (${status}, expected 1)`);
-  console.log(missed.length === 0
-    ? `broken-kernel: every runtime (${caught.join(", ")}) rejected the broken kernel on PyTorch's numbers`
-    : `broken-kernel: NOT caught by ${missed.join(", ")}`);
+  console.log(
+    missed.length === 0
+      ? `broken-kernel: every runtime (${caught.join(", ")}) rejected the broken kernel on PyTorch's numbers`
+      : `broken-kernel: NOT caught by ${missed.join(", ")}`,
+  );
   process.exitCode = missed.length === 0 ? 0 : 1;
 } finally {
   rmSync(scratch, { recursive: true, force: true });

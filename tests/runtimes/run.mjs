@@ -23,18 +23,26 @@ const bin = (name) => join(ROOT, "node_modules", ".bin", name);
 /** Runs a harness process; resolves to the summaries it printed (`smoke: {…}` or `size: {…}` lines). */
 function harness(command, args, cwd, env = {}) {
   const { status, signal, stdout, stderr, error } = spawnSync(command, args, {
-    cwd, encoding: "utf8", timeout: 300_000, env: { ...process.env, NO_COLOR: "1", ...env },
+    cwd,
+    encoding: "utf8",
+    timeout: 300_000,
+    env: { ...process.env, NO_COLOR: "1", ...env },
   });
   const output = `${stdout ?? ""}${stderr ?? ""}`;
   const summaries = [...output.matchAll(/(?:smoke|size): (\{.*\})/g)].map((m) => JSON.parse(m[1]));
   if (error || status !== 0 || summaries.length === 0) {
-    throw Object.assign(new Error(`${command} ${args.join(" ")} ${error ? error.message : signal ?? `exited ${status}`}`), { output });
+    throw Object.assign(
+      new Error(`${command} ${args.join(" ")} ${error ? error.message : (signal ?? `exited ${status}`)}`),
+      { output },
+    );
   }
   return summaries;
 }
 
 /** The Chromium scenarios: [name, page and query (chromium/run.js reads it), browser flags]. */
+/** @type {string[]} */
 const DEFAULT_FLAGS = [];
+/** @type {[scenario: string, page: string, flags: string[]][]} */
 const CHROMIUM_PAGES = [
   ["plain page", "index.html?backend=relaxed", DEFAULT_FLAGS],
   ["CSP script-src 'self' 'wasm-unsafe-eval'", "csp.html?csp=strict&backend=relaxed", DEFAULT_FLAGS],
@@ -55,10 +63,12 @@ const STEPS = {
   chromium: async (dir) => {
     const server = await serve(dir);
     const summaries = [];
+    /** @type {(import("playwright-core").Browser & { flags: string[] }) | null} */
     let browser = null;
     try {
       for (const [scenario, page, flags] of CHROMIUM_PAGES) {
-        if (browser?.flags !== flags) { // consecutive scenarios with the same flags share a browser
+        if (browser?.flags !== flags) {
+          // consecutive scenarios with the same flags share a browser
           await browser?.close();
           browser = Object.assign(await launch(flags), { flags });
         }
@@ -71,8 +81,10 @@ const STEPS = {
     }
     return summaries;
   },
-  size: (dir, packageDir) => harness(process.execPath, ["--test", join(ROOT, "tests", "runtimes", "size.test.mjs")], ROOT,
-    { WASM_RNN_PACKAGE: packageDir }),
+  size: (_dir, packageDir) =>
+    harness(process.execPath, ["--test", join(ROOT, "tests", "runtimes", "size.test.mjs")], ROOT, {
+      WASM_RNN_PACKAGE: packageDir,
+    }),
 };
 
 function describeSummary(s) {
@@ -80,19 +92,23 @@ function describeSummary(s) {
   if (s.refused) return `${where}: init() refused: ${s.refused.slice(0, 100)}`;
   if (s.text) return s.text;
   const hatches = s.escapeHatches ? `; init({ ${s.escapeHatches.join(" }), init({ ")} }) work` : "";
-  return `${where}: init() chose ${s.backend}; builds ${s.builds.join(", ")} match PyTorch on ` +
-    `${s.cases} cases (worst error ${(s.worst * 100).toFixed(0)}% of tolerance)${hatches}`;
+  return (
+    `${where}: init() chose ${s.backend}; builds ${s.builds.join(", ")} match PyTorch on ` +
+    `${s.cases} cases (worst error ${(s.worst * 100).toFixed(0)}% of tolerance)${hatches}`
+  );
 }
 
 const { values, positionals } = parseArgs({
-  options: { package: { type: "string" }, keep: { type: "boolean" } }, allowPositionals: true,
+  options: { package: { type: "string" }, keep: { type: "boolean" } },
+  allowPositionals: true,
 });
 const selected = positionals.length > 0 ? positionals : Object.keys(STEPS);
 for (const name of selected) if (!(name in STEPS)) throw new Error(`unknown step '${name}'`);
 
 const packageDir = resolve(values.package ?? ROOT);
 for (const file of ["dist/browser.js", "build/rnn.scalar.wasm"]) {
-  if (!existsSync(join(packageDir, file))) throw new Error(`${join(packageDir, file)} is missing: run \`npm run build\``);
+  if (!existsSync(join(packageDir, file)))
+    throw new Error(`${join(packageDir, file)} is missing: run \`npm run build\``);
 }
 const { name, version } = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8"));
 const dir = makeConsumer(packageDir);
@@ -104,7 +120,7 @@ for (const step of selected) {
   const took = () => `${((performance.now() - started) / 1000).toFixed(1)} s`.padStart(7);
   try {
     const summaries = await STEPS[step](dir, packageDir);
-    console.log(`  PASS ${step.padEnd(8)} ${took()}  ${summaries.map(describeSummary).join("\n" + " ".repeat(25))}`);
+    console.log(`  PASS ${step.padEnd(8)} ${took()}  ${summaries.map(describeSummary).join(`\n${" ".repeat(25)}`)}`);
   } catch (error) {
     failed.push(step);
     console.log(`  FAIL ${step.padEnd(8)} ${took()}  ${error.message}`);
@@ -113,6 +129,8 @@ for (const step of selected) {
 }
 if (values.keep) console.log(`runtimes: kept ${dir}`);
 else rmSync(dir, { recursive: true, force: true });
-console.log(`runtimes: ${selected.length - failed.length} passed, ${failed.length} failed` +
-  (failed.length > 0 ? ` (${failed.join(", ")})` : ` (${selected.join(", ")})`));
+console.log(
+  `runtimes: ${selected.length - failed.length} passed, ${failed.length} failed` +
+    (failed.length > 0 ? ` (${failed.join(", ")})` : ` (${selected.join(", ")})`),
+);
 process.exitCode = failed.length > 0 ? 1 : 0;

@@ -18,7 +18,11 @@ export async function smoke(pkg, fixture, { backend }) {
   let worst = checkCases(pkg, fixture);
 
   const features = pkg.detectFeatures();
-  const runnable = ["scalar", ...(features.simd ? ["simd"] : []), ...(features.simd && features.relaxedSimd ? ["relaxed"] : [])];
+  const runnable = [
+    "scalar",
+    ...(features.simd ? ["simd"] : []),
+    ...(features.simd && features.relaxedSimd ? ["relaxed"] : []),
+  ];
   for (const build of runnable.filter((b) => b !== backend)) {
     await pkg.init({ backend: build });
     check(pkg.backend() === build, `backend() is '${pkg.backend()}' after init({ backend: '${build}' })`);
@@ -59,14 +63,18 @@ function checkCase(pkg, c) {
       return Math.max(compare(c, "output", output, c.output, c.output64), compare(c, "hN", hN, c.hN, c.hN64));
     }
     const { batchFirst } = c.config;
-    const packed = packPaddedSequence(tensor(c.input), c.packed.lengths, { batchFirst, enforceSorted: c.packed.enforceSorted });
+    const packed = packPaddedSequence(tensor(c.input), c.packed.lengths, {
+      batchFirst,
+      enforceSorted: c.packed.enforceSorted,
+    });
     const [output, hN] = rnn.forward(packed, h0);
     check(output instanceof PackedSequence, `${c.name}: forward(PackedSequence) did not return a PackedSequence`);
     const [padded] = padPackedSequence(output, { batchFirst });
     return Math.max(
       compare(c, "packed data", output.data, c.packedData, c.packedData64),
       compare(c, "padded output", padded, c.output, c.output64),
-      compare(c, "hN", hN, c.hN, c.hN64));
+      compare(c, "hN", hN, c.hN, c.hN64),
+    );
   } finally {
     rnn.dispose();
   }
@@ -77,7 +85,10 @@ function checkCase(pkg, c) {
  * tests/helpers/fixtures.mjs: 4 × PyTorch float32's own error + 2e-6 × max(1, max|ref|).
  */
 function compare(c, what, ours, f32, f64) {
-  check(String(ours.shape) === String(f64.shape), `${c.name} ${what}: shape [${ours.shape}], PyTorch has [${f64.shape}]`);
+  check(
+    String(ours.shape) === String(f64.shape),
+    `${c.name} ${what}: shape [${ours.shape}], PyTorch has [${f64.shape}]`,
+  );
   const reference = decode(f64);
   const error = maxAbsError(ours.data, reference);
   let magnitude = 1;

@@ -11,8 +11,11 @@ export async function run(pkg) {
   const params = new URLSearchParams(location.search);
   if (params.get("expect") === "refused") {
     return pkg.init().then(
-      () => { throw new Error("init() worked although the page's CSP forbids compiling WebAssembly"); },
-      (error) => ({ refused: String(error) }));
+      () => {
+        throw new Error("init() worked although the page's CSP forbids compiling WebAssembly");
+      },
+      (error) => ({ refused: String(error) }),
+    );
   }
   const fixture = await (await fetch("/fixture.json")).json();
   const summary = await smoke(pkg, fixture, { backend: params.get("backend") });

@@ -4,8 +4,14 @@ import { execFileSync } from "node:child_process";
 import { chromium } from "playwright-core";
 
 const FLAGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
 ];
 
 /**
@@ -41,7 +47,7 @@ export async function runPage(browser, url, timeout = 60_000) {
   try {
     await page.goto(url);
     await page.waitForFunction(() => "result" in window, null, { timeout });
-    return await page.evaluate(() => window.result);
+    return await page.evaluate(() => /** @type {any} */ (window).result);
   } catch (error) {
     throw new Error(`${url}: ${error.message}${log.length ? `\n  ${log.join("\n  ")}` : ""}`);
   } finally {

@@ -16,9 +16,14 @@ const IN_RUNTIME = ["smoke.js", "node", "deno", "bun", "workerd", "chromium"];
 export function makeConsumer(packageDir) {
   const dir = mkdtempSync(join(tmpdir(), "wasm-rnn-runtimes-"));
   try {
-    const [{ filename }] = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", dir], {
-      cwd: packageDir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PATH: userPath() },
-    }));
+    const [{ filename }] = JSON.parse(
+      execFileSync("npm", ["pack", "--json", "--pack-destination", dir], {
+        cwd: packageDir,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, PATH: userPath() },
+      }),
+    );
     const installed = join(dir, "node_modules", "wasm-rnn");
     mkdirSync(installed, { recursive: true });
     execFileSync("tar", ["-xzf", join(dir, filename), "-C", installed, "--strip-components=1"]);
@@ -37,5 +42,7 @@ export function makeConsumer(packageDir) {
  * as-pect's dependencies install npm 6, whose `npm pack` lacks --pack-destination.
  */
 function userPath() {
-  return process.env.PATH.split(delimiter).filter((p) => !p.endsWith(`${sep}node_modules${sep}.bin`)).join(delimiter);
+  return process.env.PATH.split(delimiter)
+    .filter((p) => !p.endsWith(`${sep}node_modules${sep}.bin`))
+    .join(delimiter);
 }

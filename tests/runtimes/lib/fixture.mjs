@@ -23,8 +23,18 @@ const PICKS = {
 };
 
 const FIELDS = [
-  "name", "config", "stateDict", "packed", "input", "h0",
-  "output", "output64", "hN", "hN64", "packedData", "packedData64",
+  "name",
+  "config",
+  "stateDict",
+  "packed",
+  "input",
+  "h0",
+  "output",
+  "output64",
+  "hN",
+  "hN64",
+  "packedData",
+  "packedData64",
 ];
 
 /** Writes the bundle to `path`; throws if a picked case is no longer in the fixtures. */

@@ -30,16 +30,20 @@ export function serve(root) {
     try {
       if (!path.startsWith(root + sep)) throw new Error("outside the root");
       const body = await readFile(path);
-      headers["content-type"] = wrongMime ? "application/octet-stream" : TYPES[extname(path)] ?? "application/octet-stream";
+      headers["content-type"] = wrongMime
+        ? "application/octet-stream"
+        : (TYPES[extname(path)] ?? "application/octet-stream");
       response.writeHead(200, headers).end(body);
     } catch {
       response.writeHead(404, headers).end();
     }
   });
   return new Promise((resolve) => {
-    server.listen(0, "127.0.0.1", () => resolve({
-      origin: `http://127.0.0.1:${server.address().port}`,
-      close: () => new Promise((done) => server.close(done)),
-    }));
+    server.listen(0, "127.0.0.1", () =>
+      resolve({
+        origin: `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (server.address()).port}`,
+        close: () => new Promise((done) => server.close(done)),
+      }),
+    );
   });
 }

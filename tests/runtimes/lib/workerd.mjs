@@ -30,15 +30,25 @@ export async function buildWorker(entry, outdir) {
   const collected = new Map();
   mkdirSync(outdir, { recursive: true });
   await esbuild.build({
-    entryPoints: [entry], outfile: join(outdir, "worker.js"), bundle: true, format: "esm", target: "es2022",
-    platform: "browser", conditions: ["workerd", "worker", "browser"], plugins: [wasmModules(collected)],
+    entryPoints: [entry],
+    outfile: join(outdir, "worker.js"),
+    bundle: true,
+    format: "esm",
+    target: "es2022",
+    platform: "browser",
+    conditions: ["workerd", "worker", "browser"],
+    plugins: [wasmModules(collected)],
     logLevel: "warning",
   });
   for (const [name, path] of collected) copyFileSync(path, join(outdir, name));
-  const modules = [`(name = "worker.js", esModule = embed "worker.js")`,
-    ...[...collected.keys()].map((name) => `(name = "${name}", wasm = embed "${name}")`)];
+  const modules = [
+    `(name = "worker.js", esModule = embed "worker.js")`,
+    ...[...collected.keys()].map((name) => `(name = "${name}", wasm = embed "${name}")`),
+  ];
   const config = join(outdir, "config.capnp");
-  writeFileSync(config, `using Workerd = import "/workerd/workerd.capnp";
+  writeFileSync(
+    config,
+    `using Workerd = import "/workerd/workerd.capnp";
 
 # No sockets: \`workerd test\` binds every socket a config declares.
 const config :Workerd.Config = (
@@ -51,6 +61,7 @@ const worker :Workerd.Worker = (
   ],
   compatibilityDate = "2026-11-01",
 );
-`);
+`,
+  );
   return config;
 }
