@@ -6,11 +6,12 @@
 // direction projects the whole input with one matMul, then runs the
 // recurrence step by step.
 
-const transpose = (w, rows, cols) => {
+/** rows × cols row-major → cols × rows row-major (PyTorch's weights → TF.js's kernels). */
+export function transpose(w, rows, cols) {
   const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c];
   return out;
-};
+}
 
 /**
  * @param tf the TF.js namespace (any backend)
