@@ -1,7 +1,8 @@
 // A minimal ONNX writer: just enough protobuf (ModelProto, GraphProto,
-// NodeProto, AttributeProto, TensorProto, ValueInfoProto) to express torch.nn.RNN,
-// LSTM and GRU as chains of ONNX `RNN`/`LSTM`/`GRU` nodes, so the benchmark needs neither Python nor the
-// `onnx` package to build onnxruntime-web's model. Field numbers are from
+// NodeProto, AttributeProto, TensorProto, ValueInfoProto) to express
+// torch.nn.RNN, LSTM and GRU as chains of ONNX `RNN`/`LSTM`/`GRU` nodes, so the
+// benchmark needs neither Python nor the `onnx` package to build
+// onnxruntime-web's model. Field numbers are from
 // onnx/onnx.proto (IR version 8).
 //
 // Repeated scalars are written unpacked (one tag per element): proto2 and
@@ -197,7 +198,9 @@ export function recurrentModel(spec, stateDict, withLengths = false) {
     initializers.push(floatTensor(`R${l}`, [D, G * H, H], R));
     initializers.push(floatTensor(`B${l}`, [D, 2 * G * H], Bias));
     const attributes = [attrInt("hidden_size", H), attrString("direction", D === 2 ? "bidirectional" : "forward")];
-    if (mode === "rnn") attributes.push(attrStrings("activations", new Array(D).fill(spec.nonlinearity === "relu" ? "Relu" : "Tanh")));
+    if (mode === "rnn") {
+      attributes.push(attrStrings("activations", new Array(D).fill(spec.nonlinearity === "relu" ? "Relu" : "Tanh")));
+    }
     if (mode === "gru") attributes.push(attrInt("linear_before_reset", 1));
     const y = `Y${l}`;
     nodes.push(node(mode.toUpperCase(), [x, `W${l}`, `R${l}`, `B${l}`, withLengths ? "lengths" : ""], [y], attributes));

@@ -32,7 +32,8 @@ export class Unsupported extends Error {}
 /** wasm-rnn's constructor options for a workload spec. */
 export function moduleOptions(spec) {
   const options = {
-    inputSize: spec.input, hiddenSize: spec.hidden, numLayers: spec.layers, bidirectional: spec.bidirectional, seed: spec.seed,
+    inputSize: spec.input, hiddenSize: spec.hidden, numLayers: spec.layers,
+    bidirectional: spec.bidirectional, seed: spec.seed,
   };
   if (spec.mode === "rnn") options.nonlinearity = spec.nonlinearity;
   if (spec.proj) options.projSize = spec.proj;
@@ -218,7 +219,8 @@ export function pytorch(python, threads = 1) {
         }
         writeFileSync(join(dir, "params.bin"), Buffer.concat(chunks));
         writeFileSync(join(dir, "x.bin"), Buffer.from(ctx.x.buffer, ctx.x.byteOffset, ctx.x.byteLength));
-        writeFileSync(join(dir, "job.json"), JSON.stringify({ spec: ctx.spec, params, lengths: ctx.lengths, policy, threads }));
+        const job = { spec: ctx.spec, params, lengths: ctx.lengths, policy, threads };
+        writeFileSync(join(dir, "job.json"), JSON.stringify(job));
         const r = spawnSync(python, [script, dir], { encoding: "utf8", maxBuffer: 1 << 20, env });
         if (r.status !== 0) throw new Error(`torch_bench.py exited with ${r.status}: ${lastLine(r.stderr)}`);
         const measured = JSON.parse(r.stdout.trim().split("\n").pop());

@@ -24,7 +24,8 @@ const RELAXED_FLAG = "--experimental-wasm-relaxed-simd";
 
 function parseArgs(argv) {
   const opts = {
-    only: null, skip: new Set(), quick: false, torchThreads: null, python: process.env.BENCH_PYTHON || "/usr/bin/python3",
+    only: null, skip: new Set(), quick: false, steps: null, torchThreads: null,
+    python: process.env.BENCH_PYTHON || "/usr/bin/python3",
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -35,6 +36,10 @@ function parseArgs(argv) {
       return argv[++i];
     };
     if (a === "--quick") opts.quick = true;
+    else if (a.startsWith("--steps")) {
+      opts.steps = Number(value());
+      if (!Number.isInteger(opts.steps) || opts.steps < 1) throw new Error("--steps needs a positive integer");
+    }
     else if (a.startsWith("--only")) opts.only = value().split(",").map((s) => s.trim()).filter(Boolean);
     else if (a.startsWith("--skip")) value().split(",").map((s) => s.trim()).filter(Boolean).forEach((s) => opts.skip.add(s));
     else if (a.startsWith("--torch-threads")) {
@@ -42,8 +47,11 @@ function parseArgs(argv) {
       if (!Number.isInteger(opts.torchThreads) || opts.torchThreads < 2) throw new Error("--torch-threads needs an integer ≥ 2");
     } else if (a === "--help" || a === "-h") {
       console.log([
-        "usage: node bench/run.mjs [--only S1,L,lstm,gru] [--quick] [--skip scalar,simd,relaxed,ort,tfjs,naive,torch] [--torch-threads N]",
+        "usage: node bench/run.mjs [--only S1,L,lstm,gru] [--quick] [--steps N] [--skip scalar,simd,relaxed,ort,tfjs,naive,torch]",
+        "                          [--torch-threads N]",
         "  --only           workloads by name (S1, LSTM-M, …) or by family (rnn, lstm, gru)",
+        "  --quick          a smoke run: few calls, rough numbers",
+        "  --steps          shorten every sequence to at most N steps (P's lengths in proportion): a smoke run",
         "  --torch-threads  also time PyTorch with N threads, beside the 1-thread column",
       ].join("\n"));
       process.exit(0);
@@ -122,7 +130,15 @@ if (opts.only) {
   }
 }
 const workloads = allWorkloads.filter(([name, spec]) =>
-  !opts.only || opts.only.includes(name) || opts.only.some((n) => n.toLowerCase() === spec.mode));
+  !opts.only || opts.only.includes(name) || opts.only.some((n) => n.toLowerCase() === spec.mode))
+  .map(([name, spec]) => [name, opts.steps ? shorten(spec, opts.steps) : spec]);
+
+/** The workload with at most `steps` time steps; P's lengths scale with it and stay sorted. */
+function shorten(spec, steps) {
+  if (spec.seq <= steps) return spec;
+  const lengths = spec.lengths?.map((n) => Math.max(1, Math.round((n * steps) / spec.seq)));
+  return { ...spec, seq: steps, ...(lengths ? { lengths } : {}) };
+}
 
 const GATES = { rnn: 1, lstm: 4, gru: 3 };
 
@@ -322,10 +338,17 @@ if (!skipped.torch) {
   const why = torch.available();
   if (why) skipped.torch = `PyTorch skipped: ${why}`;
 }
-if (skipped.torch && torchMt) skipped.torchmt = skipped.torch;
+// Asked of a process with the jobs' environment, so it is the BLAS the timings used.
+let info = null;
 if (!skipped.torch) {
-  // Asked of a process with the jobs' environment, so it is the BLAS the timings used.
-  const info = torch.info();
+  try {
+    info = torch.info();
+  } catch (e) {
+    skipped.torch = `PyTorch skipped: ${e.message}`;
+  }
+}
+if (skipped.torch && torchMt) skipped.torchmt = skipped.torch;
+if (info) {
   VERSIONS.torch = info.version;
   VERSIONS.torchIsa = info.isa;
   VERSIONS.torchBlas = info.blasInfo;
@@ -377,7 +400,8 @@ async function gemmPeak(backend, n) {
   };
   const a = alloc(n * n);
   const w = alloc(n * n); // the right operand transposed: cols × depth, as PyTorch weights are
-  const panels = alloc(k.packed_floats(n, n));
+  // pack_panels' layout: rows rounded up to the panel width (8, assembly/abi.ts), times depth.
+  const panels = alloc(Math.ceil(n / 8) * 8 * n);
   const init = alloc(Math.ceil(n / 8) * 8);
   const y = alloc(n * n);
   let mem = new Float32Array(k.memory.buffer);
@@ -480,14 +504,14 @@ for (const [name, spec0] of workloads) {
         Object.assign(r, await measure(prepared.run), { firstMs });
       }
       r.gflops = entry.flops / (r.medianMs * 1e6);
-      log(`  ${impl.label.padEnd(24)} ${fmtMs(r.medianMs).padStart(9)} ms  ${r.gflops.toFixed(2).padStart(7)} GFLOP/s  cpu ${fmtMs(r.cpuMs)} ms  (${r.runs} runs after ${r.warmupCalls} warm-up calls; first call ${fmtMs(r.firstMs)} ms)`);
+      log(`  ${impl.label.padEnd(32)} ${fmtMs(r.medianMs).padStart(9)} ms  ${r.gflops.toFixed(2).padStart(7)} GFLOP/s  cpu ${fmtMs(r.cpuMs)} ms  (${r.runs} runs after ${r.warmupCalls} warm-up calls; first call ${fmtMs(r.firstMs)} ms)`);
     } catch (e) {
       if (e instanceof Unsupported) {
         r.unsupported = e.message;
-        log(`  ${impl.label.padEnd(24)} cannot run this workload: ${r.unsupported}`);
+        log(`  ${impl.label.padEnd(32)} cannot run this workload: ${r.unsupported}`);
       } else {
         r.error = e.message.split("\n")[0];
-        log(`  ${impl.label.padEnd(24)} error: ${r.error}`);
+        log(`  ${impl.label.padEnd(32)} error: ${r.error}`);
       }
     } finally {
       try { prepared?.dispose(); } catch { /* already gone */ }
@@ -528,13 +552,13 @@ machine.loadavgEnd = os.loadavg();
 
 const { renderMarkdown, renderSvg } = await import("./report.mjs");
 const report = {
-  machine, versions: VERSIONS, source: describeSource(), features, policy: POLICY, quick: opts.quick, peaks, results, skipped, notes,
+  machine, versions: VERSIONS, source: describeSource(), features, policy: POLICY, quick: opts.quick, steps: opts.steps, peaks, results, skipped, notes,
   impls: IMPLS, totalSeconds, command: `node ${relative(process.cwd(), fileURLToPath(import.meta.url))} ${process.argv.slice(2).join(" ")}`.trim(),
 };
 const markdown = renderMarkdown(report);
 console.log(markdown);
 
-const partial = opts.quick || opts.only || opts.skip.size > 0;
+const partial = opts.quick || opts.only || opts.steps || opts.skip.size > 0;
 const outDir = join(HERE, "results", partial ? "partial" : "");
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, "results.md"), markdown);
