@@ -1,7 +1,8 @@
 // A minimal ONNX writer: just enough protobuf (ModelProto, GraphProto,
-// NodeProto, AttributeProto, TensorProto, ValueInfoProto) to express torch.nn.RNN
-// as a chain of ONNX `RNN` nodes, so the benchmark needs neither Python nor the
-// `onnx` package to build onnxruntime-web's model. Field numbers are from
+// NodeProto, AttributeProto, TensorProto, ValueInfoProto) to express
+// torch.nn.RNN, LSTM and GRU as chains of ONNX `RNN`/`LSTM`/`GRU` nodes, so the
+// benchmark needs neither Python nor the `onnx` package to build
+// onnxruntime-web's model. Field numbers are from
 // onnx/onnx.proto (IR version 8).
 //
 // Repeated scalars are written unpacked (one tag per element): proto2 and
@@ -144,21 +145,37 @@ function valueInfo(name, elemType, dims) {
   return m;
 }
 
+// ONNX's gate blocks in terms of PyTorch's: LSTM iofc from PyTorch's ifgo,
+// GRU zrh from PyTorch's rzn (onnx/docs/Operators.md, LSTM and GRU).
+const GATE_ORDER = { rnn: [0], lstm: [0, 3, 1, 2], gru: [1, 0, 2] };
+
+/** PyTorch's [G·H, cols] weight (or [G·H] bias) with its H-row gate blocks in ONNX's order. */
+function onnxGates(data, order, blockSize) {
+  const out = new Float32Array(data.length);
+  order.forEach((from, to) => out.set(data.subarray(from * blockSize, (from + 1) * blockSize), to * blockSize));
+  return out;
+}
+
 /**
- * torch.nn.RNN (time-major, bias=True) as an ONNX model, the way
- * torch.onnx.export lowers it: one `RNN` node per layer, then Transpose
- * [T, D, B, H] → [T, B, D, H] and Reshape to [T, B, D·H] to feed the next layer.
+ * torch.nn.RNN, LSTM or GRU (time-major, bias=True, no projection) as an ONNX
+ * model, the way torch.onnx.export lowers them: one `RNN`/`LSTM`/`GRU` node per
+ * layer, then Transpose [T, D, B, H] → [T, B, D, H] and Reshape to [T, B, D·H]
+ * to feed the next layer. GRU gets linear_before_reset = 1, PyTorch's
+ * n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)).
  *
- * @param spec {input, hidden, layers, bidirectional, nonlinearity, batch, seq}
+ * @param spec {mode ("rnn" when absent), input, hidden, layers, bidirectional, nonlinearity, batch, seq}
  * @param stateDict PyTorch-named parameters: {name: {data: Float32Array}}
  * @param withLengths adds an int32 graph input `lengths` [B] wired to every
  *   node's `sequence_lens`, ONNX's counterpart of a packed batch.
  * @returns the serialized ModelProto bytes; graph input `x` [T, B, I], output `y` [T, B, D·H].
  */
-export function rnnModel(spec, stateDict, withLengths = false) {
+export function recurrentModel(spec, stateDict, withLengths = false) {
+  const mode = spec.mode ?? "rnn";
+  if (spec.proj) throw new RangeError("onnx: the LSTM operator has no projection (proj_size)");
   const { input: I, hidden: H, layers: L, batch: B, seq: T } = spec;
   const D = spec.bidirectional ? 2 : 1;
-  const act = spec.nonlinearity === "relu" ? "Relu" : "Tanh";
+  const order = GATE_ORDER[mode];
+  const G = order.length;
   const graph = new Message();
   const nodes = [];
   const initializers = [];
@@ -166,26 +183,27 @@ export function rnnModel(spec, stateDict, withLengths = false) {
   for (let l = 0; l < L; l++) {
     const inputs = l === 0 ? I : D * H;
     const suffixes = D === 2 ? [`_l${l}`, `_l${l}_reverse`] : [`_l${l}`];
-    // ONNX stacks the directions on a leading axis; each direction's W, R and
-    // [Wb, Rb] have exactly PyTorch's layout, so no transposes are needed.
-    const W = new Float32Array(D * H * inputs);
-    const R = new Float32Array(D * H * H);
-    const Bias = new Float32Array(D * 2 * H);
+    // ONNX stacks the directions on a leading axis; within a direction W, R
+    // and [Wb, Rb] have PyTorch's row-major layout, only the gate blocks move.
+    const W = new Float32Array(D * G * H * inputs);
+    const R = new Float32Array(D * G * H * H);
+    const Bias = new Float32Array(D * 2 * G * H);
     suffixes.forEach((s, d) => {
-      W.set(stateDict[`weight_ih${s}`].data, d * H * inputs);
-      R.set(stateDict[`weight_hh${s}`].data, d * H * H);
-      Bias.set(stateDict[`bias_ih${s}`].data, d * 2 * H);
-      Bias.set(stateDict[`bias_hh${s}`].data, d * 2 * H + H);
+      W.set(onnxGates(stateDict[`weight_ih${s}`].data, order, H * inputs), d * G * H * inputs);
+      R.set(onnxGates(stateDict[`weight_hh${s}`].data, order, H * H), d * G * H * H);
+      Bias.set(onnxGates(stateDict[`bias_ih${s}`].data, order, H), d * 2 * G * H);
+      Bias.set(onnxGates(stateDict[`bias_hh${s}`].data, order, H), d * 2 * G * H + G * H);
     });
-    initializers.push(floatTensor(`W${l}`, [D, H, inputs], W));
-    initializers.push(floatTensor(`R${l}`, [D, H, H], R));
-    initializers.push(floatTensor(`B${l}`, [D, 2 * H], Bias));
+    initializers.push(floatTensor(`W${l}`, [D, G * H, inputs], W));
+    initializers.push(floatTensor(`R${l}`, [D, G * H, H], R));
+    initializers.push(floatTensor(`B${l}`, [D, 2 * G * H], Bias));
+    const attributes = [attrInt("hidden_size", H), attrString("direction", D === 2 ? "bidirectional" : "forward")];
+    if (mode === "rnn") {
+      attributes.push(attrStrings("activations", new Array(D).fill(spec.nonlinearity === "relu" ? "Relu" : "Tanh")));
+    }
+    if (mode === "gru") attributes.push(attrInt("linear_before_reset", 1));
     const y = `Y${l}`;
-    nodes.push(node("RNN", [x, `W${l}`, `R${l}`, `B${l}`, withLengths ? "lengths" : ""], [y], [
-      attrInt("hidden_size", H),
-      attrString("direction", D === 2 ? "bidirectional" : "forward"),
-      attrStrings("activations", new Array(D).fill(act)),
-    ]));
+    nodes.push(node(mode.toUpperCase(), [x, `W${l}`, `R${l}`, `B${l}`, withLengths ? "lengths" : ""], [y], attributes));
     const transposed = `Yt${l}`;
     const out = l === L - 1 ? "y" : `X${l + 1}`;
     nodes.push(node("Transpose", [y], [transposed], [attrInts("perm", [0, 2, 1, 3])]));
@@ -196,7 +214,7 @@ export function rnnModel(spec, stateDict, withLengths = false) {
   initializers.push(int64Tensor("merge_dirs", [0, 0, -1]));
 
   for (const n of nodes) graph.message(1, n);
-  graph.string(2, "torch_nn_rnn");
+  graph.string(2, `torch_nn_${mode}`);
   for (const t of initializers) graph.message(5, t);
   graph.message(11, valueInfo("x", FLOAT, [T, B, I]));
   if (withLengths) graph.message(11, valueInfo("lengths", INT32, [B]));

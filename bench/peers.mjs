@@ -3,23 +3,51 @@
 // returns { run, toOutput, dispose, note? }:
 //   run()          one forward on the prepared input (may return a promise)
 //   toOutput(raw)  run's result as the last layer's output, time-major,
-//                  padded [seq, batch, D·H], for the cross-check against wasm-rnn
+//                  padded [seq, batch, D·R] (R = projSize or hidden size),
+//                  for the cross-check against wasm-rnn
+// A peer that cannot express a workload throws an `Unsupported` error from
+// prepare; the report shows "—" and the reason.
 // Everything a caller would do once (weights, sessions, input tensors,
 // PackedSequence) happens in prepare; everything a caller does per inference
 // (the forward, and reading the result back into JS) happens in run.
 //
-// The context `ctx`: { name, spec, x (time-major Float32Array, zeros past each
-// length for P), lengths (null unless packed), stateDict, dims: {T, B, I, H, D, L} }.
+// The context `ctx`: { name, spec (mode "rnn" | "lstm" | "gru", proj for an
+// LSTM's projSize), x (time-major Float32Array, zeros past each length for P),
+// lengths (null unless packed), stateDict, dims: {T, B, I, H, D, L} }.
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { naiveRnn } from "./naive.mjs";
-import { rnnModel } from "./onnx.mjs";
+import { naiveForward } from "./naive.mjs";
+import { recurrentModel } from "./onnx.mjs";
+import { tfjsGated, transpose } from "./tfjs_gated.mjs";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
+
+/** A workload the peer has no way to express (not a failure of the peer). */
+export class Unsupported extends Error {}
+
+/** wasm-rnn's constructor options for a workload spec. */
+export function moduleOptions(spec) {
+  const options = {
+    inputSize: spec.input, hiddenSize: spec.hidden, numLayers: spec.layers,
+    bidirectional: spec.bidirectional, seed: spec.seed,
+  };
+  if (spec.mode === "rnn") options.nonlinearity = spec.nonlinearity;
+  if (spec.proj) options.projSize = spec.proj;
+  return options;
+}
+
+const CLASS = { rnn: "RNN", lstm: "LSTM", gru: "GRU" };
+
+/** The module class of `lib` for a workload spec: RNN, LSTM or GRU. */
+export function moduleClass(lib, spec) {
+  const cls = lib[CLASS[spec.mode]];
+  if (typeof cls !== "function") throw new Error(`this build of wasm-rnn has no ${CLASS[spec.mode]}`);
+  return cls;
+}
 
 /** wasm-rnn on one kernel build. `lib` is the imported dist/node.js. */
 export function wasmRnn(lib, backend, module) {
@@ -29,12 +57,9 @@ export function wasmRnn(lib, backend, module) {
       // each model keeps its own kernel, so the builds never share memory.
       // `module` is the build compiled once by run.mjs.
       await lib.init(module ? { backend, module } : { backend });
-      const { spec } = ctx;
       const { T, B, I } = ctx.dims;
-      const rnn = new lib.RNN({
-        inputSize: I, hiddenSize: spec.hidden, numLayers: spec.layers, nonlinearity: spec.nonlinearity,
-        bidirectional: spec.bidirectional, seed: spec.seed,
-      }).eval();
+      const Module = moduleClass(lib, ctx.spec);
+      const rnn = new Module(moduleOptions(ctx.spec)).eval();
       const padded = new lib.Tensor(ctx.x, [T, B, I]);
       const input = ctx.lengths ? lib.packPaddedSequence(padded, ctx.lengths) : padded;
       return {
@@ -52,7 +77,8 @@ export function onnxruntimeWeb(ort) {
   return {
     async prepare(ctx) {
       const { T, B, I } = ctx.dims;
-      const bytes = rnnModel(ctx.spec, ctx.stateDict, ctx.lengths !== null);
+      if (ctx.spec.proj) throw new Unsupported("ONNX's LSTM operator has no projection (proj_size)");
+      const bytes = recurrentModel(ctx.spec, ctx.stateDict, ctx.lengths !== null);
       const session = await ort.InferenceSession.create(bytes, {
         executionProviders: ["wasm"],
         graphOptimizationLevel: "all",
@@ -69,11 +95,23 @@ export function onnxruntimeWeb(ort) {
   };
 }
 
-/** TF.js layers on the wasm backend: SimpleRNN (Bidirectional for bi), batch-major like Keras. */
+/**
+ * TF.js on the wasm backend: tf.layers' SimpleRNN for RNN workloads (Bidirectional
+ * for bi), batch-major like Keras; LSTM and GRU as core ops (tfjs_gated.mjs).
+ */
 export function tfjsWasm(tf) {
   return {
     async prepare(ctx) {
       const { spec } = ctx;
+      if (spec.mode !== "rnn") {
+        const gated = tfjsGated(tf, spec, ctx.stateDict, ctx.x, ctx.lengths);
+        return {
+          run: gated.run,
+          toOutput: (data) => data,
+          dispose: gated.dispose,
+          note: ctx.lengths ? "P: padded input, every padded step computed and masked" : undefined,
+        };
+      }
       const { T, B, I, H, D, L } = ctx.dims;
       const model = tf.sequential();
       // Keras has no packed sequences. Its equivalent is a mask: the Masking
@@ -133,7 +171,7 @@ export function naiveJs() {
   return {
     async prepare(ctx) {
       return {
-        run: () => naiveRnn(ctx.spec, ctx.stateDict, ctx.x, ctx.lengths),
+        run: () => naiveForward(ctx.spec, ctx.stateDict, ctx.x, ctx.lengths),
         toOutput: (y) => y,
         dispose: () => {},
       };
@@ -145,14 +183,30 @@ export function naiveJs() {
  * PyTorch CPU through torch_bench.py: it times itself with the same policy
  * (a subprocess cannot be timed call by call from here) and writes its output.
  * Returns { measured, output } instead of run/toOutput.
+ *
+ * PyTorch's GEMMs go to whatever libblas.so.3 the dynamic loader finds. On
+ * Debian that is an alternative, and the reference BLAS makes PyTorch several
+ * times slower than it is: when the system's choice is not OpenBLAS, this
+ * process (only) is pointed at OpenBLAS's directory with LD_LIBRARY_PATH, and
+ * torch_bench.py reports the libraries it actually mapped.
  */
-export function pytorch(python) {
+export function pytorch(python, threads = 1) {
+  const env = torchEnv(threads);
+  const script = join(HERE, "torch_bench.py");
   return {
+    threads,
+    env,
     available() {
-      const r = spawnSync(python, ["-c", "import torch, numpy"], { encoding: "utf8" });
+      const r = spawnSync(python, ["-c", "import torch, numpy"], { encoding: "utf8", env });
       if (r.error) return `${python} not found (${r.error.code})`;
       if (r.status !== 0) return `\`${python} -c "import torch"\` failed: ${lastLine(r.stderr)}`;
       return null;
+    },
+    /** {version, isa, blasInfo, blas: [mapped BLAS/LAPACK files], threads} from the process the jobs run in. */
+    info() {
+      const r = spawnSync(python, [script, "--info"], { encoding: "utf8", env });
+      if (r.status !== 0) throw new Error(`torch_bench.py --info exited with ${r.status}: ${lastLine(r.stderr)}`);
+      return { ...JSON.parse(r.stdout.trim().split("\n").pop()), ldLibraryPath: env.LD_LIBRARY_PATH ?? null };
     },
     async prepare(ctx, policy) {
       const dir = mkdtempSync(join(tmpdir(), "wasm-rnn-bench-"));
@@ -165,13 +219,9 @@ export function pytorch(python) {
         }
         writeFileSync(join(dir, "params.bin"), Buffer.concat(chunks));
         writeFileSync(join(dir, "x.bin"), Buffer.from(ctx.x.buffer, ctx.x.byteOffset, ctx.x.byteLength));
-        writeFileSync(join(dir, "job.json"), JSON.stringify({ spec: ctx.spec, params, lengths: ctx.lengths, policy }));
-        const r = spawnSync(python, [join(HERE, "torch_bench.py"), dir], {
-          encoding: "utf8",
-          maxBuffer: 1 << 20,
-          // One thread whatever the environment says: OpenMP and BLAS read these at load time.
-          env: { ...process.env, OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "1" },
-        });
+        const job = { spec: ctx.spec, params, lengths: ctx.lengths, policy, threads };
+        writeFileSync(join(dir, "job.json"), JSON.stringify(job));
+        const r = spawnSync(python, [script, dir], { encoding: "utf8", maxBuffer: 1 << 20, env });
         if (r.status !== 0) throw new Error(`torch_bench.py exited with ${r.status}: ${lastLine(r.stderr)}`);
         const measured = JSON.parse(r.stdout.trim().split("\n").pop());
         const y = readFileSync(join(dir, "y.bin"));
@@ -184,15 +234,28 @@ export function pytorch(python) {
   };
 }
 
-function lastLine(text) {
-  return (text || "").trim().split("\n").pop() || "(no output)";
+const MULTIARCH = { x64: "x86_64-linux-gnu", arm64: "aarch64-linux-gnu" }[process.arch];
+
+/** The PyTorch process's environment: `threads` for OpenMP and BLAS (read at load time), OpenBLAS as the BLAS. */
+function torchEnv(threads) {
+  const n = String(threads);
+  const env = { ...process.env, OMP_NUM_THREADS: n, MKL_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n };
+  if (!MULTIARCH) return env;
+  const libDir = `/usr/lib/${MULTIARCH}`;
+  let selected = "";
+  try {
+    selected = realpathSync(join(libDir, "libblas.so.3"));
+  } catch { /* no system BLAS: the loader fails or finds another one; torch_bench.py reports which */ }
+  if (/openblas/i.test(selected)) return env;
+  // Debian's OpenBLAS flavours each ship libblas.so.3 in their own directory (libopenblas0-pthread first).
+  const openblas = ["openblas-pthread", "openblas-openmp", "openblas-serial"]
+    .map((d) => join(libDir, d)).find((d) => existsSync(join(d, "libblas.so.3")));
+  if (openblas) env.LD_LIBRARY_PATH = [openblas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(":");
+  return env;
 }
 
-/** rows × cols row-major → cols × rows row-major. */
-function transpose(w, rows, cols) {
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c];
-  return out;
+function lastLine(text) {
+  return (text || "").trim().split("\n").pop() || "(no output)";
 }
 
 function timeToBatchMajor(x, T, B, F) {

@@ -3,7 +3,7 @@
 // kernel builds and on every peer, in one process and one run, so the ratios
 // compare implementations measured on the same machine at the same time.
 //
-//   node bench/run.mjs [--only S1,L] [--quick] [--skip naive,torch]
+//   node bench/run.mjs [--only S1,L,lstm,gru] [--quick] [--skip naive,torch] [--torch-threads N]
 //
 // Prerequisites: `npm run build` at the root (dist/ and build/*.wasm) and
 // `npm ci` in bench/. Writes bench/results/{results.md,chart.svg,results.json}
@@ -23,7 +23,10 @@ const RELAXED_FLAG = "--experimental-wasm-relaxed-simd";
 // ---------------------------------------------------------------- arguments
 
 function parseArgs(argv) {
-  const opts = { only: null, skip: new Set(), quick: false, python: process.env.BENCH_PYTHON || "/usr/bin/python3" };
+  const opts = {
+    only: null, skip: new Set(), quick: false, steps: null, torchThreads: null,
+    python: process.env.BENCH_PYTHON || "/usr/bin/python3",
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -33,10 +36,24 @@ function parseArgs(argv) {
       return argv[++i];
     };
     if (a === "--quick") opts.quick = true;
+    else if (a.startsWith("--steps")) {
+      opts.steps = Number(value());
+      if (!Number.isInteger(opts.steps) || opts.steps < 1) throw new Error("--steps needs a positive integer");
+    }
     else if (a.startsWith("--only")) opts.only = value().split(",").map((s) => s.trim()).filter(Boolean);
     else if (a.startsWith("--skip")) value().split(",").map((s) => s.trim()).filter(Boolean).forEach((s) => opts.skip.add(s));
-    else if (a === "--help" || a === "-h") {
-      console.log("usage: node bench/run.mjs [--only S1,L] [--quick] [--skip scalar,simd,relaxed,ort,tfjs,naive,torch]");
+    else if (a.startsWith("--torch-threads")) {
+      opts.torchThreads = Number(value());
+      if (!Number.isInteger(opts.torchThreads) || opts.torchThreads < 2) throw new Error("--torch-threads needs an integer ≥ 2");
+    } else if (a === "--help" || a === "-h") {
+      console.log([
+        "usage: node bench/run.mjs [--only S1,L,lstm,gru] [--quick] [--steps N] [--skip scalar,simd,relaxed,ort,tfjs,naive,torch]",
+        "                          [--torch-threads N]",
+        "  --only           workloads by name (S1, LSTM-M, …) or by family (rnn, lstm, gru)",
+        "  --quick          a smoke run: few calls, rough numbers",
+        "  --steps          shorten every sequence to at most N steps (P's lengths in proportion): a smoke run",
+        "  --torch-threads  also time PyTorch with N threads, beside the 1-thread column",
+      ].join("\n"));
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (try --help)`);
   }
@@ -89,31 +106,58 @@ for (const backend of ["scalar", "simd", "relaxed"]) {
   };
 }
 
-const { wasmRnn, onnxruntimeWeb, tfjsWasm, naiveJs, pytorch } = await import("./peers.mjs");
+const { Unsupported, moduleClass, moduleOptions, wasmRnn, onnxruntimeWeb, tfjsWasm, naiveJs, pytorch } = await import("./peers.mjs");
 
 // ------------------------------------------------------------- workloads
 
-// workloads.json is a verbatim copy of the project's shared workload list
-// (keys starting with "_" are comments).
-const allWorkloads = Object.entries(JSON.parse(readFileSync(join(HERE, "workloads.json"), "utf8")))
+// workloads.json: the project's shared RNN workloads verbatim, then LSTM and
+// GRU ones that take the shape of the workload named by `like` (keys starting
+// with "_" are comments).
+const listed = Object.entries(JSON.parse(readFileSync(join(HERE, "workloads.json"), "utf8")))
   .filter(([name]) => !name.startsWith("_"));
+const allWorkloads = listed.map(([name, entry]) => {
+  if (!entry.like) return [name, { mode: "rnn", ...entry }];
+  const { like, ...own } = entry;
+  const { nonlinearity, ...shape } = Object.fromEntries(listed)[like];
+  return [name, { ...shape, ...own }];
+});
+const FAMILIES = ["rnn", "lstm", "gru"];
 if (opts.only) {
-  const unknown = opts.only.filter((n) => !allWorkloads.some(([w]) => w === n));
+  const unknown = opts.only.filter((n) => !FAMILIES.includes(n.toLowerCase()) && !allWorkloads.some(([w]) => w === n));
   if (unknown.length) {
-    console.error(`bench: unknown workload(s) ${unknown.join(", ")}; have ${allWorkloads.map(([w]) => w).join(", ")}`);
+    console.error(`bench: unknown workload(s) ${unknown.join(", ")}; have ${allWorkloads.map(([w]) => w).join(", ")} and the families ${FAMILIES.join(", ")}`);
     process.exit(1);
   }
 }
-const workloads = allWorkloads.filter(([name]) => !opts.only || opts.only.includes(name));
+const workloads = allWorkloads.filter(([name, spec]) =>
+  !opts.only || opts.only.includes(name) || opts.only.some((n) => n.toLowerCase() === spec.mode))
+  .map(([name, spec]) => [name, opts.steps ? shorten(spec, opts.steps) : spec]);
 
-/** Effective FLOPs: 2·steps·(in·H + H·H) per layer and direction; steps = real (batch, time) rows. */
+/** The workload with at most `steps` time steps; P's lengths scale with it and stay sorted. */
+function shorten(spec, steps) {
+  if (spec.seq <= steps) return spec;
+  const lengths = spec.lengths?.map((n) => Math.max(1, Math.round((n * steps) / spec.seq)));
+  return { ...spec, seq: steps, ...(lengths ? { lengths } : {}) };
+}
+
+const GATES = { rnn: 1, lstm: 4, gru: 3 };
+
+/**
+ * Effective FLOPs per layer and direction: 2·steps·G·(in·H + H·R), plus
+ * 2·steps·H·R for an LSTM's projection (R = projSize, else R = H and no
+ * projection); G = 1 for RNN, 4 for LSTM, 3 for GRU; in = D·R above layer 0;
+ * steps = real (batch, time) rows.
+ */
 function flops(spec) {
   const D = spec.bidirectional ? 2 : 1;
+  const G = GATES[spec.mode];
+  const H = spec.hidden;
+  const R = spec.proj || H;
   const steps = spec.lengths ? spec.lengths.reduce((a, b) => a + b, 0) : spec.seq * spec.batch;
   let total = 0;
   for (let l = 0; l < spec.layers; l++) {
-    const inputs = l === 0 ? spec.input : D * spec.hidden;
-    total += D * 2 * steps * (inputs * spec.hidden + spec.hidden * spec.hidden);
+    const inputs = l === 0 ? spec.input : D * R;
+    total += D * 2 * steps * (G * (inputs * H + H * R) + (spec.proj ? H * R : 0));
   }
   return total;
 }
@@ -214,7 +258,7 @@ async function measure(fn, policy = POLICY) {
  */
 function compare(ref, got, spec) {
   const D = spec.bidirectional ? 2 : 1;
-  const F = D * spec.hidden;
+  const F = D * (spec.proj || spec.hidden);
   const { seq: T, batch: B } = spec;
   if (!got || got.length !== ref.length) return { maxAbs: Infinity, tol: 0, ok: false, why: `length ${got?.length} ≠ ${ref.length}` };
   let maxAbs = 0;
@@ -253,6 +297,7 @@ const IMPLS = [
   { key: "naive", label: "naive JS" },
   { key: "torch", label: "PyTorch CPU" },
 ];
+if (opts.torchThreads) IMPLS.push({ key: "torchmt", label: `PyTorch CPU, ${opts.torchThreads} threads` });
 const notes = [];
 const skipped = {}; // key → reason, for the whole run
 
@@ -288,37 +333,42 @@ if (!skipped.tfjs) {
 }
 
 const torch = pytorch(opts.python);
+const torchMt = opts.torchThreads ? pytorch(opts.python, opts.torchThreads) : null;
 if (!skipped.torch) {
   const why = torch.available();
   if (why) skipped.torch = `PyTorch skipped: ${why}`;
 }
+// Asked of a process with the jobs' environment, so it is the BLAS the timings used.
+let info = null;
 if (!skipped.torch) {
-  const info = spawnSync(opts.python, ["-c",
-    "import torch,re; s=torch.__config__.show(); m=re.search(r'CPU capability usage: (\\w+)', s); b=re.search(r'BLAS_INFO=(\\w+)', s); print(torch.__version__, m and m.group(1), b and b.group(1))"],
-  { encoding: "utf8" }).stdout.trim().split(" ");
-  VERSIONS.torch = info[0];
-  VERSIONS.torchIsa = info[1];
-  VERSIONS.torchBlas = info[2];
-  const blas = blasLibrary();
-  if (blas) VERSIONS.torchBlasLib = blas;
-  IMPLS.find((i) => i.key === "torch").label = `PyTorch ${VERSIONS.torch} CPU`;
+  try {
+    info = torch.info();
+  } catch (e) {
+    skipped.torch = `PyTorch skipped: ${e.message}`;
+  }
+}
+if (skipped.torch && torchMt) skipped.torchmt = skipped.torch;
+if (info) {
+  VERSIONS.torch = info.version;
+  VERSIONS.torchIsa = info.isa;
+  VERSIONS.torchBlas = info.blasInfo;
+  VERSIONS.torchBlasLib = blasName(info.blas);
+  VERSIONS.torchBlasFiles = info.blas;
+  VERSIONS.torchLdLibraryPath = info.ldLibraryPath;
+  IMPLS.find((i) => i.key === "torch").label = `PyTorch ${VERSIONS.torch} CPU, 1 thread`;
+  if (torchMt) IMPLS.find((i) => i.key === "torchmt").label = `PyTorch ${VERSIONS.torch} CPU, ${opts.torchThreads} threads`;
+  if (!/^OpenBLAS/.test(VERSIONS.torchBlasLib)) {
+    notes.push(`PyTorch did not run on OpenBLAS but on ${VERSIONS.torchBlasLib}: install Debian's libopenblas0-pthread; its numbers understate native PyTorch.`);
+  }
 }
 
-/** Which libblas.so.3 the Debian alternatives select (a reference BLAS makes PyTorch's GEMMs slow). */
-function blasLibrary() {
-  try {
-    const r = spawnSync("readlink", ["-f", "/usr/lib/x86_64-linux-gnu/libblas.so.3"], { encoding: "utf8" });
-    const path = r.stdout.trim();
-    if (!path) return null;
-    if (/openblas/i.test(path)) return `OpenBLAS (${path})`;
-    if (/blis/i.test(path)) return `BLIS (${path})`;
-    if (/mkl/i.test(path)) return `MKL (${path})`;
-    if (/atlas/i.test(path)) return `ATLAS (${path})`;
-    if (/\/blas\/libblas/.test(path)) return `reference BLAS, netlib libblas3 (${path})`;
-    return path;
-  } catch {
-    return null;
-  }
+/** Names the BLAS a PyTorch process mapped (a reference BLAS makes PyTorch's GEMMs several times slower). */
+function blasName(files) {
+  const all = files.join(" ");
+  const kind = /openblas/i.test(all) ? "OpenBLAS" : /mkl/i.test(all) ? "MKL" : /blis/i.test(all) ? "BLIS" : /atlas/i.test(all) ? "ATLAS"
+    : /\/blas\/libblas/.test(all) ? "reference BLAS, netlib libblas3" : files.length ? "unknown BLAS" : "no BLAS library mapped";
+  const main = files.find((f) => /openblas[^/]*\.so|libblas/i.test(f.split("/").pop())) ?? files[0];
+  return main ? `${kind} (${main})` : kind;
 }
 
 function factory(key) {
@@ -328,6 +378,7 @@ function factory(key) {
     case "tfjs": return tfjsWasm(tf);
     case "naive": return naiveJs();
     case "torch": return torch;
+    case "torchmt": return torchMt;
     default: throw new Error(key);
   }
 }
@@ -349,7 +400,8 @@ async function gemmPeak(backend, n) {
   };
   const a = alloc(n * n);
   const w = alloc(n * n); // the right operand transposed: cols × depth, as PyTorch weights are
-  const panels = alloc(k.packed_floats(n, n));
+  // pack_panels' layout: rows rounded up to the panel width (8, assembly/abi.ts), times depth.
+  const panels = alloc(Math.ceil(n / 8) * 8 * n);
   const init = alloc(Math.ceil(n / 8) * 8);
   const y = alloc(n * n);
   let mem = new Float32Array(k.memory.buffer);
@@ -412,16 +464,21 @@ for (const [name, spec0] of workloads) {
   // The weights every implementation uses: wasm-rnn's seeded init, in PyTorch layout.
   const sourceBackend = features.simd ? "simd" : "scalar";
   await lib.init({ backend: sourceBackend, module: kernels[sourceBackend].module });
-  const source = new lib.RNN({
-    inputSize: spec.input, hiddenSize: spec.hidden, numLayers: spec.layers, nonlinearity: spec.nonlinearity,
-    bidirectional: spec.bidirectional, seed: spec.seed,
-  });
-  const stateDict = source.stateDict();
-  source.dispose();
-  const ctx = { name, spec, x, lengths, stateDict, dims };
   const entry = { name, spec, flops: flops(spec), impls: {}, loadavg: os.loadavg()[0] };
   results.push(entry);
   log(`\n${name} (${spec.desc}): ${entry.flops / 1e9 < 0.1 ? (entry.flops / 1e6).toFixed(1) + " MFLOP" : (entry.flops / 1e9).toFixed(2) + " GFLOP"} per forward`);
+  let stateDict;
+  try {
+    const source = new (moduleClass(lib, spec))(moduleOptions(spec));
+    stateDict = source.stateDict();
+    source.dispose();
+  } catch (e) {
+    entry.error = e.message.split("\n")[0];
+    notes.push(`${name} not run: ${entry.error}`);
+    log(`  not run: ${entry.error}`);
+    continue;
+  }
+  const ctx = { name, spec, x, lengths, stateDict, dims };
 
   let reference = null; // wasm-rnn simd's output (scalar's when SIMD is missing)
   const outputs = {};
@@ -431,10 +488,10 @@ for (const [name, spec0] of workloads) {
     entry.impls[impl.key] = r;
     let prepared = null;
     try {
-      if (impl.key === "torch") {
-        const { measured, output } = await torch.prepare(ctx, POLICY);
+      if (impl.key === "torch" || impl.key === "torchmt") {
+        const { measured, output } = await factory(impl.key).prepare(ctx, POLICY);
         Object.assign(r, measured);
-        outputs.torch = output;
+        outputs[impl.key] = output;
       } else {
         prepared = await factory(impl.key).prepare(ctx);
         r.note = prepared.note;
@@ -447,10 +504,15 @@ for (const [name, spec0] of workloads) {
         Object.assign(r, await measure(prepared.run), { firstMs });
       }
       r.gflops = entry.flops / (r.medianMs * 1e6);
-      log(`  ${impl.label.padEnd(24)} ${fmtMs(r.medianMs).padStart(9)} ms  ${r.gflops.toFixed(2).padStart(7)} GFLOP/s  cpu ${fmtMs(r.cpuMs)} ms  (${r.runs} runs after ${r.warmupCalls} warm-up calls; first call ${fmtMs(r.firstMs)} ms)`);
+      log(`  ${impl.label.padEnd(32)} ${fmtMs(r.medianMs).padStart(9)} ms  ${r.gflops.toFixed(2).padStart(7)} GFLOP/s  cpu ${fmtMs(r.cpuMs)} ms  (${r.runs} runs after ${r.warmupCalls} warm-up calls; first call ${fmtMs(r.firstMs)} ms)`);
     } catch (e) {
-      r.error = e.message.split("\n")[0];
-      log(`  ${impl.label.padEnd(24)} error: ${r.error}`);
+      if (e instanceof Unsupported) {
+        r.unsupported = e.message;
+        log(`  ${impl.label.padEnd(32)} cannot run this workload: ${r.unsupported}`);
+      } else {
+        r.error = e.message.split("\n")[0];
+        log(`  ${impl.label.padEnd(32)} error: ${r.error}`);
+      }
     } finally {
       try { prepared?.dispose(); } catch { /* already gone */ }
     }
@@ -490,13 +552,13 @@ machine.loadavgEnd = os.loadavg();
 
 const { renderMarkdown, renderSvg } = await import("./report.mjs");
 const report = {
-  machine, versions: VERSIONS, source: describeSource(), features, policy: POLICY, quick: opts.quick, peaks, results, skipped, notes,
+  machine, versions: VERSIONS, source: describeSource(), features, policy: POLICY, quick: opts.quick, steps: opts.steps, peaks, results, skipped, notes,
   impls: IMPLS, totalSeconds, command: `node ${relative(process.cwd(), fileURLToPath(import.meta.url))} ${process.argv.slice(2).join(" ")}`.trim(),
 };
 const markdown = renderMarkdown(report);
 console.log(markdown);
 
-const partial = opts.quick || opts.only || opts.skip.size > 0;
+const partial = opts.quick || opts.only || opts.steps || opts.skip.size > 0;
 const outDir = join(HERE, "results", partial ? "partial" : "");
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, "results.md"), markdown);

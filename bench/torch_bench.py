@@ -1,19 +1,25 @@
 #!/usr/bin/python3
-"""PyTorch CPU peer of bench/run.mjs: times torch.nn.RNN.forward on one thread.
+"""PyTorch CPU peer of bench/run.mjs: times torch.nn.RNN, LSTM or GRU .forward.
 
 run.mjs writes a job directory and calls `/usr/bin/python3 bench/torch_bench.py DIR`:
-  DIR/job.json   the workload spec, the parameter names/shapes (in the order of
-                 params.bin), optional lengths, and the timing policy
+  DIR/job.json   the workload spec (mode rnn/lstm/gru, proj for LSTM's proj_size),
+                 the parameter names/shapes (in the order of params.bin),
+                 optional lengths, the timing policy and the thread count
   DIR/params.bin the parameters as raw little-endian float32, concatenated
   DIR/x.bin      the input, time-major [seq, batch, input] float32
-This script writes DIR/y.bin (the last layer's output, padded [seq, batch, D*H],
-so run.mjs can check it against wasm-rnn) and prints one JSON line of timings.
+This script writes DIR/y.bin (the last layer's output, padded [seq, batch, D*R],
+R = proj or hidden, so run.mjs can check it against wasm-rnn) and prints one
+JSON line of timings, with the BLAS library the process actually mapped.
+
+`torch_bench.py --info` prints one JSON line describing this PyTorch: version,
+CPU kernels, BLAS (as built, and as loaded after a matmul), threads.
 
 Only the standard library, torch and numpy are used: Debian's python3-torch
 (1.13) has no `onnx` and nothing else is needed.
 """
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -66,19 +72,55 @@ def measure(fn, policy):
     }
 
 
+def mapped_blas():
+    """The BLAS/LAPACK shared objects mapped into this process (after a matmul has loaded them)."""
+    a = torch.ones(64, 64)
+    torch.mm(a, a)
+    with open("/proc/self/maps") as f:
+        paths = {line.split()[-1] for line in f if re.search(r"blas|lapack|mkl|blis|atlas", line.split()[-1], re.I)}
+    return sorted(paths)
+
+
+def info():
+    config = torch.__config__.show()
+    isa = re.search(r"CPU capability usage: (\w+)", config)
+    built = re.search(r"BLAS_INFO=(\w+)", config)
+    return {
+        "version": torch.__version__,
+        "isa": isa and isa.group(1),
+        "blasInfo": built and built.group(1),
+        "blas": mapped_blas(),
+        "threads": torch.get_num_threads(),
+    }
+
+
+def make_module(spec):
+    I, H = spec["input"], spec["hidden"]
+    common = {"num_layers": spec["layers"], "bidirectional": spec["bidirectional"]}
+    mode = spec.get("mode", "rnn")
+    if mode == "lstm":
+        return torch.nn.LSTM(I, H, proj_size=spec.get("proj", 0), **common)
+    if mode == "gru":
+        return torch.nn.GRU(I, H, **common)
+    return torch.nn.RNN(I, H, nonlinearity=spec["nonlinearity"], **common)
+
+
 def main():
+    if sys.argv[1] == "--info":
+        print(json.dumps(info()))
+        return
     job_dir = sys.argv[1]
     with open(os.path.join(job_dir, "job.json")) as f:
         job = json.load(f)
     spec = job["spec"]
-    # One thread for intra-op and inter-op work, like every other implementation here.
-    torch.set_num_threads(1)
-    torch.set_num_interop_threads(1)
+    # The thread count of the job (1: like every other implementation here) for intra-op and inter-op work.
+    torch.set_num_threads(job["threads"])
+    torch.set_num_interop_threads(job["threads"])
 
-    T, B, I, H = spec["seq"], spec["batch"], spec["input"], spec["hidden"]
+    T, B, I = spec["seq"], spec["batch"], spec["input"]
     D = 2 if spec["bidirectional"] else 1
-    rnn = torch.nn.RNN(I, H, num_layers=spec["layers"], nonlinearity=spec["nonlinearity"],
-                       bidirectional=spec["bidirectional"]).eval()
+    R = spec.get("proj") or spec["hidden"]
+    rnn = make_module(spec).eval()
     flat = np.fromfile(os.path.join(job_dir, "params.bin"), dtype="<f4")
     state = {}
     at = 0
@@ -109,7 +151,8 @@ def main():
     result["firstMs"] = cold_ms
     result["version"] = torch.__version__
     result["threads"] = torch.get_num_threads()
-    assert out.shape == (T, B, D * H)
+    result["blas"] = mapped_blas()
+    assert out.shape == (T, B, D * R)
     print(json.dumps(result))
 
 
