@@ -5,10 +5,9 @@
 // one time step, so a cell computes exactly what its module computes.
 
 import { Activation, type Gates } from "../../assembly/abi.js";
-import { Tensor } from "../core/tensor.js";
-import { describe } from "../core/describe.js";
+import { readTensor, Tensor } from "../core/tensor.js";
 import { MT19937, randomSeed } from "../core/random.js";
-import { snapshotTensor, type TensorSnapshot } from "../core/snapshot.js";
+import type { TensorSnapshot } from "../core/snapshot.js";
 import { activeKernel } from "../runtime/runtime.js";
 import { checkStackFits, type ParameterNamer, type StackShape } from "./layers.js";
 import { StackModule } from "./stack-module.js";
@@ -71,9 +70,7 @@ export abstract class CellBase extends StackModule {
   protected stepStates(input: unknown, states: readonly unknown[] | null): Tensor[] {
     return this.guard(() => {
       const name = this.kind;
-      if (!(input instanceof Tensor))
-        throw new TypeError(`${name}: Expected input to be a Tensor, got ${describe(input)}`);
-      const x = snapshotTensor(input, "input");
+      const x = readTensor(input, "input", `${name}: Expected input to be a Tensor`);
       const rank = x.shape.length;
       if (rank !== 1 && rank !== 2)
         throw new RangeError(`${name}: Expected input to be 1D or 2D, got ${rank}D instead`);
@@ -119,9 +116,7 @@ export abstract class CellBase extends StackModule {
     const pair = states.length === 2;
     const snapshots = states.map((h, i) => {
       const label = pair ? `hx[${i}]` : "hx";
-      if (!(h instanceof Tensor))
-        throw new TypeError(`${this.kind}: Expected ${label} to be a Tensor, got ${describe(h)}`);
-      const snapshot = snapshotTensor(h, label);
+      const snapshot = readTensor(h, label, `${this.kind}: Expected ${label} to be a Tensor`);
       const r = snapshot.shape.length;
       if (r !== 1 && r !== 2) {
         throw new RangeError(`${this.kind}: Expected ${pair ? label : "hidden"} to be 1D or 2D, got ${r}D instead`);

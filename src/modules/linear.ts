@@ -1,9 +1,7 @@
 import { Activation, ALIGNMENT, PANEL_WIDTH } from "../../assembly/abi.js";
-import { Tensor } from "../core/tensor.js";
-import { describe } from "../core/describe.js";
+import { readTensor, Tensor } from "../core/tensor.js";
 import { MT19937, randomSeed } from "../core/random.js";
 import { checkFitsInMemory, roundUp } from "../core/sizes.js";
-import { snapshotTensor } from "../core/snapshot.js";
 import { activeKernel } from "../runtime/runtime.js";
 import { Workspace, type Kernel } from "../runtime/kernel.js";
 import { Module } from "./module.js";
@@ -81,9 +79,7 @@ export class Linear extends Module {
    */
   forward(input: Tensor): Tensor {
     return this.guard(() => {
-      if (!(input instanceof Tensor))
-        throw new TypeError(`Linear: Expected input to be a Tensor, got ${describe(input)}`);
-      const x = snapshotTensor(input, "input");
+      const x = readTensor(input, "input", "Linear: Expected input to be a Tensor");
       const rank = x.shape.length;
       if (rank === 0) throw new RangeError("both arguments to linear need to be at least 1D, but they are 0D and 2D");
       const I = this.inFeatures;

@@ -6,10 +6,10 @@
 // kernel export of one layer, and the form of its state.
 
 import { Activation, type Gates } from "../../assembly/abi.js";
-import { Tensor } from "../core/tensor.js";
+import { readTensor, Tensor } from "../core/tensor.js";
 import { describe, formatShape } from "../core/describe.js";
 import { MT19937, randomSeed } from "../core/random.js";
-import { snapshotTensor, type TensorSnapshot } from "../core/snapshot.js";
+import type { TensorSnapshot } from "../core/snapshot.js";
 import { activeKernel } from "../runtime/runtime.js";
 import { PackedSequence, readPackedSequence } from "../sequence/packed.js";
 import { checkStackFits, type ParameterNamer, type StackShape } from "./layers.js";
@@ -134,10 +134,7 @@ export abstract class RecurrentBase extends StackModule {
         dropout,
       };
     }
-    if (!(input instanceof Tensor)) {
-      throw new TypeError(`${name}: Expected input to be a Tensor or PackedSequence, got ${describe(input)}`);
-    }
-    const x = snapshotTensor(input, "input");
+    const x = readTensor(input, "input", `${name}: Expected input to be a Tensor or PackedSequence`);
     const ndim = x.shape.length;
     if (ndim !== 2 && ndim !== 3) {
       throw new RangeError(
@@ -214,9 +211,7 @@ export abstract class RecurrentBase extends StackModule {
     if (states === null) return new Array<null>(count).fill(null);
     return states.map((h, i) => {
       const label = count === 1 ? "hx" : `hx[${i}]`;
-      if (!(h instanceof Tensor))
-        throw new TypeError(`${this.kind}: Expected ${label} to be a Tensor, got ${describe(h)}`);
-      return snapshotTensor(h, label);
+      return readTensor(h, label, `${this.kind}: Expected ${label} to be a Tensor`);
     });
   }
 

@@ -208,8 +208,6 @@ const FORWARD_ERRORS = [
   ["a Float32Array input", () => [new Float32Array(3)], TypeError,
     /^RNN: Expected input to be a Tensor or PackedSequence, got Float32Array$/],
   ["a null input", () => [null], TypeError, /^RNN: Expected input to be a Tensor or PackedSequence, got null$/],
-  ["a tensor-like object input", () => [{ data: new Float32Array(6), shape: [2, 3] }], TypeError,
-    /^RNN: Expected input to be a Tensor or PackedSequence, got an object$/],
   ["a non-Tensor h0", () => [zeros([4, 2, 3]), new Float32Array(20)], TypeError, /^RNN: Expected hx to be a Tensor, got Float32Array$/],
   ["a tuple h0 (as for LSTM)", () => [zeros([4, 2, 3]), [zeros([2, 2, 5]), zeros([2, 2, 5])]], TypeError,
     /^RNN: Expected hx to be a Tensor, got an array of length 2$/],
