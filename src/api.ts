@@ -1,17 +1,28 @@
 // Everything a user imports, identical in every runtime. Each platform entry
 // (src/platform/*.ts) re-exports this and adds only its own `init`.
-export { Tensor, type NestedArray } from "./tensor.js";
-export { RNNCell, type RNNCellOptions } from "./cell.js";
-export { RNN, type RNNOptions, type Nonlinearity, type ParameterSpec } from "./rnn.js";
-export { type LoadStateDictOptions, type StateDictInput } from "./state-dict.js";
+export { Tensor, type NestedArray } from "./core/tensor.js";
+export { RNN } from "./modules/rnn.js";
+export { GRU } from "./modules/gru.js";
+export { LSTM } from "./modules/lstm.js";
+export { RNNCell } from "./modules/rnn-cell.js";
+export { GRUCell } from "./modules/gru-cell.js";
+export { LSTMCell } from "./modules/lstm-cell.js";
+export { Linear, type LinearOptions } from "./modules/linear.js";
+export { Embedding, type EmbeddingOptions, type NestedIndices } from "./modules/embedding.js";
+export type {
+  RecurrentOptions, RNNOptions, GRUOptions, LSTMOptions, CellOptions, RNNCellOptions, GRUCellOptions, LSTMCellOptions,
+  Nonlinearity,
+} from "./modules/options.js";
+export type { ParameterSpec } from "./modules/parameters.js";
+export { type LoadStateDictOptions, type StateDictInput } from "./io/state-dict.js";
 export {
   PackedSequence, packPaddedSequence, padPackedSequence, packSequence, padSequence, unpackSequence, unpadSequence,
-} from "./packed.js";
+} from "./sequence/packed.js";
 export type {
   IntegerArrayLike, PackPaddedSequenceOptions, PadPackedSequenceOptions, PackSequenceOptions, PadSequenceOptions,
   UnpadSequenceOptions,
-} from "./packed.js";
-export { loadSafetensors, saveSafetensors, type SafetensorsFile, type FloatDtype } from "./safetensors.js";
-export { loadTorch, type TorchFile } from "./torch.js";
-export { backend, type InitOptions, type Runtime } from "./runtime.js";
-export { detectFeatures, type Backend, type Features } from "./features.js";
+} from "./sequence/packed.js";
+export { loadSafetensors, saveSafetensors, type SafetensorsFile, type FloatDtype } from "./io/safetensors.js";
+export { loadTorch, type TorchFile } from "./io/torch/load.js";
+export { backend, type InitOptions, type Runtime } from "./runtime/runtime.js";
+export { detectFeatures, type Backend, type Features } from "./runtime/features.js";

@@ -3,7 +3,7 @@
 // asset-aware bundlers (webpack 5, Vite, Parcel) look for; where a bundler does
 // not copy the file (esbuild), `init({ wasm })` or `init({ module })` points
 // to it instead.
-import type { InitOptions, Runtime } from "../runtime.js";
+import type { InitOptions, Runtime } from "../runtime/runtime.js";
 import { compileSource, compileUrl, initWith } from "./common.js";
 
 export * from "../api.js";

@@ -1,9 +1,9 @@
 // What every runtime entry's `init()` shares. An entry only says how it gets
 // the package's own build of a backend (`bundled`) and how it turns the
 // user's `init({ wasm })` into a module (`custom`).
-import { checkInitOptions, chooseBackend, initFromModule, initTicket, type InitOptions, type Runtime } from "../runtime.js";
-import type { Backend } from "../features.js";
-import { describe } from "../describe.js";
+import { checkInitOptions, chooseBackend, initFromModule, initTicket, type InitOptions, type Runtime } from "../runtime/runtime.js";
+import type { Backend } from "../runtime/features.js";
+import { describe } from "../core/describe.js";
 
 export type WasmSource = NonNullable<InitOptions["wasm"]>;
 

@@ -1,7 +1,7 @@
 // Deno: the builds come in as source-phase imports, so the default `init()`
 // needs no permission flags; `wasm` is fetched (a file: URL needs --allow-read,
 // an http one --allow-net).
-import type { InitOptions, Runtime } from "../runtime.js";
+import type { InitOptions, Runtime } from "../runtime/runtime.js";
 import { compileSource, initWith } from "./common.js";
 import * as KERNELS from "./deno-kernels.js";
 

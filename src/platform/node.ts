@@ -1,7 +1,7 @@
 // Node and Bun: the kernel is the file next to the package, read from disk
 // (Node 20's fetch cannot read file: URLs).
 import { readFile } from "node:fs/promises";
-import type { InitOptions, Runtime } from "../runtime.js";
+import type { InitOptions, Runtime } from "../runtime/runtime.js";
 import { compileSource, initWith, type WasmSource } from "./common.js";
 
 export * from "../api.js";

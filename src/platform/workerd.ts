@@ -5,8 +5,8 @@
 import relaxed from "../build/rnn.relaxed.wasm";
 import simd from "../build/rnn.simd.wasm";
 import scalar from "../build/rnn.scalar.wasm";
-import type { InitOptions, Runtime } from "../runtime.js";
-import { describe } from "../describe.js";
+import type { InitOptions, Runtime } from "../runtime/runtime.js";
+import { describe } from "../core/describe.js";
 import { initWith } from "./common.js";
 
 export * from "../api.js";

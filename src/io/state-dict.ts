@@ -1,8 +1,9 @@
 // Loading PyTorch state dicts: key selection by prefix, strict key checks and
 // shape checks with PyTorch's messages, all before anything is changed.
 
-import { Tensor } from "./tensor.js";
-import { describe, formatShape } from "./describe.js";
+import { Tensor } from "../core/tensor.js";
+import { describe, formatShape } from "../core/describe.js";
+import { exactFloats, typedArrayLength } from "../core/snapshot.js";
 
 /** A state dict: PyTorch key → tensor. Also accepted: a loader's `{ tensors }` result, or a Map. */
 export type StateDictInput =
@@ -54,22 +55,24 @@ export function loadParameters(
   for (const [name, value] of entries) {
     const shape = wanted.get(name);
     if (shape === undefined) continue;
-    if (!isTensorLike(value)) {
+    // One read of data and shape; the copy takes exactly the validated count, bit for bit (NaN payloads too).
+    const tensor = readTensorLike(value);
+    if (tensor === null) {
       problems.push(`${prefix}${name} is not a Tensor (got ${describe(value)}).`);
       continue;
     }
-    const numel = value.shape.reduce((a, b) => a * b, 1);
-    if (numel !== value.data.length) {
-      problems.push(`${prefix}${name} has shape ${formatShape(value.shape)} (${numel} elements) but ${value.data.length} data elements.`);
+    const numel = tensor.shape.reduce((a, b) => a * b, 1);
+    if (numel !== tensor.length) {
+      problems.push(`${prefix}${name} has shape ${formatShape(tensor.shape)} (${numel} elements) but ${tensor.length} data elements.`);
       continue;
     }
-    if (value.shape.length !== shape.length || value.shape.some((s, i) => s !== shape[i])) {
+    if (tensor.shape.length !== shape.length || tensor.shape.some((s, i) => s !== shape[i])) {
       problems.push(
-        `size mismatch for ${prefix}${name}: copying a param with shape ${formatShape(value.shape)} from checkpoint, ` +
+        `size mismatch for ${prefix}${name}: copying a param with shape ${formatShape(tensor.shape)} from checkpoint, ` +
         `the shape in current model is ${formatShape(shape)}.`);
       continue;
     }
-    values.set(name, Float32Array.from(value.data));
+    values.set(name, exactFloats(tensor.data, numel).slice());
   }
   if (problems.length > 0) {
     throw new Error(`Error(s) in loading state_dict for ${moduleName}:\n\t${problems.join("\n\t")}`);
@@ -99,11 +102,23 @@ function selectEntries(entries: Map<string, unknown>, prefix: string): Map<strin
   return out;
 }
 
+/**
+ * A Tensor, or a structurally equal object (e.g. from another copy of this package), read once:
+ * its data (with its true length) and a copy of its shape; null if it is not one.
+ */
+function readTensorLike(value: unknown): { data: Float32Array; length: number; shape: readonly number[] } | null {
+  if (value === null || typeof value !== "object") return null;
+  const { data, shape } = value as { data?: unknown; shape?: unknown };
+  const length = typedArrayLength(data, "Float32Array");
+  if (length === null || !Array.isArray(shape)) return null;
+  const dims: unknown[] = Array.prototype.slice.call(shape);
+  if (!dims.every((s) => Number.isSafeInteger(s) && (s as number) >= 0)) return null;
+  return { data: data as Float32Array, length, shape: dims as number[] };
+}
+
 /** A Tensor, or a structurally equal object (e.g. from another copy of this package). */
-function isTensorLike(value: unknown): value is { data: Float32Array; shape: readonly number[] } {
-  const v = value as { data?: unknown; shape?: unknown };
-  return value !== null && typeof value === "object" && v.data instanceof Float32Array && Array.isArray(v.shape) &&
-    v.shape.every((s) => Number.isSafeInteger(s) && s >= 0);
+function isTensorLike(value: unknown): boolean {
+  return readTensorLike(value) !== null;
 }
 
 function quoteAll(keys: string[], prefix: string): string {

@@ -3,8 +3,8 @@
 // the tensor bytes. Loading trusts nothing in the file: every length, offset and
 // shape is checked against the bytes actually there before anything is read.
 
-import { Tensor } from "./tensor.js";
-import { describe, formatShape } from "./describe.js";
+import { Tensor } from "../core/tensor.js";
+import { describe, formatShape } from "../core/describe.js";
 
 /** Floating-point element types that load into float32 tensors, by their safetensors names. */
 export type FloatDtype = "F32" | "F16" | "BF16" | "F64";

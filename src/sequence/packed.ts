@@ -7,8 +7,9 @@
  * (lengths longer than the input, fractional lengths, hand-built inconsistent
  * PackedSequences) are errors. Results own fresh data: they never alias inputs.
  */
-import { describe, formatShape } from "./describe.js";
-import { checkConsistent, Tensor, product } from "./tensor.js";
+import { describe, formatShape } from "../core/describe.js";
+import { checkConsistent, Tensor, product } from "../core/tensor.js";
+import { snapshotTensor, type TensorSnapshot } from "../core/snapshot.js";
 
 /** Integers given as a number array or any typed array (including `BigInt64Array`). */
 export type IntegerArrayLike = ArrayLike<number> | ArrayLike<bigint>;
@@ -97,10 +98,7 @@ export class PackedSequence {
     }
     // Metadata is copied, then validated: the caller mutating its arrays later
     // must not be able to break the invariants the kernel relies on.
-    const sizes = Int32Array.from(readIntegers(batchSizes, "batchSizes").map((v, i) => {
-      if (v > 0x7fffffff) throw new RangeError(`batchSizes[${i}] must be at most 2147483647, got ${v}`);
-      return v;
-    }));
+    const sizes = readBatchSizes(batchSizes);
     checkBatchSizes(sizes, data.shape);
     const [sorted, unsorted] = resolvePermutations(sortedIndices, unsortedIndices, sizes[0]);
     this.data = data;
@@ -108,6 +106,40 @@ export class PackedSequence {
     this.sortedIndices = sorted;
     this.unsortedIndices = unsorted;
   }
+}
+
+/** A PackedSequence as read once at the boundary: its data and copies of its arrays, validated together. */
+export interface PackedSnapshot {
+  readonly data: TensorSnapshot;
+  readonly batchSizes: Int32Array;
+  readonly sortedIndices: Int32Array | null;
+  readonly unsortedIndices: Int32Array | null;
+}
+
+/**
+ * Reads every field of a PackedSequence once and re-validates them together:
+ * its arrays are plain typed arrays a caller may have edited since construction,
+ * and a forged instance never went through the constructor.
+ * @throws TypeError / RangeError as the constructor does, naming the field.
+ */
+export function readPackedSequence(sequence: PackedSequence, what = "input"): PackedSnapshot {
+  const { data, batchSizes, sortedIndices, unsortedIndices } = sequence;
+  if (!(data instanceof Tensor)) throw new TypeError(`PackedSequence data must be a Tensor, got ${describe(data)}`);
+  const snapshot = snapshotTensor(data, `${what}.data`);
+  if (snapshot.shape.length === 0) {
+    throw new RangeError("PackedSequence data must be at least 1-D (rows, *), got a 0-D tensor");
+  }
+  const sizes = readBatchSizes(batchSizes);
+  checkBatchSizes(sizes, snapshot.shape);
+  const [sorted, unsorted] = resolvePermutations(sortedIndices, unsortedIndices, sizes[0]);
+  return { data: snapshot, batchSizes: sizes, sortedIndices: sorted, unsortedIndices: unsorted };
+}
+
+function readBatchSizes(batchSizes: unknown): Int32Array {
+  return Int32Array.from(readIntegers(batchSizes, "batchSizes").map((v, i) => {
+    if (v > 0x7fffffff) throw new RangeError(`batchSizes[${i}] must be at most 2147483647, got ${v}`);
+    return v;
+  }));
 }
 
 /**
@@ -176,15 +208,16 @@ export function padPackedSequence(
 ): [Tensor, Int32Array] {
   const caller = "padPackedSequence";
   checkPackedSequence(sequence, caller);
+  const packed = readPackedSequence(sequence);
   const opts = readOptions(options, ["batchFirst", "paddingValue", "totalLength"], caller);
   const batchFirst = booleanOption(opts, "batchFirst", false, caller);
   const paddingValue = numberOption(opts, "paddingValue", 0, caller);
-  const maxLength = sequence.batchSizes.length;
+  const maxLength = packed.batchSizes.length;
   const steps = totalLengthOption(opts, maxLength, caller);
-  const layout = paddedLayout(steps, sequence.batchSizes[0], sequence.data.shape.slice(1), batchFirst);
+  const layout = paddedLayout(steps, packed.batchSizes[0], packed.data.shape.slice(1), batchFirst);
   const out = new Float32Array(steps * layout.batch * layout.rowSize).fill(paddingValue);
-  scatterPacked(sequence, layout, out);
-  return [new Tensor(out, paddedShape(layout, batchFirst)), lengthsInCallerOrder(sequence)];
+  scatterPacked(packed, layout, out);
+  return [new Tensor(out, paddedShape(layout, batchFirst)), lengthsInCallerOrder(packed)];
 }
 
 /**
@@ -244,7 +277,7 @@ export function padSequence(
  */
 export function unpackSequence(sequence: PackedSequence): Tensor[] {
   checkPackedSequence(sequence, "unpackSequence");
-  const { data, batchSizes, sortedIndices } = sequence;
+  const { data, batchSizes, sortedIndices } = readPackedSequence(sequence);
   const rowShape = data.shape.slice(1);
   const rowSize = product(rowShape);
   const starts = rowStarts(batchSizes);
@@ -412,7 +445,7 @@ function gatherPacked(source: Float32Array, layout: PaddedLayout, order: Int32Ar
   return out;
 }
 
-function scatterPacked(sequence: PackedSequence, layout: PaddedLayout, out: Float32Array): void {
+function scatterPacked(sequence: PackedSnapshot, layout: PaddedLayout, out: Float32Array): void {
   const { data, batchSizes, sortedIndices } = sequence;
   const { rowSize, timeStride, batchStride } = layout;
   let row = 0;
@@ -424,7 +457,7 @@ function scatterPacked(sequence: PackedSequence, layout: PaddedLayout, out: Floa
   });
 }
 
-function lengthsInCallerOrder(sequence: PackedSequence): Int32Array {
+function lengthsInCallerOrder(sequence: PackedSnapshot): Int32Array {
   const sorted = sortedLengthsOf(sequence.batchSizes);
   const indices = sequence.sortedIndices;
   if (indices === null) return sorted;

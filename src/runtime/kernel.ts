@@ -2,6 +2,8 @@
 // Views of memory are re-taken whenever the buffer changed (memory.grow
 // detaches the old one), so no caller ever holds a stale view.
 
+import { MEMORY_LIMIT_BYTES } from "../core/sizes.js";
+
 /** The kernel's ABI (assembly/index.ts); pointers are byte offsets into `memory`. */
 export interface KernelExports {
   readonly memory: WebAssembly.Memory;
@@ -9,45 +11,28 @@ export interface KernelExports {
   free(ptr: number): void;
   /** Payload bytes allocated; a wasm i32, so read it as `allocated_bytes() >>> 0` above 2 GiB. */
   allocated_bytes(): number;
-  packed_floats(rows: number, cols: number): number;
   pack_panels(panels: number, w: number, rows: number, cols: number): void;
+  pack_gate_panels(panels: number, w: number, gates: number, hidden: number, cols: number): void;
+  pack_gate_bias(dst: number, bIh: number, bHh: number, gates: number, hidden: number): void;
   gemm(y: number, ldy: number, a: number, lda: number, w: number, init: number, ldinit: number,
        rows: number, depth: number, cols: number, act: number): void;
-  activate(y: number, x: number, n: number, act: number): void;
   rnn_layer(y: number, x: number, ldx: number, inputs: number, p: number, wIh: number, bias: number,
             wHh: number, h0: number, batchSizes: number, steps: number, hidden: number, dirs: number,
             act: number): void;
+  gru_layer(y: number, x: number, ldx: number, inputs: number, p: number, wIh: number, bias: number,
+            wHh: number, h0: number, batchSizes: number, steps: number, hidden: number, dirs: number): void;
+  lstm_layer(y: number, c: number, x: number, ldx: number, inputs: number, p: number, wIh: number, bias: number,
+             wHh: number, wHr: number, m: number, h0: number, c0: number, batchSizes: number, steps: number,
+             hidden: number, proj: number, dirs: number): void;
 }
-
-/** Bytes a wasm32 instance can address at most. */
-const WASM32_LIMIT = 2 ** 32;
-
-/**
- * Refuses up front a model whose packed weights alone cannot fit in wasm32
- * memory, before anything is allocated in JS or wasm.
- * @throws RangeError naming the size needed.
- */
-export function checkFitsInWasm(floats: number, what: string): void {
-  const bytes = floats * 4;
-  if (!(bytes < WASM32_LIMIT)) {
-    throw new RangeError(
-      `${what} needs ${bytes} bytes of WebAssembly memory for its weights, ` +
-      "more than the 4 GiB a WebAssembly instance can address");
-  }
-}
-
-/** Activation codes of the kernel (assembly/activation.ts). */
-export const enum Act { Identity = 0, Tanh = 1, Relu = 2 }
 
 export class Kernel {
   readonly exports: KernelExports;
-  readonly backend: string;
   private f32View = new Float32Array(0);
   private i32View = new Int32Array(0);
 
-  constructor(exports: KernelExports, backend: string) {
+  constructor(exports: KernelExports) {
     this.exports = exports;
-    this.backend = backend;
   }
 
   /** A Float32Array over all of linear memory, valid until the next call that may grow it. */
@@ -72,7 +57,7 @@ export class Kernel {
    */
   alloc(floats: number): number {
     const bytes = floats * 4;
-    const ptr = bytes <= 0xffff0000 ? this.exports.alloc(bytes) >>> 0 : 0;
+    const ptr = bytes <= MEMORY_LIMIT_BYTES ? this.exports.alloc(bytes) >>> 0 : 0;
     if (ptr === 0) {
       throw new RangeError(
         `wasm-rnn: cannot allocate ${bytes} bytes of WebAssembly memory ` +
@@ -86,13 +71,41 @@ export class Kernel {
     if (ptr !== 0) this.exports.free(ptr);
   }
 
-  /** Copies `src` into memory at byte offset `ptr`. */
-  write(ptr: number, src: ArrayLike<number>): void {
-    this.f32().set(src, ptr >>> 2);
+  /** Copies `src` (a validated, exact-length array) into memory at byte offset `ptr`. */
+  write(ptr: number, src: Float32Array): void {
+    this.f32().set(src, ptr / 4);
   }
 
   /** Copies `floats` values from byte offset `ptr` into a new Float32Array. */
   read(ptr: number, floats: number): Float32Array {
-    return this.f32().slice(ptr >>> 2, (ptr >>> 2) + floats);
+    return this.f32().slice(ptr / 4, ptr / 4 + floats);
+  }
+}
+
+/**
+ * Scratch in linear memory owned by one module, grown only when a call needs
+ * more; the old block is kept if growing fails.
+ */
+export class Workspace {
+  private ptr = 0;
+  private floats = 0;
+
+  constructor(private readonly kernel: Kernel) {}
+
+  /** Base pointer of at least `floats` floats. */
+  ensure(floats: number): number {
+    if (floats > this.floats || this.ptr === 0) {
+      const ptr = this.kernel.alloc(Math.max(floats, 4));
+      this.kernel.free(this.ptr);
+      this.ptr = ptr;
+      this.floats = floats;
+    }
+    return this.ptr;
+  }
+
+  release(): void {
+    this.kernel.free(this.ptr);
+    this.ptr = 0;
+    this.floats = 0;
   }
 }

@@ -3,7 +3,7 @@
 
 import { BACKENDS, bestBackend, detectFeatures, type Backend, type Features } from "./features.js";
 import { Kernel, type KernelExports } from "./kernel.js";
-import { describe } from "./describe.js";
+import { describe } from "../core/describe.js";
 
 /** Options of `init()`, shared by every runtime entry. */
 export interface InitOptions {
@@ -92,7 +92,7 @@ export async function initFromModule(
   if (!(exports.memory instanceof WebAssembly.Memory) || typeof exports.rnn_layer !== "function") {
     throw new TypeError("init: the WebAssembly module is not a wasm-rnn kernel (no memory or rnn_layer export)");
   }
-  const kernel = new Kernel(exports, backend);
+  const kernel = new Kernel(exports);
   const runtime: Runtime = Object.freeze({ backend, features: detectFeatures(), kernel: exports });
   if (ticket > appliedTicket) {
     appliedTicket = ticket;

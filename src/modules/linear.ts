@@ -1,0 +1,157 @@
+import { Activation, ALIGNMENT, PANEL_WIDTH } from "../../assembly/abi.js";
+import { Tensor } from "../core/tensor.js";
+import { describe } from "../core/describe.js";
+import { MT19937, randomSeed } from "../core/random.js";
+import { checkFitsInMemory, roundUp } from "../core/sizes.js";
+import { snapshotTensor } from "../core/snapshot.js";
+import { activeKernel } from "../runtime/runtime.js";
+import { Workspace, type Kernel } from "../runtime/kernel.js";
+import { Module } from "./module.js";
+import { checkBoolean, checkKnownKeys, checkSize, readOptionsObject, readSeed, valueOr } from "./options.js";
+import { uniformFill, type ParameterSpec } from "./parameters.js";
+
+/** Options of `new Linear()`: PyTorch's arguments in camelCase, plus `seed`. */
+export interface LinearOptions {
+  /** Features of each input row (PyTorch `in_features`). */
+  inFeatures: number;
+  /** Features of each output row (PyTorch `out_features`). */
+  outFeatures: number;
+  /** Whether to add a learned bias; default true. */
+  bias?: boolean;
+  /** Bit-identical to `torch.manual_seed(seed); nn.Linear(...)`; random when omitted. */
+  seed?: number | bigint;
+}
+
+const ALIGN_FLOATS = ALIGNMENT / 4;
+
+/**
+ * `torch.nn.Linear`: `y = x·Wᵀ + b` on the last dimension, (*, in) → (*, out),
+ * on the kernel's GEMM with the weight packed once into panels.
+ */
+export class Linear extends Module {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly bias: boolean;
+
+  private readonly kernel: Kernel;
+  private readonly workspace: Workspace;
+  /** Packed weight panels, then the bias padded to a panel (zeros without bias). */
+  private weights = 0;
+
+  /**
+   * @throws TypeError / RangeError for invalid options; Error if `init()` has not completed.
+   */
+  constructor(options: LinearOptions) {
+    const o = readOptionsObject("Linear", options, "{ inFeatures: 10, outFeatures: 20 }");
+    checkKnownKeys("Linear", o, ["inFeatures", "outFeatures", "bias", "seed"]);
+    const bias = checkBoolean(valueOr(o, "bias", true), "bias");
+    const inFeatures = checkSize("Linear", o, "inFeatures", 0);
+    const outFeatures = checkSize("Linear", o, "outFeatures", 0);
+    const seed = readSeed(o);
+    const kernel = activeKernel();
+    const out8 = roundUp(outFeatures, PANEL_WIDTH);
+    checkFitsInMemory((out8 * inFeatures + out8 + outFeatures * inFeatures) * 4,
+      `Linear(in_features=${inFeatures}, out_features=${outFeatures}) (its weights)`);
+    const specs: ParameterSpec[] = [
+      { name: "weight", shape: [outFeatures, inFeatures] },
+      ...(bias ? [{ name: "bias", shape: [outFeatures] }] : []),
+    ];
+    super("Linear", specs, linearInit(inFeatures, outFeatures, bias, new MT19937(seed ?? randomSeed())));
+    this.inFeatures = inFeatures;
+    this.outFeatures = outFeatures;
+    this.bias = bias;
+    this.kernel = kernel;
+    this.workspace = new Workspace(kernel);
+    try {
+      this.weights = kernel.alloc(out8 * inFeatures + out8 + ALIGN_FLOATS);
+      this.apply(this.params);
+    } catch (error) {
+      this.release();
+      throw error;
+    }
+  }
+
+  /**
+   * Applies the layer to the last dimension.
+   * @param input (*, inFeatures), at least 1-D; leading dimensions may be 0.
+   * @returns (*, outFeatures).
+   * @throws TypeError for a non-Tensor; RangeError with PyTorch's message for a wrong last dimension.
+   */
+  forward(input: Tensor): Tensor {
+    return this.guard(() => {
+      if (!(input instanceof Tensor)) throw new TypeError(`Linear: Expected input to be a Tensor, got ${describe(input)}`);
+      const x = snapshotTensor(input, "input");
+      const rank = x.shape.length;
+      if (rank === 0) throw new RangeError("both arguments to linear need to be at least 1D, but they are 0D and 2D");
+      const I = this.inFeatures;
+      const O = this.outFeatures;
+      const last = x.shape[rank - 1];
+      let rows = 1;
+      for (let d = 0; d < rank - 1; d++) rows *= x.shape[d];
+      if (last !== I) {
+        throw new RangeError(`mat1 and mat2 shapes cannot be multiplied (${rows}x${last} and ${I}x${O})`);
+      }
+      const outShape = [...x.shape.slice(0, -1), O];
+      if (rows === 0 || O === 0) return Tensor.zeros(outShape);
+      const xFloats = roundUp(rows * I, ALIGN_FLOATS);
+      checkFitsInMemory((xFloats + rows * O) * 4, "this forward (its workspace)");
+      const k = this.kernel;
+      const xPtr = this.workspace.ensure(xFloats + rows * O);
+      const yPtr = xPtr + xFloats * 4;
+      k.write(xPtr, x.data);
+      const biasPtr = this.weights + roundUp(O, PANEL_WIDTH) * I * 4;
+      k.exports.gemm(yPtr, O, xPtr, I, this.weights, biasPtr, 0, rows, I, O, Activation.Identity);
+      return new Tensor(k.read(yPtr, rows * O), outShape);
+    });
+  }
+
+  /** PyTorch's repr: `Linear(in_features=4, out_features=5, bias=True)`. */
+  toString(): string {
+    return `Linear(in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias ? "True" : "False"})`;
+  }
+
+  /** Packs the weight into panels through the workspace (taken first) and writes the padded bias. */
+  protected apply(next: Map<string, Float32Array>): void {
+    const O = this.outFeatures;
+    const I = this.inFeatures;
+    const k = this.kernel;
+    const out8 = roundUp(O, PANEL_WIDTH);
+    const staging = this.workspace.ensure(O * I);
+    if (O > 0) {
+      k.write(staging, next.get("weight")!);
+      k.exports.pack_panels(this.weights, staging, O, I);
+    }
+    const bias = new Float32Array(out8);
+    if (this.bias) bias.set(next.get("bias")!);
+    k.write(this.weights + out8 * I * 4, bias);
+  }
+
+  protected release(): void {
+    this.kernel.free(this.weights);
+    this.weights = 0;
+    this.workspace.release();
+  }
+}
+
+/**
+ * PyTorch's Linear.reset_parameters: `kaiming_uniform_(weight, a=√5)`, then the
+ * bias from U(−1/√fan_in, 1/√fan_in). The bounds are computed in doubles in
+ * the same steps as torch.nn.init, so the float32 draws are bit-identical.
+ */
+function linearInit(inFeatures: number, outFeatures: number, bias: boolean, rng: MT19937): Map<string, Float32Array> {
+  const weight = new Float32Array(outFeatures * inFeatures);
+  if (weight.length > 0) {
+    // kaiming_uniform_ skips zero-element tensors without drawing.
+    const a = Math.sqrt(5);
+    const gain = Math.sqrt(2 / (1 + a * a));
+    const std = gain / Math.sqrt(inFeatures);
+    uniformFill(weight, Math.sqrt(3) * std, rng);
+  }
+  const params = new Map([["weight", weight]]);
+  if (bias) {
+    const values = new Float32Array(outFeatures);
+    uniformFill(values, inFeatures > 0 ? 1 / Math.sqrt(inFeatures) : 0, rng);
+    params.set("bias", values);
+  }
+  return params;
+}

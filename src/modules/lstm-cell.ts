@@ -1,0 +1,25 @@
+import { Gates } from "../../assembly/abi.js";
+import type { Tensor } from "../core/tensor.js";
+import { CellBase } from "./cell.js";
+import { readPair } from "./lstm.js";
+import { checkCellOptions, type LSTMCellOptions } from "./options.js";
+
+/** `torch.nn.LSTMCell`: one LSTM step (gates i, f, g, o, PyTorch's equations); the state is the pair [h, c]. */
+export class LSTMCell extends CellBase {
+  /** @throws TypeError / RangeError for invalid options, naming the option and the value. */
+  constructor(options: LSTMCellOptions) {
+    super("LSTMCell", checkCellOptions("LSTMCell", options), Gates.LSTM, (k, c, s) => k.exports.lstm_layer(
+      c.y, c.c, c.x, c.inputs, c.inputs, c.p, c.wIh, c.bias, c.wHh, 0, 0, c.h0, c.c0, c.batchSizes, c.steps,
+      s.hidden, 0, s.dirs));
+  }
+
+  /**
+   * One step. `input` is (inputSize) or (batch, inputSize); `state` [h, c] has the same rank, zeros when omitted.
+   * @returns [h', c'].
+   * @throws TypeError if `state` is not a pair of Tensors; RangeError with PyTorch's messages for wrong shapes.
+   */
+  forward(input: Tensor, state?: readonly [Tensor, Tensor] | null): [Tensor, Tensor] {
+    const [h, c] = this.stepStates(input, readPair(state, "LSTMCell"));
+    return [h, c];
+  }
+}

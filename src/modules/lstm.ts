@@ -1,0 +1,51 @@
+import { Gates } from "../../assembly/abi.js";
+import type { Tensor } from "../core/tensor.js";
+import { describe } from "../core/describe.js";
+import type { PackedSequence } from "../sequence/packed.js";
+import { checkRecurrentOptions, type LSTMOptions } from "./options.js";
+import { RecurrentBase } from "./recurrent.js";
+
+/**
+ * `torch.nn.LSTM`: gates i, f, g, o in PyTorch's order, `c' = f ⊙ c + i ⊙ g`,
+ * `h' = o ⊙ tanh(c')`, projected by `W_hr` when `projSize` > 0. The state is
+ * the pair [h, c] where PyTorch has a tuple.
+ */
+export class LSTM extends RecurrentBase {
+  readonly projSize: number;
+
+  /**
+   * @param options PyTorch's constructor arguments in camelCase (see LSTMOptions).
+   * @throws TypeError / RangeError for invalid options (PyTorch's proj_size messages); Error if `init()` has not completed.
+   */
+  constructor(options: LSTMOptions) {
+    const config = checkRecurrentOptions("LSTM", options);
+    super("LSTM", config, Gates.LSTM, (k, c, s) => k.exports.lstm_layer(
+      c.y, c.c, c.x, c.inputs, c.inputs, c.p, c.wIh, c.bias, c.wHh, c.wHr, c.m, c.h0, c.c0, c.batchSizes, c.steps,
+      s.hidden, s.proj, s.dirs));
+    this.projSize = config.projSize;
+  }
+
+  /**
+   * Runs the LSTM; input forms as `RNN.forward`. With P = projSize || hiddenSize:
+   * output has D·P features, hN is (numLayers·D, N, P), cN (numLayers·D, N, hiddenSize)
+   * (without the batch dim for unbatched input); `state` [h0, c0] has their shapes and defaults to zeros.
+   * @returns [output, [hN, cN]].
+   * @throws TypeError if `state` is not a pair of Tensors; RangeError with PyTorch's messages for wrong shapes.
+   */
+  forward(input: Tensor, state?: readonly [Tensor, Tensor] | null): [Tensor, [Tensor, Tensor]];
+  forward(input: PackedSequence, state?: readonly [Tensor, Tensor] | null): [PackedSequence, [Tensor, Tensor]];
+  forward(input: Tensor | PackedSequence, state?: readonly [Tensor, Tensor] | null): [Tensor | PackedSequence, [Tensor, Tensor]] {
+    const [output, [hN, cN]] = this.forwardStates(input, readPair(state, "LSTM"));
+    return [output, [hN, cN]];
+  }
+}
+
+/** An LSTM state [h, c], read once; null or undefined for zeros. */
+export function readPair(state: unknown, name: string): [unknown, unknown] | null {
+  if (state === null || state === undefined) return null;
+  if (!Array.isArray(state) || state.length !== 2) {
+    throw new TypeError(`${name}: Expected the state to be a pair [h0, c0] of Tensors, got ${describe(state)}`);
+  }
+  const [h, c] = state as unknown[];
+  return [h, c];
+}

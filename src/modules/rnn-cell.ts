@@ -1,0 +1,34 @@
+import { Activation, Gates } from "../../assembly/abi.js";
+import type { Tensor } from "../core/tensor.js";
+import { CellBase } from "./cell.js";
+import { checkCellOptions, type Nonlinearity, type RNNCellOptions } from "./options.js";
+
+/**
+ * `torch.nn.RNNCell`: one step `h' = act(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh)` —
+ * the streaming API.
+ */
+export class RNNCell extends CellBase {
+  readonly nonlinearity: Nonlinearity;
+
+  /** @throws TypeError / RangeError for invalid options, naming the option and the value. */
+  constructor(options: RNNCellOptions) {
+    const config = checkCellOptions("RNNCell", options);
+    const act = config.nonlinearity === "tanh" ? Activation.Tanh : Activation.Relu;
+    super("RNNCell", config, Gates.Elman, (k, c, s) => k.exports.rnn_layer(
+      c.y, c.x, c.inputs, c.inputs, c.p, c.wIh, c.bias, c.wHh, c.h0, c.batchSizes, c.steps, s.hidden, s.dirs, act));
+    this.nonlinearity = config.nonlinearity;
+  }
+
+  /**
+   * One step. `input` is (inputSize) or (batch, inputSize); `hx` has the same rank,
+   * (hiddenSize) or (batch, hiddenSize), zeros when omitted. Returns h'.
+   * @throws with PyTorch's messages for wrong ranks or sizes; nothing changes then.
+   */
+  forward(input: Tensor, hx?: Tensor | null): Tensor {
+    return this.stepStates(input, hx == null ? null : [hx])[0];
+  }
+
+  protected reprExtra(): string {
+    return this.nonlinearity === "tanh" ? "" : `, nonlinearity=${this.nonlinearity}`;
+  }
+}
