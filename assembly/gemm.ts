@@ -5,17 +5,30 @@
 // step (init = projected input, act = tanh or relu), so the bias add, the
 // activation and the store never take a separate pass over memory.
 //
-// Tiling after XNNPACK f32-gemm 4x8 loadsplat: 8 accumulators, two B vectors
-// and four v128.load32_splat of A per k — 14 live v128 values, within V8/x64's
-// 15 allocatable XMM registers. A is packed four rows at a time first, so the
+// Micro-kernels are named by shape and ISA, as in XNNPACK: gemm_4x8 (4 rows
+// × one 8-wide panel), gemm_1x8, gemv_1x16 (one row × two panels) and
+// gemm_1x8_scalar. The gated layers (gates.ts) reuse them for their gate tiles.
+//
+// Tiling after XNNPACK f32-gemm 4x8 loadsplat: per k, two B vectors and four
+// v128.load32_splat of A, each splat consumed by two madds at once — 8
+// accumulators, 2 B and 1 A: 11 live v128 values, well within V8/x64's 15
+// allocatable XMM registers. A is packed four rows at a time first, so the
 // tile walks one A pointer. Calls with one or two rows (batch 1: the
-// recurrent GEMV) and the last one or two rows of a call use 1x16 / 1x8 row
-// kernels on A as it is.
+// recurrent GEMV) and the last one or two rows of a call use the 1x16 / 1x8
+// row kernels on A as it is.
 
 import { madd } from "./simd";
-import { Activation, activateS, activateV } from "./activation";
-import { packRows4 } from "./pack";
+import { activateS, activateV } from "./activation";
+import { Activation, PANEL_WIDTH } from "./abi";
+import { PANEL_ROW_BYTES, packRows4, panelBytes, roundUpToPanel } from "./pack";
 import { aligned16, inMemory, spanBytes } from "./contract";
+
+// The v128 kernels hold one k-row of a panel as two v128: lanes 0..3 and 4..7.
+// @ts-ignore: compile-time check
+if (PANEL_WIDTH != 8) ERROR("gemm.ts: the v128 micro-kernels take PANEL_WIDTH = 8 columns as two v128");
+
+/** Eight zero floats: the init row of a call with init = 0. */
+const ZERO_ROW: usize = memory.data(<i32>PANEL_ROW_BYTES, 16);
 
 /**
  * Computes `rows` × `cols` outputs (see the file comment).
@@ -23,7 +36,8 @@ import { aligned16, inMemory, spanBytes } from "./contract";
  * a: f32 left operand, rows × depth, row stride `lda` floats; may not overlap y.
  * w: packed panels of the right operand (depth × cols), 16-byte aligned.
  * init: f32 rows of at least 8·ceil(cols/8) readable floats, row stride
- *   `ldinit` floats; `ldinit` = 0 broadcasts one row (a bias) to every row.
+ *   `ldinit` floats; `ldinit` = 0 broadcasts one row (a bias) to every row;
+ *   init = 0 means zeros (no bias).
  * act: 0 identity, 1 tanh, 2 relu.
  */
 export function gemm(
@@ -33,31 +47,50 @@ export function gemm(
   assert(aligned16(w), "gemm: w must be 16-byte aligned");
   assert(rows >= 0 && depth >= 0 && cols > 0, "gemm: rows and depth must be >= 0, cols > 0");
   assert(ldy >= cols && lda >= depth && ldinit >= 0, "gemm: a row stride is shorter than its row");
-  assert(act >= 0 && act <= 2, "gemm: unknown activation code");
-  let padded = ((cols + 7) >> 3) << 3;
+  assert(act >= Activation.Identity && act <= Activation.Relu, "gemm: unknown activation code");
+  let padded = roundUpToPanel(cols);
   assert(inMemory(y, spanBytes(rows, cols, ldy)), "gemm: y out of bounds");
   assert(inMemory(a, spanBytes(rows, depth, lda)), "gemm: a out of bounds");
   assert(inMemory(w, <u64>padded * <u64>depth << 2), "gemm: w out of bounds");
   assert(inMemory(init, spanBytes(ldinit == 0 ? 1 : rows, padded, ldinit)), "gemm: init out of bounds");
   if (rows == 0) return;
+  // A zero init is one zero panel row for every row and column block.
+  let initColumns = init != 0;
+  if (!initColumns) {
+    init = ZERO_ROW;
+    ldinit = 0;
+  }
   if (ASC_FEATURE_SIMD) {
     if (rows < 3) {
       for (let r = 0; r < rows; r++) {
         let row = <usize>r;
-        gemvRow(y + row * (<usize>ldy << 2), a + row * (<usize>lda << 2), w,
-                init + row * (<usize>ldinit << 2), depth, cols, act);
+        gemv_1x16(y + row * (<usize>ldy << 2), a + row * (<usize>lda << 2), w,
+                  init + row * (<usize>ldinit << 2), initColumns, depth, cols, act);
       }
     } else {
-      gemmTiles(y, ldy, a, lda, w, init, ldinit, rows, depth, cols, act);
+      gemmTiles(y, ldy, a, lda, w, init, ldinit, initColumns, rows, depth, cols, act);
     }
   } else {
-    gemmScalar(y, ldy, a, lda, w, init, ldinit, rows, depth, cols, act);
+    let ldyB = <usize>ldy << 2;
+    let ldaB = <usize>lda << 2;
+    let ldiB = <usize>ldinit << 2;
+    let panelB = panelBytes(depth);
+    for (let j = 0; j < cols; j += PANEL_WIDTH) {
+      let n = min(PANEL_WIDTH, cols - j);
+      let bp = w + <usize>(j / PANEL_WIDTH) * panelB;
+      let colB = <usize>j << 2;
+      let initB = initColumns ? colB : 0;
+      for (let r = 0; r < rows; r++) {
+        let row = <usize>r;
+        gemm_1x8_scalar(y + row * ldyB + colB, a + row * ldaB, bp, init + row * ldiB + initB, depth, n, act);
+      }
+    }
   }
 }
 
 /** Stores the first `n` (1..8) lanes of lo ⧺ hi to y after `act`. */
 // @ts-ignore: decorator
-@inline function storeRow8(y: usize, lo: v128, hi: v128, n: i32, act: i32): void {
+@inline export function storeRow8(y: usize, lo: v128, hi: v128, n: i32, act: i32): void {
   lo = activateV(lo, act);
   hi = activateV(hi, act);
   if (n == 8) {
@@ -78,9 +111,9 @@ export function gemm(
 
 /** Floats in the buffer that holds a block of A packed for the 4x8 tiles (64 KB). */
 // @ts-ignore: decorator
-@inline const PACK_FLOATS: i32 = 16384;
+@inline export const PACK_FLOATS: i32 = 16384;
 /** Static scratch for packRows4; the kernel runs one call at a time. */
-const packBuffer: usize = memory.data(PACK_FLOATS << 2, 16);
+export const packBuffer: usize = memory.data(PACK_FLOATS << 2, 16);
 
 /**
  * rows ≥ 3: 4x8 tiles. Depth is split into chunks whose four packed rows fit
@@ -89,7 +122,7 @@ const packBuffer: usize = memory.data(PACK_FLOATS << 2, 16);
  */
 function gemmTiles(
   y: usize, ldy: i32, a: usize, lda: i32, w: usize,
-  init: usize, ldinit: i32, rows: i32, depth: i32, cols: i32, act: i32,
+  init: usize, ldinit: i32, initColumns: bool, rows: i32, depth: i32, cols: i32, act: i32,
 ): void {
   let chunk = min(depth, PACK_FLOATS >> 2);
   let k0 = 0;
@@ -97,8 +130,9 @@ function gemmTiles(
     let kn = min(chunk, depth - k0);
     let first = k0 == 0;
     let last = k0 + kn >= depth;
-    gemmChunk(y, ldy, a + (<usize>k0 << 2), lda, w + (<usize>k0 << 5), depth,
-              first ? init : y, first ? ldinit : ldy, rows, kn, cols, last ? act : Activation.Identity);
+    gemmChunk(y, ldy, a + (<usize>k0 << 2), lda, w + <usize>k0 * PANEL_ROW_BYTES, depth,
+              first ? init : y, first ? ldinit : ldy, first ? initColumns : true,
+              rows, kn, cols, last ? act : Activation.Identity);
     k0 += kn;
   } while (k0 < depth);
 }
@@ -114,12 +148,12 @@ function gemmTiles(
  */
 function gemmChunk(
   y: usize, ldy: i32, a: usize, lda: i32, w: usize, panelDepth: i32,
-  init: usize, ldinit: i32, rows: i32, depth: i32, cols: i32, act: i32,
+  init: usize, ldinit: i32, initColumns: bool, rows: i32, depth: i32, cols: i32, act: i32,
 ): void {
   let ldyB = <usize>ldy << 2;
   let ldaB = <usize>lda << 2;
   let ldiB = <usize>ldinit << 2;
-  let panelB = <usize>panelDepth << 5;
+  let panelB = panelBytes(panelDepth);
   let groupB = <usize>depth << 4;
   let block = max(4, (PACK_FLOATS / max(depth, 1)) & ~3);
   for (let r0 = 0; r0 < rows; r0 += block) {
@@ -127,21 +161,22 @@ function gemmChunk(
     // The last one or two rows of a block take the row kernel on A as it is.
     let tiledRows = (blockRows & 3) == 3 ? blockRows : blockRows & ~3;
     packRows4(packBuffer, a + <usize>r0 * ldaB, lda, tiledRows, depth);
-    for (let j = 0; j < cols; j += 8) {
-      let n = min(8, cols - j);
-      let bp = w + (<usize>(j >> 3)) * panelB;
+    for (let j = 0; j < cols; j += PANEL_WIDTH) {
+      let n = min(PANEL_WIDTH, cols - j);
+      let bp = w + <usize>(j / PANEL_WIDTH) * panelB;
       let colB = <usize>j << 2;
+      let initB = initColumns ? colB : 0;
       let pa = packBuffer;
       for (let r = r0; r < r0 + blockRows; r += 4) {
         let m = min(4, r0 + blockRows - r);
         if (m >= 3) {
-          tile4x8(y + <usize>r * ldyB + colB, ldyB, pa, bp, init + <usize>r * ldiB + colB, ldiB,
-                  groupB, m, n, act);
+          gemm_4x8(y + <usize>r * ldyB + colB, ldyB, pa, bp, init + <usize>r * ldiB + initB, ldiB,
+                   groupB, m, n, act);
         } else {
           // A padded tile would waste half or more of its work on these.
           for (let i = r; i < r + m; i++) {
-            row1x8(y + <usize>i * ldyB + colB, a + <usize>i * ldaB, bp, init + <usize>i * ldiB + colB,
-                   depth, n, act);
+            gemm_1x8(y + <usize>i * ldyB + colB, a + <usize>i * ldaB, bp, init + <usize>i * ldiB + initB,
+                     depth, n, act);
           }
         }
         pa += groupB;
@@ -157,7 +192,7 @@ function gemmChunk(
  * padding and not stored; their init reads row 0's.
  */
 // @ts-ignore: decorator
-@inline function tile4x8(
+@inline export function gemm_4x8(
   y: usize, ldyB: usize, pa: usize, bp: usize, init: usize, ldiB: usize,
   depthB: usize, m: i32, n: i32, act: i32,
 ): void {
@@ -184,7 +219,7 @@ function gemmChunk(
     v = v128.load32_splat(pa, 12);
     c30 = madd(v, b0, c30);
     c31 = madd(v, b1, c31);
-    bp += 32;
+    bp += PANEL_ROW_BYTES;
     pa += 16;
   }
   storeRow8(y, c00, c01, n, act);
@@ -195,13 +230,13 @@ function gemmChunk(
 
 /** Lanes 0..3 of the first `n` (1..8) floats at p, zeros past n; reads only those. */
 // @ts-ignore: decorator
-@inline function loadLo(p: usize, n: i32): v128 {
+@inline export function loadLo(p: usize, n: i32): v128 {
   return n >= 4 ? v128.load(p) : loadPartial(p, n);
 }
 
 /** Lanes 4..7 of the first `n` (1..8) floats at p, zeros past n; reads only those. */
 // @ts-ignore: decorator
-@inline function loadHi(p: usize, n: i32): v128 {
+@inline export function loadHi(p: usize, n: i32): v128 {
   return n == 8 ? v128.load(p, 16) : n > 4 ? loadPartial(p + 16, n - 4) : f32x4.splat(0);
 }
 
@@ -216,7 +251,7 @@ function loadPartial(p: usize, n: i32): v128 {
 
 /** One row against one panel: 8 columns, k unrolled by two (4 accumulators). */
 // @ts-ignore: decorator
-@inline function row1x8(y: usize, a: usize, bp: usize, init: usize, depth: i32, n: i32, act: i32): void {
+@inline export function gemm_1x8(y: usize, a: usize, bp: usize, init: usize, depth: i32, n: i32, act: i32): void {
   let c0 = loadLo(init, n), c1 = loadHi(init, n);
   let e0 = f32x4.splat(0), e1 = f32x4.splat(0);
   let kEnd = <usize>(depth & ~1) << 2;
@@ -227,7 +262,7 @@ function loadPartial(p: usize, n: i32): v128 {
     c1 = madd(v, v128.load(bp, 16), c1);
     e0 = madd(u, v128.load(bp, 32), e0);
     e1 = madd(u, v128.load(bp, 48), e1);
-    bp += 64;
+    bp += 2 * PANEL_ROW_BYTES;
   }
   if (depth & 1) {
     let v = v128.load32_splat(a + kEnd);
@@ -243,73 +278,69 @@ function loadPartial(p: usize, n: i32): v128 {
  * load-bound; on Zen 3 under V8 this form measured 1.4–1.6× faster than
  * 8 accumulators (k unrolled by two, or 1x32), whose extra live registers made
  * V8 spill accumulators inside the loop — for relaxed_madd as well.
+ * `initColumns` false: one init panel row (zeros) for every panel.
  */
-function gemvRow(y: usize, a: usize, w: usize, init: usize, depth: i32, cols: i32, act: i32): void {
-  let panelB = <usize>depth << 5;
+function gemv_1x16(
+  y: usize, a: usize, w: usize, init: usize, initColumns: bool, depth: i32, cols: i32, act: i32,
+): void {
+  let panelB = panelBytes(depth);
   let kEnd = <usize>depth << 2;
   let j = 0;
-  for (; j + 8 < cols; j += 16) {
-    let p0 = w + <usize>(j >> 3) * panelB;
+  for (; j + PANEL_WIDTH < cols; j += 2 * PANEL_WIDTH) {
+    let p0 = w + <usize>(j / PANEL_WIDTH) * panelB;
     let p1 = p0 + panelB;
-    let ip = init + (<usize>j << 2);
+    let ip = initColumns ? init + (<usize>j << 2) : init;
+    let iq = initColumns ? ip + PANEL_ROW_BYTES : init;
     let c0 = v128.load(ip), c1 = v128.load(ip, 16);
-    let c2 = v128.load(ip, 32), c3 = v128.load(ip, 48);
+    let c2 = v128.load(iq), c3 = v128.load(iq, 16);
     for (let k: usize = 0; k < kEnd; k += 4) {
       let v = v128.load32_splat(a + k);
       c0 = madd(v, v128.load(p0), c0);
       c1 = madd(v, v128.load(p0, 16), c1);
       c2 = madd(v, v128.load(p1), c2);
       c3 = madd(v, v128.load(p1, 16), c3);
-      p0 += 32;
-      p1 += 32;
+      p0 += PANEL_ROW_BYTES;
+      p1 += PANEL_ROW_BYTES;
     }
     let yj = y + (<usize>j << 2);
-    storeRow8(yj, c0, c1, 8, act);
-    storeRow8(yj + 32, c2, c3, min(8, cols - j - 8), act);
+    storeRow8(yj, c0, c1, PANEL_WIDTH, act);
+    storeRow8(yj + PANEL_ROW_BYTES, c2, c3, min(PANEL_WIDTH, cols - j - PANEL_WIDTH), act);
   }
   if (j < cols) {
-    row1x8(y + (<usize>j << 2), a, w + <usize>(j >> 3) * panelB, init + (<usize>j << 2),
-           depth, cols - j, act);
+    gemm_1x8(y + (<usize>j << 2), a, w + <usize>(j / PANEL_WIDTH) * panelB,
+             initColumns ? init + (<usize>j << 2) : init, depth, cols - j, act);
   }
 }
 
-/** Scalar twin of gemm for runtimes without SIMD: one row × 8 columns at a time. */
-function gemmScalar(
-  y: usize, ldy: i32, a: usize, lda: i32, w: usize,
-  init: usize, ldinit: i32, rows: i32, depth: i32, cols: i32, act: i32,
+/**
+ * Scalar twin of gemm_1x8 for runtimes without SIMD: one row × one panel,
+ * eight accumulators; stores the first `n` (1..8) columns.
+ */
+// @ts-ignore: decorator
+@inline export function gemm_1x8_scalar(
+  y: usize, a: usize, bp: usize, init: usize, depth: i32, n: i32, act: i32,
 ): void {
-  let panelB = <usize>depth << 5;
   let kEnd = <usize>depth << 2;
-  for (let j = 0; j < cols; j += 8) {
-    let n = min(8, cols - j);
-    let bp0 = w + <usize>(j >> 3) * panelB;
-    for (let r = 0; r < rows; r++) {
-      let ar = a + ((<usize>r * <usize>lda) << 2);
-      let ir = init + ((<usize>r * <usize>ldinit + <usize>j) << 2);
-      let c0 = load<f32>(ir), c1 = load<f32>(ir, 4), c2 = load<f32>(ir, 8), c3 = load<f32>(ir, 12);
-      let c4 = load<f32>(ir, 16), c5 = load<f32>(ir, 20), c6 = load<f32>(ir, 24), c7 = load<f32>(ir, 28);
-      let bp = bp0;
-      for (let k: usize = 0; k < kEnd; k += 4) {
-        let v = load<f32>(ar + k);
-        c0 += v * load<f32>(bp);
-        c1 += v * load<f32>(bp, 4);
-        c2 += v * load<f32>(bp, 8);
-        c3 += v * load<f32>(bp, 12);
-        c4 += v * load<f32>(bp, 16);
-        c5 += v * load<f32>(bp, 20);
-        c6 += v * load<f32>(bp, 24);
-        c7 += v * load<f32>(bp, 28);
-        bp += 32;
-      }
-      let yr = y + ((<usize>r * <usize>ldy + <usize>j) << 2);
-      store<f32>(yr, activateS(c0, act));
-      if (n > 1) store<f32>(yr, activateS(c1, act), 4);
-      if (n > 2) store<f32>(yr, activateS(c2, act), 8);
-      if (n > 3) store<f32>(yr, activateS(c3, act), 12);
-      if (n > 4) store<f32>(yr, activateS(c4, act), 16);
-      if (n > 5) store<f32>(yr, activateS(c5, act), 20);
-      if (n > 6) store<f32>(yr, activateS(c6, act), 24);
-      if (n > 7) store<f32>(yr, activateS(c7, act), 28);
-    }
+  let c0 = load<f32>(init), c1 = load<f32>(init, 4), c2 = load<f32>(init, 8), c3 = load<f32>(init, 12);
+  let c4 = load<f32>(init, 16), c5 = load<f32>(init, 20), c6 = load<f32>(init, 24), c7 = load<f32>(init, 28);
+  for (let k: usize = 0; k < kEnd; k += 4) {
+    let v = load<f32>(a + k);
+    c0 += v * load<f32>(bp);
+    c1 += v * load<f32>(bp, 4);
+    c2 += v * load<f32>(bp, 8);
+    c3 += v * load<f32>(bp, 12);
+    c4 += v * load<f32>(bp, 16);
+    c5 += v * load<f32>(bp, 20);
+    c6 += v * load<f32>(bp, 24);
+    c7 += v * load<f32>(bp, 28);
+    bp += PANEL_ROW_BYTES;
   }
+  store<f32>(y, activateS(c0, act));
+  if (n > 1) store<f32>(y, activateS(c1, act), 4);
+  if (n > 2) store<f32>(y, activateS(c2, act), 8);
+  if (n > 3) store<f32>(y, activateS(c3, act), 12);
+  if (n > 4) store<f32>(y, activateS(c4, act), 16);
+  if (n > 5) store<f32>(y, activateS(c5, act), 20);
+  if (n > 6) store<f32>(y, activateS(c6, act), 24);
+  if (n > 7) store<f32>(y, activateS(c7, act), 28);
 }

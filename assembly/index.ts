@@ -1,7 +1,9 @@
 // The kernel's ABI. Every export takes and returns numbers; pointers are byte
-// offsets into the exported memory, owned by the host.
+// offsets into the exported memory, owned by the host. Constants: abi.ts.
 export { alloc, free, allocated_bytes } from "./memory";
-export { packed_floats, pack_panels } from "./pack";
+export { pack_panels, pack_gate_panels, pack_gate_bias } from "./pack";
 export { gemm } from "./gemm";
-export { activate } from "./activation";
 export { rnn_layer } from "./rnn";
+export { gru_layer } from "./gru";
+export { lstm_layer } from "./lstm";
+export { gather_rows } from "./gather";

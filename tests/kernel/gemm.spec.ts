@@ -10,9 +10,9 @@
 // and a, W's panels and init must be left unchanged.
 
 import { gemm } from "../../assembly/gemm";
-import { pack_panels, packed_floats } from "../../assembly/pack";
+import { pack_panels } from "../../assembly/pack";
 import { free } from "../../assembly/memory";
-import { GUARD, seed, fillRandom, fillBits, hashFloats, allocFloats, actRef, tolerance } from "./util";
+import { GUARD, seed, fillRandom, fillBits, hashFloats, allocFloats, actRef, tolerance, panelFloats } from "./util";
 
 const BUILD = ASC_FEATURE_RELAXED_SIMD ? "relaxed" : ASC_FEATURE_SIMD ? "simd" : "scalar";
 const COLS: i32[] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 31, 33, 64, 129];
@@ -42,7 +42,7 @@ function checkPack(cols: i32, depth: i32, wShift: i32): void {
   let n = cols * depth;
   let w = allocFloats(n, wShift);
   fillRandom(w, n);
-  let floats = packed_floats(cols, depth);
+  let floats = panelFloats(cols, depth);
   let panels = allocFloats(floats + 2 * PAD);
   fillBits(panels, floats + 2 * PAD, GUARD);
   let p = panels + (PAD << 2);         // 16-byte aligned: PAD is a multiple of 4
@@ -75,14 +75,15 @@ function checkPack(cols: i32, depth: i32, wShift: i32): void {
  * padded row), 1: longer than the rows and ldinit = cols + 3 (rows of init
  * overlap the previous row's padding, which the kernel may read but must not
  * use), 2: ldinit = 0. Variants 1 and 2 also shift y, a and init off
- * 16-byte alignment.
+ * 16-byte alignment; 3: init = 0 (zeros, no bias), y a row longer than cols.
  */
 function checkGemm(rows: i32, cols: i32, depth: i32, w: usize, panels: usize, variant: i32, act: i32): void {
   let padded = (cols + 7) & ~7;
   let ldy = variant == 0 ? cols : variant == 1 ? cols + 3 : cols + 1;
   let lda = variant == 1 ? depth + 5 : depth;
   let ldinit = variant == 0 ? padded : variant == 1 ? cols + 3 : 0;
-  let shift = variant;               // y and a: floats off 16-byte alignment
+  let zeroInit = variant == 3;
+  let shift = variant & 3;           // y and a: floats off 16-byte alignment
   let initShift = (variant * 3) & 3; // init: 0, 3, 2
 
   let aLen = rows * lda;
@@ -98,9 +99,9 @@ function checkGemm(rows: i32, cols: i32, depth: i32, w: usize, panels: usize, va
   let y = yBase + (PAD << 2);
   let aHash = hashFloats(a, aLen);
   let iHash = hashFloats(init, initLen);
-  let pHash = hashFloats(panels, packed_floats(cols, depth));
+  let pHash = hashFloats(panels, panelFloats(cols, depth));
 
-  gemm(y, ldy, a, lda, panels, init, ldinit, rows, depth, cols, act);
+  gemm(y, ldy, a, lda, panels, zeroInit ? 0 : init, ldinit, rows, depth, cols, act);
   cases++;
 
   let guardsHit = 0;
@@ -113,7 +114,7 @@ function checkGemm(rows: i32, cols: i32, depth: i32, w: usize, panels: usize, va
       if (got != GUARD) guardsHit++;
       continue;
     }
-    let u: f64 = load<f32>(init + (<usize>(r * ldinit + c) << 2));
+    let u: f64 = zeroInit ? 0 : load<f32>(init + (<usize>(r * ldinit + c) << 2));
     let mag = Math.abs(u);
     for (let k = 0; k < depth; k++) {
       let p = <f64>load<f32>(a + (<usize>(r * lda + k) << 2)) * <f64>load<f32>(w + (<usize>(c * depth + k) << 2));
@@ -137,7 +138,7 @@ function checkGemm(rows: i32, cols: i32, depth: i32, w: usize, panels: usize, va
     log<string>(gemmCase(rows, cols, depth, variant, act) + ": " + guardsHit.toString() + " floats outside the output changed");
   }
   if ((hashFloats(a, aLen) != aHash || hashFloats(init, initLen) != iHash ||
-      hashFloats(panels, packed_floats(cols, depth)) != pHash) && failed()) {
+      hashFloats(panels, panelFloats(cols, depth)) != pHash) && failed()) {
     log<string>(gemmCase(rows, cols, depth, variant, act) + ": an input buffer changed");
   }
   free(a - (<usize>shift << 2));
@@ -165,9 +166,9 @@ function checkShape(rows: i32, cols: i32, depth: i32): void {
   seed(<u32>((rows * 1009 + cols) * 1013 + depth + 1));
   let w = allocFloats(cols * depth, 1);
   fillRandom(w, cols * depth);
-  let panels = allocFloats(packed_floats(cols, depth));
+  let panels = allocFloats(panelFloats(cols, depth));
   pack_panels(panels, w, cols, depth);
-  for (let variant = 0; variant < 3; variant++) {
+  for (let variant = 0; variant < 4; variant++) {
     for (let act = 0; act < 3; act++) checkGemm(rows, cols, depth, w, panels, variant, act);
   }
   free(w - 4);

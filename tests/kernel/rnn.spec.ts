@@ -10,9 +10,9 @@
 // direction's start from h0, packed batches) still shows up as an O(1) error.
 
 import { rnn_layer } from "../../assembly/rnn";
-import { pack_panels, packed_floats } from "../../assembly/pack";
+import { pack_panels } from "../../assembly/pack";
 import { free } from "../../assembly/memory";
-import { GUARD, seed, fillRandom, fillBits, hashFloats, allocFloats, actRef, tolerance } from "./util";
+import { GUARD, seed, fillRandom, fillBits, hashFloats, allocFloats, actRef, tolerance, panelFloats } from "./util";
 
 const BUILD = ASC_FEATURE_RELAXED_SIMD ? "relaxed" : ASC_FEATURE_SIMD ? "simd" : "scalar";
 const BATCHES: i32[][] = [
@@ -43,7 +43,7 @@ function layerCase(sizes: i32[], hidden: i32, inputs: i32, dirs: i32, act: i32):
  *  rnn_layer takes them; the unpacked copies go to `dense`. */
 function packWeights(dense: usize, count: i32, rows: i32, cols: i32, scale: f32): usize {
   let n = rows * cols;
-  let each = packed_floats(rows, cols);
+  let each = panelFloats(rows, cols);
   let packed = allocFloats(count * each);
   fillRandom(dense, count * n, scale);
   for (let d = 0; d < count; d++) {
@@ -82,7 +82,7 @@ function checkLayer(sizes: i32[], hidden: i32, inputs: i32, dirs: i32, act: i32,
   fillBits(yBase, yLen, GUARD);
   let y = yBase + (PAD << 2);
   let inHash = hashFloats(x, rows * ldx) ^ hashFloats(h0, dirs * batch0 * hidden) ^
-    hashFloats(wihP, dirs * packed_floats(hidden, inputs)) ^ hashFloats(whhP, dirs * packed_floats(hidden, hidden)) ^
+    hashFloats(wihP, dirs * panelFloats(hidden, inputs)) ^ hashFloats(whhP, dirs * panelFloats(hidden, hidden)) ^
     hashFloats(bias, dirs * hidden8) ^ hashFloats(bsp, steps);
 
   rnn_layer(y, x, ldx, inputs, p, wihP, bias, whhP, h0, bsp, steps, hidden, dirs, act);
@@ -148,7 +148,7 @@ function checkLayer(sizes: i32[], hidden: i32, inputs: i32, dirs: i32, act: i32,
     log<string>(layerCase(sizes, hidden, inputs, dirs, act) + ": " + guardsHit.toString() + " guard floats around y changed");
   }
   let inHashAfter = hashFloats(x, rows * ldx) ^ hashFloats(h0, dirs * batch0 * hidden) ^
-    hashFloats(wihP, dirs * packed_floats(hidden, inputs)) ^ hashFloats(whhP, dirs * packed_floats(hidden, hidden)) ^
+    hashFloats(wihP, dirs * panelFloats(hidden, inputs)) ^ hashFloats(whhP, dirs * panelFloats(hidden, hidden)) ^
     hashFloats(bias, dirs * hidden8) ^ hashFloats(bsp, steps);
   if (inHashAfter != inHash && failed()) log<string>(layerCase(sizes, hidden, inputs, dirs, act) + ": an input buffer changed");
 

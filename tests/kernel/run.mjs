@@ -2,11 +2,13 @@
 // Runs the as-pect kernel specs (tests/kernel/*.spec.ts) against each kernel
 // build in turn: scalar, simd, relaxed (compiler flags in asconfig.<build>.json).
 //
-//   node tests/kernel/run.mjs [scalar|simd|relaxed ...] [--exhaustive-tanh]
+//   node tests/kernel/run.mjs [scalar|simd|relaxed ...] [--exhaustive-tanh | --exhaustive-sigmoid]
 //
 // Exits 1 if any build fails. --exhaustive-tanh runs only tanh.spec.ts, over
 // every float in 1e-5 <= |x| <= 9.2 (332 M inputs: ~30 s a build on an idle
-// 2-core machine, minutes on a busy one), to quote its error bound.
+// 2-core machine, minutes on a busy one), to quote its error bound;
+// --exhaustive-sigmoid likewise runs only sigmoid.spec.ts, over every float in
+// 2^-26 <= |x|, -103.97 <= x <= 17.5 (518 M inputs).
 // ASPECT_ENTRIES=<glob> (read by as-pect.config.js) narrows the spec files.
 
 import { spawn } from "node:child_process";
@@ -19,11 +21,20 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 const cli = join(root, "node_modules/@as-pect/cli/lib/test.js");
 const all = ["scalar", "simd", "relaxed"];
 const args = process.argv.slice(2);
-const exhaustive = args.includes("--exhaustive-tanh");
-const unknown = args.filter((a) => a.startsWith("-") && a !== "--exhaustive-tanh");
+// Each exhaustive sweep is a compile-time switch of one spec file.
+const sweeps = {
+  "--exhaustive-tanh": { spec: "tests/kernel/tanh.spec.ts", define: "TANH_EXHAUSTIVE=1" },
+  "--exhaustive-sigmoid": { spec: "tests/kernel/sigmoid.spec.ts", define: "SIGMOID_EXHAUSTIVE=1" },
+};
+const options = args.filter((a) => a.startsWith("-"));
+const exhaustive = options.length === 1 ? sweeps[options[0]] : undefined;
 const builds = args.filter((a) => !a.startsWith("-"));
-for (const b of [...unknown, ...builds.filter((b) => !all.includes(b))]) {
-  console.error(`run.mjs: unknown argument ${b} (builds: ${all.join(", ")}; option: --exhaustive-tanh)`);
+for (const b of [...options.filter((o) => !sweeps[o]), ...builds.filter((b) => !all.includes(b))]) {
+  console.error(`run.mjs: unknown argument ${b} (builds: ${all.join(", ")}; options: ${Object.keys(sweeps).join(", ")})`);
+  process.exit(2);
+}
+if (options.length > 1) {
+  console.error("run.mjs: one exhaustive sweep at a time");
   process.exit(2);
 }
 
@@ -42,10 +53,9 @@ let scratch = null;
 function asconfigFor(build) {
   const config = join(root, `tests/kernel/asconfig.${build}.json`);
   if (!exhaustive) return config;
-  // The exhaustive sweep is a compile-time switch of tanh.spec.ts.
   scratch ??= mkdtempSync(join(tmpdir(), "kernel-specs-"));
   const file = join(scratch, `asconfig.${build}.json`);
-  writeFileSync(file, JSON.stringify({ extends: config, options: { use: ["TANH_EXHAUSTIVE=1"] } }));
+  writeFileSync(file, JSON.stringify({ extends: config, options: { use: [exhaustive.define] } }));
   return file;
 }
 
@@ -54,7 +64,7 @@ function run(build) {
   const started = performance.now();
   const flags = build === "relaxed" ? relaxedFlags : [];
   const env = { ...process.env };
-  if (exhaustive) env.ASPECT_ENTRIES = "tests/kernel/tanh.spec.ts";
+  if (exhaustive) env.ASPECT_ENTRIES = exhaustive.spec;
   const child = spawn(process.execPath, [...flags, cli, "--config", "as-pect.config.js",
     "--as-config", asconfigFor(build), "--summary"], { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] });
   let output = "";

@@ -1,6 +1,8 @@
 // Helpers shared by the kernel specs (imported, not a spec itself).
 
 import { alloc } from "../../assembly/memory";
+import { Activation, PANEL_WIDTH } from "../../assembly/abi";
+import { reluS, reluV, sigmoidS, sigmoidV, tanhS, tanhV } from "../../assembly/activation";
 
 /** Bits no kernel stores: a NaN with a recognisable payload, for guard cells. */
 export const GUARD: u32 = 0x7FA5A5A5;
@@ -68,4 +70,38 @@ export function tolerance(depth: i32, mag: f64, ref: f64, act: i32): f64 {
   let t = <f64>(2 * (depth + 1)) * U32 * mag;
   if (act == 1) t += 16.0 * U32 * Math.abs(ref) + 1e-37;
   return t;
+}
+
+/** Floats taken by pack_panels' panels of a `rows` × `cols` weight. */
+export function panelFloats(rows: i32, cols: i32): i32 {
+  return (rows + PANEL_WIDTH - 1) / PANEL_WIDTH * PANEL_WIDTH * cols;
+}
+
+/** f64 sigmoid, the reference of the kernel's. */
+export function sigmoidRef(u: f64): f64 {
+  return 1.0 / (1.0 + Math.exp(-u));
+}
+
+/** Code of sigmoid in `apply`, past the Activation codes (the GEMM epilogue has no sigmoid). */
+export const SIGMOID: i32 = 3;
+
+/**
+ * y[i] = fn(x[i]) for i < n, fn an Activation code or SIGMOID: v128 groups of
+ * four (in the SIMD builds), the scalar twin for the tail; any 4-byte
+ * alignment, y may be x.
+ */
+export function apply(y: usize, x: usize, n: i32, fn: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) {
+      let o = <usize>i << 2;
+      let v = v128.load(x + o);
+      v128.store(y + o, fn == SIGMOID ? sigmoidV(v) : fn == Activation.Tanh ? tanhV(v) : fn == Activation.Relu ? reluV(v) : v);
+    }
+  }
+  for (; i < n; i++) {
+    let o = <usize>i << 2;
+    let v = load<f32>(x + o);
+    store<f32>(y + o, fn == SIGMOID ? sigmoidS(v) : fn == Activation.Tanh ? tanhS(v) : fn == Activation.Relu ? reluS(v) : v);
+  }
 }
