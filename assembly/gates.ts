@@ -1,10 +1,12 @@
 // The recurrent step of the gated cells as one GEMM with a fused gate
 // epilogue: for each hidden block of PANEL_WIDTH units and a tile of rows, the
 // gates' pre-activations (p + h_prev·W_hhᵀ, gate-interleaved panels from
-// pack_gate_panels) are computed into a 512-byte static scratch — one 4x8 or
-// 1x8 micro-kernel per gate — and at once turned into the new state: σ/tanh,
-// the cell update, and the stores of h (and c). No pass over a gates array in
-// memory; the scratch of one tile stays in L1.
+// pack_gate_panels) are computed into a 512-byte static scratch — gemm_4x8
+// per gate for four rows (their 4 × 8 accumulators would not fit the 15 XMM
+// registers V8 allocates), gemv_1x16 per pair of gates for a single row — and
+// at once turned into the new state: σ/tanh, the cell update, and the stores
+// of h (and c). No pass over a gates array in memory; the scratch of one tile
+// stays in L1.
 //
 // LSTM (gates i, f, g, o): c' = σ(f)·c + σ(i)·tanh(g); h' = σ(o)·tanh(c').
 // GRU (gates r, z, n; b_hn held apart): n = tanh(p_n + σ(r)·(W_hn h + b_hn));
@@ -13,7 +15,7 @@
 import { Activation, Gates, PANEL_WIDTH } from "./abi";
 import { sigmoidS, sigmoidV, tanhS, tanhV } from "./activation";
 import { madd } from "./simd";
-import { PACK_FLOATS, gemm_1x8, gemm_1x8_scalar, gemm_4x8, loadHi, loadLo, packBuffer, storeRow8 } from "./gemm";
+import { PACK_FLOATS, gemm_1x8, gemm_1x8_scalar, gemm_4x8, gemv_1x16, loadPartial, packBuffer } from "./gemm";
 import { PANEL_ROW_BYTES, packRows4, panelBytes } from "./pack";
 
 /** Bytes of one gate's slice of the scratch: four rows of one panel row. */
@@ -52,24 +54,24 @@ export function gruGates(
 
 /**
  * Both cells' steps: rows ≥ 3 in 4-row tiles over A packed four rows at a
- * time (as gemm does), the rest one row at a time. The block loop is outside
- * the row tiles so that one block's panels stay in L1 across them.
+ * time (as gemm does), the rest one row at a time (gates in pairs by
+ * gemv_1x16, the batch-1 GEMV). The block loop is outside the row tiles so
+ * that one block's panels stay in cache across them.
  */
-// @ts-ignore: decorator
-@inline function gatedRows(
+function gatedRows(
   gates: i32, h: usize, ldhB: usize, c: usize, ldcB: usize, cPrev: usize, ldcPrevB: usize,
   a: usize, ldaB: usize, w: usize, p: usize, ldpB: usize, bhn: usize, rows: i32, depth: i32, hidden: i32,
 ): void {
   let panelB = panelBytes(depth);
   let blockB = <usize>gates * panelB;
   let pBlockB = <usize>gates * PANEL_ROW_BYTES;
+  let groupB = <usize>depth << 4;
   // Packed A must hold four rows; deeper states take the row kernels.
   let tiled = ASC_FEATURE_SIMD && rows >= 3 && depth <= PACK_FLOATS / 4;
   let block = tiled ? max(4, (PACK_FLOATS / depth) & ~3) : rows;
   for (let r0 = 0; r0 < rows; r0 += block) {
     let blockRows = min(block, rows - r0);
     let tiledRows = !tiled ? 0 : (blockRows & 3) == 3 ? blockRows : blockRows & ~3;
-    let groupB = <usize>depth << 4;
     if (tiledRows > 0) packRows4(packBuffer, a + <usize>r0 * ldaB, <i32>(ldaB >> 2), tiledRows, depth);
     for (let j = 0; j < hidden; j += PANEL_WIDTH) {
       let n = min(PANEL_WIDTH, hidden - j);
@@ -101,9 +103,19 @@ export function gruGates(
         let row = <usize>r;
         let ar = a + row * ldaB;
         let pr = pb + row * ldpB;
-        for (let g = 0; g < gates; g++) {
-          let hn = gates == Gates.GRU && g == 2;
-          let init = hn ? hb : pr + <usize>g * PANEL_ROW_BYTES;
+        // Gates r, z of GRU and i, f, g, o of LSTM in pairs; GRU's n (init b_hn) alone.
+        let g = 0;
+        if (ASC_FEATURE_SIMD) {
+          for (; g + 1 < gates; g += 2) {
+            let s = scratch + <usize>g * GATE_TILE_BYTES;
+            let i0 = pr + <usize>g * PANEL_ROW_BYTES;
+            let p0 = wb + <usize>g * panelB;
+            gemv_1x16(s, s + GATE_TILE_BYTES, PANEL_WIDTH, ar, p0, p0 + panelB, i0, i0 + PANEL_ROW_BYTES, depth,
+                      Activation.Identity);
+          }
+        }
+        for (; g < gates; g++) {
+          let init = gates == Gates.GRU && g == 2 ? hb : pr + <usize>g * PANEL_ROW_BYTES;
           let s = scratch + <usize>g * GATE_TILE_BYTES;
           if (ASC_FEATURE_SIMD) {
             gemm_1x8(s, ar, wb + <usize>g * panelB, init, depth, PANEL_WIDTH, Activation.Identity);
@@ -128,45 +140,72 @@ export function gruGates(
 @inline function epilogue(
   gates: i32, s: usize, h: usize, c: usize, cPrev: usize, hPrev: usize, p: usize, n: i32,
 ): void {
-  if (ASC_FEATURE_SIMD) {
-    if (gates == Gates.LSTM) {
-      let c0 = lstmCellV(s, loadLo(cPrev, n));
-      let c1 = lstmCellV(s + 16, loadHi(cPrev, n));
-      storeRow8(c, c0, c1, n, Activation.Identity);
-      storeRow8(h, f32x4.mul(sigmoidV(v128.load(s, 3 * GATE_TILE_BYTES)), tanhV(c0)),
-                f32x4.mul(sigmoidV(v128.load(s, 3 * GATE_TILE_BYTES + 16)), tanhV(c1)), n, Activation.Identity);
-    } else {
-      storeRow8(h, gruCellV(s, p, loadLo(hPrev, n)), gruCellV(s + 16, p + 16, loadHi(hPrev, n)), n,
-                Activation.Identity);
-    }
+  if (gates == Gates.LSTM) {
+    lstmEpilogue(s, h, c, cPrev, n);
   } else {
-    for (let i = 0; i < n; i++) {
-      let o = <usize>i << 2;
-      let si = s + o;
-      if (gates == Gates.LSTM) {
-        let cn = sigmoidS(load<f32>(si, GATE_TILE_BYTES)) * load<f32>(cPrev + o) +
+    gruEpilogue(s, h, hPrev, p, n);
+  }
+}
+
+/** LSTM's epilogue (see epilogue), four units at a time. */
+function lstmEpilogue(s: usize, h: usize, c: usize, cPrev: usize, n: i32): void {
+  for (let u = 0; u < n; u += 4) {
+    let o = <usize>u << 2;
+    let k = min(4, n - u);
+    if (ASC_FEATURE_SIMD) {
+      let ig = f32x4.mul(sigmoidV(v128.load(s + o)), tanhV(v128.load(s + o, 2 * GATE_TILE_BYTES)));
+      let cn = madd(sigmoidV(v128.load(s + o, GATE_TILE_BYTES)), loadN(cPrev + o, k), ig);
+      storeN(c + o, cn, k);
+      storeN(h + o, f32x4.mul(sigmoidV(v128.load(s + o, 3 * GATE_TILE_BYTES)), tanhV(cn)), k);
+    } else {
+      for (let i = 0; i < k; i++) {
+        let si = s + o + (<usize>i << 2);
+        let ci = o + (<usize>i << 2);
+        let cn = sigmoidS(load<f32>(si, GATE_TILE_BYTES)) * load<f32>(cPrev + ci) +
                  sigmoidS(load<f32>(si)) * tanhS(load<f32>(si, 2 * GATE_TILE_BYTES));
-        store<f32>(c + o, cn);
-        store<f32>(h + o, sigmoidS(load<f32>(si, 3 * GATE_TILE_BYTES)) * tanhS(cn));
-      } else {
-        let nn = tanhS(sigmoidS(load<f32>(si)) * load<f32>(si, 2 * GATE_TILE_BYTES) +
-                       load<f32>(p + o, 2 * PANEL_ROW_BYTES));
-        store<f32>(h + o, sigmoidS(load<f32>(si, GATE_TILE_BYTES)) * (load<f32>(hPrev + o) - nn) + nn);
+        store<f32>(c + ci, cn);
+        store<f32>(h + ci, sigmoidS(load<f32>(si, 3 * GATE_TILE_BYTES)) * tanhS(cn));
       }
     }
   }
 }
 
-/** c' = σ(f)·c + σ(i)·tanh(g) for four lanes, gates at s. */
-// @ts-ignore: decorator
-@inline function lstmCellV(s: usize, cPrev: v128): v128 {
-  let ig = f32x4.mul(sigmoidV(v128.load(s)), tanhV(v128.load(s, 2 * GATE_TILE_BYTES)));
-  return madd(sigmoidV(v128.load(s, GATE_TILE_BYTES)), cPrev, ig);
+/** GRU's epilogue (see epilogue), four units at a time. */
+function gruEpilogue(s: usize, h: usize, hPrev: usize, p: usize, n: i32): void {
+  for (let u = 0; u < n; u += 4) {
+    let o = <usize>u << 2;
+    let k = min(4, n - u);
+    if (ASC_FEATURE_SIMD) {
+      let r = sigmoidV(v128.load(s + o));
+      let nn = tanhV(madd(r, v128.load(s + o, 2 * GATE_TILE_BYTES), v128.load(p + o, 2 * PANEL_ROW_BYTES)));
+      let z = sigmoidV(v128.load(s + o, GATE_TILE_BYTES));
+      storeN(h + o, madd(z, f32x4.sub(loadN(hPrev + o, k), nn), nn), k);
+    } else {
+      for (let i = 0; i < k; i++) {
+        let si = s + o + (<usize>i << 2);
+        let hi = o + (<usize>i << 2);
+        let nn = tanhS(sigmoidS(load<f32>(si)) * load<f32>(si, 2 * GATE_TILE_BYTES) +
+                       load<f32>(p + hi, 2 * PANEL_ROW_BYTES));
+        store<f32>(h + hi, sigmoidS(load<f32>(si, GATE_TILE_BYTES)) * (load<f32>(hPrev + hi) - nn) + nn);
+      }
+    }
+  }
 }
 
-/** h' = n + σ(z)·(h − n), n = tanh(p_n + σ(r)·(W_hn h + b_hn)), for four lanes. */
+/** The first `k` (1..4) floats at p in lanes 0..k−1, zeros elsewhere; reads only those. */
 // @ts-ignore: decorator
-@inline function gruCellV(s: usize, p: usize, hPrev: v128): v128 {
-  let nn = tanhV(madd(sigmoidV(v128.load(s)), v128.load(s, 2 * GATE_TILE_BYTES), v128.load(p, 2 * PANEL_ROW_BYTES)));
-  return madd(sigmoidV(v128.load(s, GATE_TILE_BYTES)), f32x4.sub(hPrev, nn), nn);
+@inline function loadN(p: usize, k: i32): v128 {
+  return k == 4 ? v128.load(p) : loadPartial(p, k);
+}
+
+/** Stores lanes 0..k−1 (k = 1..4) of v to p. */
+// @ts-ignore: decorator
+@inline function storeN(p: usize, v: v128, k: i32): void {
+  if (k == 4) {
+    v128.store(p, v);
+    return;
+  }
+  store<f32>(p, f32x4.extract_lane(v, 0));
+  if (k >= 2) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (k >= 3) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }

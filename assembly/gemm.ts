@@ -64,8 +64,8 @@ export function gemm(
     if (rows < 3) {
       for (let r = 0; r < rows; r++) {
         let row = <usize>r;
-        gemv_1x16(y + row * (<usize>ldy << 2), a + row * (<usize>lda << 2), w,
-                  init + row * (<usize>ldinit << 2), initColumns, depth, cols, act);
+        gemvRow(y + row * (<usize>ldy << 2), a + row * (<usize>lda << 2), w,
+                init + row * (<usize>ldinit << 2), initColumns, depth, cols, act);
       }
     } else {
       gemmTiles(y, ldy, a, lda, w, init, ldinit, initColumns, rows, depth, cols, act);
@@ -90,7 +90,21 @@ export function gemm(
 
 /** Stores the first `n` (1..8) lanes of lo ⧺ hi to y after `act`. */
 // @ts-ignore: decorator
-@inline export function storeRow8(y: usize, lo: v128, hi: v128, n: i32, act: i32): void {
+@inline function storeRow8(y: usize, lo: v128, hi: v128, n: i32, act: i32): void {
+  if (act == Activation.Identity && n == PANEL_WIDTH) {
+    v128.store(y, lo);
+    v128.store(y, hi, 16);
+  } else {
+    activateRow8(y, lo, hi, n, act);
+  }
+}
+
+/**
+ * storeRow8 with an activation or a partial row. Not inlined: once per tile
+ * row it costs a call, inlined it would copy tanh into every micro-kernel's
+ * every row (the module's size doubled).
+ */
+function activateRow8(y: usize, lo: v128, hi: v128, n: i32, act: i32): void {
   lo = activateV(lo, act);
   hi = activateV(hi, act);
   if (n == 8) {
@@ -109,15 +123,19 @@ export function gemm(
   if (n >= 3) store<f32>(y, f32x4.extract_lane(lo, 2), 8);
 }
 
-/** Floats in the buffer that holds a block of A packed for the 4x8 tiles (64 KB). */
+/**
+ * Floats in the buffer that holds a block of A packed for the 4x8 tiles
+ * (128 KB): the 32 rows of a batch of 32 at depth 1024 in one block, so a
+ * step streams its weights once (LSTM, hidden 1024: +5% over 64 KB).
+ */
 // @ts-ignore: decorator
-@inline export const PACK_FLOATS: i32 = 16384;
+@inline export const PACK_FLOATS: i32 = 32768;
 /** Static scratch for packRows4; the kernel runs one call at a time. */
 export const packBuffer: usize = memory.data(PACK_FLOATS << 2, 16);
 
 /**
  * rows ≥ 3: 4x8 tiles. Depth is split into chunks whose four packed rows fit
- * the pack buffer (one chunk unless depth > 4096); a chunk after the first adds
+ * the pack buffer (one chunk unless depth > 8192); a chunk after the first adds
  * onto y, and only the last one applies the activation.
  */
 function gemmTiles(
@@ -143,7 +161,7 @@ function gemmTiles(
  * so the tile's A operands are splat loads at constant offsets from one
  * pointer: with a row pointer per row, V8 spent a register and an address add
  * on each and spilled inside the loop (1024³: 25.6 → 32.7 GFLOP/s on Emerald Rapids).
- * Row blocks of at most 64 KB of packed A stay in L1/L2 while every panel
+ * Row blocks of at most 128 KB of packed A stay in L2 while every panel
  * streams past them (after GotoBLAS's MC blocking).
  */
 function gemmChunk(
@@ -241,7 +259,7 @@ function gemmChunk(
 }
 
 /** The first `n` (0..3) floats at p in lanes 0..n−1, zeros elsewhere. */
-function loadPartial(p: usize, n: i32): v128 {
+export function loadPartial(p: usize, n: i32): v128 {
   let v = f32x4.splat(0);
   if (n >= 1) v = f32x4.replace_lane(v, 0, load<f32>(p));
   if (n >= 2) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
@@ -273,43 +291,54 @@ function loadPartial(p: usize, n: i32): v128 {
 }
 
 /**
- * One row against all panels (the batch-1 recurrent GEMV): panels in pairs,
- * 16 columns, 4 accumulators. Each weight is loaded once, so the loop is
- * load-bound; on Zen 3 under V8 this form measured 1.4–1.6× faster than
- * 8 accumulators (k unrolled by two, or 1x32), whose extra live registers made
- * V8 spill accumulators inside the loop — for relaxed_madd as well.
- * `initColumns` false: one init panel row (zeros) for every panel.
+ * One row against all panels (the batch-1 recurrent GEMV): panels in pairs
+ * by gemv_1x16, an odd last one by gemm_1x8. `initColumns` false: one init
+ * panel row (zeros) for every panel.
  */
-function gemv_1x16(
+function gemvRow(
   y: usize, a: usize, w: usize, init: usize, initColumns: bool, depth: i32, cols: i32, act: i32,
 ): void {
   let panelB = panelBytes(depth);
-  let kEnd = <usize>depth << 2;
   let j = 0;
   for (; j + PANEL_WIDTH < cols; j += 2 * PANEL_WIDTH) {
     let p0 = w + <usize>(j / PANEL_WIDTH) * panelB;
-    let p1 = p0 + panelB;
-    let ip = initColumns ? init + (<usize>j << 2) : init;
-    let iq = initColumns ? ip + PANEL_ROW_BYTES : init;
-    let c0 = v128.load(ip), c1 = v128.load(ip, 16);
-    let c2 = v128.load(iq), c3 = v128.load(iq, 16);
-    for (let k: usize = 0; k < kEnd; k += 4) {
-      let v = v128.load32_splat(a + k);
-      c0 = madd(v, v128.load(p0), c0);
-      c1 = madd(v, v128.load(p0, 16), c1);
-      c2 = madd(v, v128.load(p1), c2);
-      c3 = madd(v, v128.load(p1, 16), c3);
-      p0 += PANEL_ROW_BYTES;
-      p1 += PANEL_ROW_BYTES;
-    }
-    let yj = y + (<usize>j << 2);
-    storeRow8(yj, c0, c1, PANEL_WIDTH, act);
-    storeRow8(yj + PANEL_ROW_BYTES, c2, c3, min(PANEL_WIDTH, cols - j - PANEL_WIDTH), act);
+    let i0 = initColumns ? init + (<usize>j << 2) : init;
+    let y0 = y + (<usize>j << 2);
+    gemv_1x16(y0, y0 + PANEL_ROW_BYTES, min(PANEL_WIDTH, cols - j - PANEL_WIDTH), a, p0, p0 + panelB,
+              i0, initColumns ? i0 + PANEL_ROW_BYTES : init, depth, act);
   }
   if (j < cols) {
     gemm_1x8(y + (<usize>j << 2), a, w + <usize>(j / PANEL_WIDTH) * panelB,
              initColumns ? init + (<usize>j << 2) : init, depth, cols - j, act);
   }
+}
+
+/**
+ * One row against two panels (p0, p1; 16 columns), 4 accumulators: 8 columns
+ * to y0 (init i0), the first n1 of the next 8 to y1 (init i1). Each weight is
+ * loaded once, so the loop is load-bound; on Zen 3 under V8 this form
+ * measured 1.4–1.6× faster than 8 accumulators (k unrolled by two, or 1x32),
+ * whose extra live registers made V8 spill accumulators inside the loop — for
+ * relaxed_madd as well.
+ */
+// @ts-ignore: decorator
+@inline export function gemv_1x16(
+  y0: usize, y1: usize, n1: i32, a: usize, p0: usize, p1: usize, i0: usize, i1: usize, depth: i32, act: i32,
+): void {
+  let kEnd = <usize>depth << 2;
+  let c0 = v128.load(i0), c1 = v128.load(i0, 16);
+  let c2 = v128.load(i1), c3 = v128.load(i1, 16);
+  for (let k: usize = 0; k < kEnd; k += 4) {
+    let v = v128.load32_splat(a + k);
+    c0 = madd(v, v128.load(p0), c0);
+    c1 = madd(v, v128.load(p0, 16), c1);
+    c2 = madd(v, v128.load(p1), c2);
+    c3 = madd(v, v128.load(p1, 16), c3);
+    p0 += PANEL_ROW_BYTES;
+    p1 += PANEL_ROW_BYTES;
+  }
+  storeRow8(y0, c0, c1, PANEL_WIDTH, act);
+  storeRow8(y1, c2, c3, n1, act);
 }
 
 /**

@@ -36,8 +36,11 @@ export function gru_layer(
   batch_sizes: usize, steps: i32, hidden: i32, dirs: i32,
 ): void {
   assert(steps > 0 && hidden > 0 && inputs > 0 && ldx >= inputs && (dirs == 1 || dirs == 2), "gru_layer: bad sizes");
-  assert(aligned16(p) && aligned16(w_ih) && aligned16(w_hh), "gru_layer: p, w_ih and w_hh must be 16-byte aligned");
+  assert(aligned16(p), "gru_layer: p must be 16-byte aligned");
+  assert(aligned16(w_ih) && aligned16(w_hh), "gru_layer: w_ih and w_hh must be 16-byte aligned");
+  assert(inMemory(batch_sizes, <u64>steps << 2), "gru_layer: batch_sizes out of bounds");
   let rows = countRows(batch_sizes, steps);
+  assert(rows > 0, "gru_layer: batch_sizes must be positive and non-increasing");
   let h8 = roundUpToPanel(hidden);
   let gatesH8 = Gates.GRU * h8;
   let batch0 = load<i32>(batch_sizes);

@@ -46,9 +46,12 @@ export function lstm_layer(
 ): void {
   assert(steps > 0 && hidden > 0 && inputs > 0 && ldx >= inputs && proj >= 0 && (dirs == 1 || dirs == 2),
          "lstm_layer: bad sizes");
-  assert(aligned16(p) && aligned16(w_ih) && aligned16(w_hh), "lstm_layer: p, w_ih and w_hh must be 16-byte aligned");
+  assert(aligned16(p), "lstm_layer: p must be 16-byte aligned");
+  assert(aligned16(w_ih) && aligned16(w_hh), "lstm_layer: w_ih and w_hh must be 16-byte aligned");
   assert(proj == 0 || (aligned16(w_hr) && aligned16(m)), "lstm_layer: w_hr and m must be 16-byte aligned");
+  assert(inMemory(batch_sizes, <u64>steps << 2), "lstm_layer: batch_sizes out of bounds");
   let rows = countRows(batch_sizes, steps);
+  assert(rows > 0, "lstm_layer: batch_sizes must be positive and non-increasing");
   let h8 = roundUpToPanel(hidden);
   let gatesH8 = Gates.LSTM * h8;
   let out = proj > 0 ? proj : hidden;

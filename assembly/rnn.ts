@@ -37,8 +37,11 @@ export function rnn_layer(
 ): void {
   assert(steps > 0 && hidden > 0 && inputs > 0 && ldx >= inputs && (dirs == 1 || dirs == 2), "rnn_layer: bad sizes");
   assert(act == Activation.Tanh || act == Activation.Relu, "rnn_layer: act must be tanh or relu");
-  assert(aligned16(p) && aligned16(w_ih) && aligned16(w_hh), "rnn_layer: p, w_ih and w_hh must be 16-byte aligned");
+  assert(aligned16(p), "rnn_layer: p must be 16-byte aligned");
+  assert(aligned16(w_ih) && aligned16(w_hh), "rnn_layer: w_ih and w_hh must be 16-byte aligned");
+  assert(inMemory(batch_sizes, <u64>steps << 2), "rnn_layer: batch_sizes out of bounds");
   let rows = countRows(batch_sizes, steps);
+  assert(rows > 0, "rnn_layer: batch_sizes must be positive and non-increasing");
   let hidden8 = roundUpToPanel(hidden);
   let batch0 = load<i32>(batch_sizes);
   assert(inMemory(y, <u64>rows * <u64>(dirs * hidden) << 2), "rnn_layer: y out of bounds");

@@ -10,16 +10,33 @@ export { LSTMCell } from "./modules/lstm-cell.js";
 export { Linear, type LinearOptions } from "./modules/linear.js";
 export { Embedding, type EmbeddingOptions, type NestedIndices } from "./modules/embedding.js";
 export type {
-  RecurrentOptions, RNNOptions, GRUOptions, LSTMOptions, CellOptions, RNNCellOptions, GRUCellOptions, LSTMCellOptions,
+  RecurrentOptions,
+  RNNOptions,
+  GRUOptions,
+  LSTMOptions,
+  CellOptions,
+  RNNCellOptions,
+  GRUCellOptions,
+  LSTMCellOptions,
   Nonlinearity,
 } from "./modules/options.js";
 export type { ParameterSpec } from "./modules/parameters.js";
-export { type LoadStateDictOptions, type StateDictInput } from "./io/state-dict.js";
+export type { LoadStateDictOptions, StateDictInput } from "./io/state-dict.js";
 export {
-  PackedSequence, packPaddedSequence, padPackedSequence, packSequence, padSequence, unpackSequence, unpadSequence,
+  PackedSequence,
+  packPaddedSequence,
+  padPackedSequence,
+  packSequence,
+  padSequence,
+  unpackSequence,
+  unpadSequence,
 } from "./sequence/packed.js";
 export type {
-  IntegerArrayLike, PackPaddedSequenceOptions, PadPackedSequenceOptions, PackSequenceOptions, PadSequenceOptions,
+  IntegerArrayLike,
+  PackPaddedSequenceOptions,
+  PadPackedSequenceOptions,
+  PackSequenceOptions,
+  PadSequenceOptions,
   UnpadSequenceOptions,
 } from "./sequence/packed.js";
 export { loadSafetensors, saveSafetensors, type SafetensorsFile, type FloatDtype } from "./io/safetensors.js";

@@ -58,10 +58,10 @@ function boxMuller16(data: Float32Array, at: number, mean: number, std: number):
 const TWO_PI = f(2 * Math.PI);
 const SQRT_HALF = f(0.707106781186547524);
 const LOG_P = [
-  7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
-  -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1,
+  7.0376836292e-2, -1.151461031e-1, 1.167699874e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1,
+  2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1,
 ].map(f);
-const LOG_Q1 = f(-2.12194440e-4);
+const LOG_Q1 = f(-2.1219444e-4);
 const LOG_Q2 = f(0.693359375);
 const MINUS_DP1 = f(-0.78515625);
 const MINUS_DP2 = f(-2.4187564849853515625e-4);
@@ -139,12 +139,12 @@ function fma32(a: number, b: number, c: number): number {
   const p = a * b;
   const s = p + c;
   const pPart = s - c;
-  const err = (p - pPart) + (c - (s - pPart));
+  const err = p - pPart + (c - (s - pPart));
   const r = f(s);
   if (err === 0 || r === s) return r;
   const other = 2 * s - r; // the float on s's other side, if s is halfway
   if (f(other) !== other) return r;
-  return (err > 0) === (r > s) ? r : other;
+  return err > 0 === r > s ? r : other;
 }
 
 // normal_kernel below 16 values: normal_distribution<double> per element, each pair of values from
@@ -186,10 +186,10 @@ function fma64(a: number, b: number, c: number): number {
   const p = a * b;
   const [aHigh, aLow] = split(a);
   const [bHigh, bLow] = split(b);
-  const pErr = ((aHigh * bHigh - p) + aHigh * bLow + aLow * bHigh) + aLow * bLow;
+  const pErr = aHigh * bHigh - p + aHigh * bLow + aLow * bHigh + aLow * bLow;
   const s = p + c;
   const pPart = s - c;
-  const sErr = (p - pPart) + (c - (s - pPart));
+  const sErr = p - pPart + (c - (s - pPart));
   return s + (sErr + pErr);
 }
 

@@ -21,6 +21,7 @@ export function roundUp(n: number, m: number): number {
 export function checkFitsInMemory(bytes: number, what: string): void {
   if (!(bytes <= MEMORY_LIMIT_BYTES)) {
     throw new RangeError(
-      `${what} needs ${bytes} bytes of WebAssembly memory, more than the 4 GiB a WebAssembly instance can address`);
+      `${what} needs ${bytes} bytes of WebAssembly memory, more than the 4 GiB a WebAssembly instance can address`,
+    );
   }
 }

@@ -4,7 +4,7 @@
 // `constructor` or a Proxy cannot make a copy longer than what was validated.
 
 import { describe, formatShape } from "./describe.js";
-import { Tensor } from "./tensor.js";
+import type { Tensor } from "./tensor.js";
 
 const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
 const intrinsic = (name: string | symbol): ((this: unknown) => unknown) =>
@@ -52,7 +52,10 @@ export function snapshotTensor(tensor: Tensor, what: string): TensorSnapshot {
   let numel = 1;
   for (const size of shape) numel *= size;
   const length = typedArrayLength(data, "Float32Array");
-  if (length === null) throw new TypeError(`${what} data must be a Float32Array, got ${describe(data)}`);
+  if (length === null) {
+    const kind = typeof data === "object" && data !== null ? kindOf.call(data) : undefined;
+    throw new TypeError(`${what} data must be a Float32Array, got ${kind ?? describe(data)}`);
+  }
   if (numel !== length) {
     throw new RangeError(`${what} has shape ${formatShape(shape)} (${numel} elements) but ${length} data elements`);
   }
@@ -66,10 +69,13 @@ export function readShape(shape: unknown, what: string): readonly number[] {
   let numel = 1;
   for (const size of copy) {
     if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
-      throw new RangeError(`${what} shape must hold non-negative integers, got ${describe(size)} in [${copy.map(String).join(", ")}]`);
+      throw new RangeError(
+        `${what} shape must hold non-negative integers, got ${describe(size)} in [${copy.map(String).join(", ")}]`,
+      );
     }
     numel *= size;
   }
-  if (!Number.isSafeInteger(numel)) throw new RangeError(`${what} shape ${formatShape(copy as number[])} has too many elements`);
-  return Object.freeze(copy as number[]);
+  if (!Number.isSafeInteger(numel))
+    throw new RangeError(`${what} shape ${formatShape(copy as number[])} has too many elements`);
+  return copy as number[];
 }

@@ -25,8 +25,7 @@ export class Tensor {
     const dims = shape === undefined ? [data.length] : checkShape(shape, "Tensor shape");
     const numel = product(dims);
     if (numel !== data.length) {
-      throw new RangeError(
-        `Tensor shape ${formatShape(dims)} holds ${numel} elements, but data has ${data.length}`);
+      throw new RangeError(`Tensor shape ${formatShape(dims)} holds ${numel} elements, but data has ${data.length}`);
     }
     this.data = data;
     // Not frozen: Object.freeze costs more than the rest of a small step.
@@ -70,12 +69,17 @@ export class Tensor {
       if (!Array.isArray(node) || node.length !== shape[depth]) {
         throw new RangeError(
           `Tensor.from expects a regular nesting: expected ${shape[depth]} elements at depth ${depth}, ` +
-          `got ${Array.isArray(node) ? node.length : describe(node)}`);
+            `got ${Array.isArray(node) ? node.length : describe(node)}`,
+        );
       }
       for (const child of node) walk(child, depth + 1);
     };
     walk(values, 0);
     return new Tensor(data, shape);
+  }
+
+  get [Symbol.toStringTag](): string {
+    return "Tensor";
   }
 
   /** Number of dimensions. */
@@ -97,7 +101,12 @@ export class Tensor {
     const inferred = shape.filter((s) => s === -1).length;
     if (inferred > 1) throw new RangeError(`reshape: only one size can be -1, got ${formatShape(shape)}`);
     if (inferred === 1) {
-      const known = product(checkShape(shape.filter((s) => s !== -1), "reshape shape"));
+      const known = product(
+        checkShape(
+          shape.filter((s) => s !== -1),
+          "reshape shape",
+        ),
+      );
       if (known === 0 || this.numel % known !== 0) {
         throw new RangeError(`shape ${formatShape(shape)} is invalid for input of size ${this.numel}`);
       }
@@ -147,8 +156,7 @@ export class Tensor {
       const size = this.shape[d];
       let i = index[d];
       if (!Number.isInteger(i) || i < -size || i >= size) {
-        throw new RangeError(
-          `index ${describe(i)} is out of bounds for dimension ${d} with size ${size}`);
+        throw new RangeError(`index ${describe(i)} is out of bounds for dimension ${d} with size ${size}`);
       }
       if (i < 0) i += size;
       offset = offset * size + i;
@@ -164,7 +172,9 @@ export class Tensor {
 export function checkConsistent(t: Tensor, what: string): void {
   const numel = product(t.shape);
   if (numel !== t.data.length) {
-    throw new RangeError(`${what} has shape ${formatShape(t.shape)} (${numel} elements) but ${t.data.length} data elements`);
+    throw new RangeError(
+      `${what} has shape ${formatShape(t.shape)} (${numel} elements) but ${t.data.length} data elements`,
+    );
   }
 }
 

@@ -6,10 +6,7 @@ import { describe, formatShape } from "../core/describe.js";
 import { exactFloats, typedArrayLength } from "../core/snapshot.js";
 
 /** A state dict: PyTorch key → tensor. Also accepted: a loader's `{ tensors }` result, or a Map. */
-export type StateDictInput =
-  | Record<string, Tensor>
-  | Map<string, Tensor>
-  | { tensors: Record<string, Tensor> };
+export type StateDictInput = Record<string, Tensor> | Map<string, Tensor> | { tensors: Record<string, Tensor> };
 
 /** Options of `loadStateDict`. */
 export interface LoadStateDictOptions {
@@ -40,15 +37,18 @@ export function loadParameters(
   }
   const strict = options.strict === undefined ? true : options.strict;
   const prefix = options.prefix === undefined ? "" : options.prefix;
-  if (typeof strict !== "boolean") throw new TypeError(`loadStateDict: strict should be a boolean, got ${describe(strict)}`);
-  if (typeof prefix !== "string") throw new TypeError(`loadStateDict: prefix should be a string, got ${describe(prefix)}`);
+  if (typeof strict !== "boolean")
+    throw new TypeError(`loadStateDict: strict should be a boolean, got ${describe(strict)}`);
+  if (typeof prefix !== "string")
+    throw new TypeError(`loadStateDict: prefix should be a string, got ${describe(prefix)}`);
 
   const entries = selectEntries(toEntries(input), prefix);
   const wanted = new Map(specs.map((s) => [s.name, s.shape]));
   const problems: string[] = [];
   const missing = specs.filter((s) => !entries.has(s.name)).map((s) => s.name);
   const unexpected = [...entries.keys()].filter((k) => !wanted.has(k));
-  if (strict && unexpected.length > 0) problems.push(`Unexpected key(s) in state_dict: ${quoteAll(unexpected, prefix)}.`);
+  if (strict && unexpected.length > 0)
+    problems.push(`Unexpected key(s) in state_dict: ${quoteAll(unexpected, prefix)}.`);
   if (strict && missing.length > 0) problems.push(`Missing key(s) in state_dict: ${quoteAll(missing, prefix)}.`);
 
   const values = new Map<string, Float32Array>();
@@ -63,13 +63,16 @@ export function loadParameters(
     }
     const numel = tensor.shape.reduce((a, b) => a * b, 1);
     if (numel !== tensor.length) {
-      problems.push(`${prefix}${name} has shape ${formatShape(tensor.shape)} (${numel} elements) but ${tensor.length} data elements.`);
+      problems.push(
+        `${prefix}${name} has shape ${formatShape(tensor.shape)} (${numel} elements) but ${tensor.length} data elements.`,
+      );
       continue;
     }
     if (tensor.shape.length !== shape.length || tensor.shape.some((s, i) => s !== shape[i])) {
       problems.push(
         `size mismatch for ${prefix}${name}: copying a param with shape ${formatShape(tensor.shape)} from checkpoint, ` +
-        `the shape in current model is ${formatShape(shape)}.`);
+          `the shape in current model is ${formatShape(shape)}.`,
+      );
       continue;
     }
     values.set(name, exactFloats(tensor.data, numel).slice());

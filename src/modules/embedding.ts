@@ -2,6 +2,7 @@ import { Tensor } from "../core/tensor.js";
 import { describe, formatShape } from "../core/describe.js";
 import { normalFill } from "../core/normal.js";
 import { MT19937, randomSeed } from "../core/random.js";
+import { checkFitsInMemory } from "../core/sizes.js";
 import { copyInt32, readShape, typedArrayLength } from "../core/snapshot.js";
 import { Module } from "./module.js";
 import { checkKnownKeys, checkSize, readOptionsObject, readSeed } from "./options.js";
@@ -44,6 +45,8 @@ export class Embedding extends Module {
     const embeddingDim = checkSize("Embedding", o, "embeddingDim", 0);
     const paddingIdx = checkPaddingIdx(o.paddingIdx, numEmbeddings);
     const seed = readSeed(o);
+    // Held in JavaScript, where typed arrays stop near 4 GiB in the engines that matter: refused up front.
+    checkFitsInMemory(numEmbeddings * embeddingDim * 4, `Embedding(${numEmbeddings}, ${embeddingDim}) (its weights)`);
     const weight = new Float32Array(numEmbeddings * embeddingDim);
     normalFill(weight, new MT19937(seed ?? randomSeed()), 0, 1);
     if (paddingIdx !== null) weight.fill(0, paddingIdx * embeddingDim, (paddingIdx + 1) * embeddingDim);
@@ -56,13 +59,16 @@ export class Embedding extends Module {
   /**
    * Looks up rows.
    * @param indices integers in [0, numEmbeddings): an array (nested arrays give the shape), an
-   *   Int32Array or any array-like of numbers.
+   *   Int32Array or any array-like of numbers or bigints (a BigInt64Array).
    * @param shape the shape of flat `indices` (default: 1-D, or the nesting of nested arrays).
    * @returns (*shape, embeddingDim), a fresh tensor.
    * @throws TypeError for non-integer indices; RangeError for an index out of range or a shape
    *   that does not hold the indices.
    */
-  forward(indices: NestedIndices | Int32Array | ArrayLike<number>, shape?: readonly number[]): Tensor {
+  forward(
+    indices: NestedIndices | Int32Array | ArrayLike<number> | ArrayLike<bigint>,
+    shape?: readonly number[],
+  ): Tensor {
     return this.guard(() => {
       const read = readIndices(indices);
       const dims = shape === undefined ? read.shape : readShape(shape, "indices");
@@ -84,7 +90,8 @@ export class Embedding extends Module {
 
   /** PyTorch's repr: `Embedding(10, 3, padding_idx=0)`. */
   toString(): string {
-    return `Embedding(${this.numEmbeddings}, ${this.embeddingDim}${this.paddingIdx === null ? "" : `, padding_idx=${this.paddingIdx}`})`;
+    const padding = this.paddingIdx === null ? "" : `, padding_idx=${this.paddingIdx}`;
+    return `Embedding(${this.numEmbeddings}, ${this.embeddingDim}${padding})`;
   }
 
   protected apply(): void {
@@ -103,7 +110,11 @@ function checkPaddingIdx(value: unknown, numEmbeddings: number): number | null {
     throw new TypeError(`paddingIdx should be an integer or null, got ${typeof value} (${describe(value)})`);
   }
   const index = value < 0 ? numEmbeddings + value : value;
-  if (!(index >= 0 && index < numEmbeddings)) throw new RangeError("Padding_idx must be within num_embeddings");
+  if (!(index >= 0 && index < numEmbeddings)) {
+    throw new RangeError(
+      `Padding_idx must be within num_embeddings, got paddingIdx ${value} for numEmbeddings ${numEmbeddings}`,
+    );
+  }
   return index;
 }
 
@@ -114,11 +125,14 @@ function readIndices(indices: unknown): { values: number[] | Int32Array; shape: 
   if (Array.isArray(indices)) return readNested(indices);
   if (typeof indices === "object" && indices !== null && typeof (indices as ArrayLike<unknown>).length === "number") {
     const length = (indices as ArrayLike<unknown>).length;
-    if (!Number.isSafeInteger(length) || length < 0) throw new TypeError(`Embedding: indices have an invalid length ${length}`);
+    if (!Number.isSafeInteger(length) || length < 0)
+      throw new TypeError(`Embedding: indices have an invalid length ${length}`);
     const values = Array.from({ length }, (_, i) => checkIndex((indices as ArrayLike<unknown>)[i], i));
     return { values, shape: [length] };
   }
-  throw new TypeError(`Embedding: Expected indices to be an array of integers or an Int32Array, got ${describe(indices)}`);
+  throw new TypeError(
+    `Embedding: Expected indices to be an array of integers or an Int32Array, got ${describe(indices)}`,
+  );
 }
 
 /** Nested arrays: a regular nesting of integers, like a tensor's. */
@@ -126,7 +140,8 @@ function readNested(root: unknown[]): { values: number[]; shape: readonly number
   const shape: number[] = [];
   let level: unknown = root;
   while (Array.isArray(level)) {
-    if (shape.length === MAX_DEPTH) throw new RangeError(`Embedding: indices are nested more than ${MAX_DEPTH} levels deep`);
+    if (shape.length === MAX_DEPTH)
+      throw new RangeError(`Embedding: indices are nested more than ${MAX_DEPTH} levels deep`);
     shape.push(level.length);
     level = level[0];
   }
@@ -139,7 +154,8 @@ function readNested(root: unknown[]): { values: number[]; shape: readonly number
     if (!Array.isArray(node) || node.length !== shape[depth]) {
       throw new RangeError(
         `Embedding: indices must be regularly nested: expected ${shape[depth]} elements at depth ${depth}, ` +
-        `got ${Array.isArray(node) ? node.length : describe(node)}`);
+          `got ${Array.isArray(node) ? node.length : describe(node)}`,
+      );
     }
     for (const child of node.slice()) walk(child, depth + 1);
   };
@@ -148,6 +164,8 @@ function readNested(root: unknown[]): { values: number[]; shape: readonly number
 }
 
 function checkIndex(value: unknown, position: number): number {
+  // int64 indices (a BigInt64Array, as PyTorch's LongTensor) are integers too; any out of range fails the range check.
+  if (typeof value === "bigint") return Number(value);
   if (typeof value !== "number" || !Number.isInteger(value)) {
     throw new TypeError(`Embedding: indices must be integers, got ${describe(value)} at position ${position}`);
   }

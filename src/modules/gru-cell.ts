@@ -7,8 +7,7 @@ import { checkCellOptions, type GRUCellOptions } from "./options.js";
 export class GRUCell extends CellBase {
   /** @throws TypeError / RangeError for invalid options, naming the option and the value. */
   constructor(options: GRUCellOptions) {
-    super("GRUCell", checkCellOptions("GRUCell", options), Gates.GRU, (k, c, s) => k.exports.gru_layer(
-      c.y, c.x, c.inputs, c.inputs, c.p, c.wIh, c.bias, c.wHh, c.h0, c.batchSizes, c.steps, s.hidden, s.dirs));
+    super("GRUCell", checkCellOptions("GRUCell", options), Gates.GRU);
   }
 
   /**

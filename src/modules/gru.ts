@@ -14,8 +14,7 @@ export class GRU extends RecurrentBase {
    * @throws TypeError / RangeError for invalid options; Error if `init()` has not completed.
    */
   constructor(options: GRUOptions) {
-    super("GRU", checkRecurrentOptions("GRU", options), Gates.GRU, (k, c, s) => k.exports.gru_layer(
-      c.y, c.x, c.inputs, c.inputs, c.p, c.wIh, c.bias, c.wHh, c.h0, c.batchSizes, c.steps, s.hidden, s.dirs));
+    super("GRU", checkRecurrentOptions("GRU", options), Gates.GRU);
   }
 
   /**

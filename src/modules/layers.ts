@@ -4,8 +4,8 @@
 // one layer and one step) differ only in their gate count and the kernel
 // export that runs one layer.
 
-import { ALIGNMENT, Gates, PANEL_WIDTH } from "../../assembly/abi.js";
-import { checkFitsInMemory, roundUp } from "../core/sizes.js";
+import { ALIGNMENT, Gates, PANEL_WIDTH, type Activation } from "../../assembly/abi.js";
+import { checkFitsInMemory, MEMORY_LIMIT_BYTES, roundUp } from "../core/sizes.js";
 import type { MT19937 } from "../core/random.js";
 import type { Kernel } from "../runtime/kernel.js";
 import { Workspace } from "../runtime/kernel.js";
@@ -20,33 +20,13 @@ export interface StackShape {
   readonly dirs: number;
   readonly gates: Gates;
   readonly bias: boolean;
+  /** The Elman layer's nonlinearity (RNN, RNNCell); unused by the gated kinds. */
+  readonly activation: Activation;
 }
 
 /** What one (layer, direction)'s parameter of each kind is called, e.g. `weight_ih_l1_reverse`. */
 export type ParameterKind = "weight_ih" | "weight_hh" | "bias_ih" | "bias_hh" | "weight_hr";
 export type ParameterNamer = (kind: ParameterKind, layer: number, dir: number) => string;
-
-/** Byte pointers and sizes of one layer's kernel call (see assembly/abi and KERNEL-ABI). */
-export interface LayerCall {
-  readonly y: number;
-  /** LSTM's cell state after each step (rows × dirs·hidden); 0 for the other kinds. */
-  readonly c: number;
-  readonly x: number;
-  readonly inputs: number;
-  readonly p: number;
-  readonly wIh: number;
-  readonly bias: number;
-  readonly wHh: number;
-  readonly wHr: number;
-  readonly m: number;
-  readonly h0: number;
-  readonly c0: number;
-  readonly batchSizes: number;
-  readonly steps: number;
-}
-
-/** Runs one layer on the kernel: the only part that differs between RNN, GRU and LSTM. */
-export type LayerRunner = (kernel: Kernel, call: LayerCall, shape: StackShape) => void;
 
 /** A validated forward, in the stack's row order (sorted, time-major). */
 export interface StackInput {
@@ -59,11 +39,13 @@ export interface StackInput {
   readonly initial: readonly (Float32Array | null)[];
   /** Dropout between layers (training mode, p > 0), or null. */
   readonly dropout: { readonly p: number; readonly rng: MT19937 } | null;
+  /** Whether the caller wants the last layer's output rows (a cell needs only the final states). */
+  readonly output: boolean;
 }
 
 export interface StackOutput {
-  /** The last layer's output rows, rows × dirs·out. */
-  readonly y: Float32Array;
+  /** The last layer's output rows, rows × dirs·out, when asked for. */
+  readonly y: Float32Array | null;
   /** Per state: layers·dirs × batch × width, in the stack's (sorted) batch order. */
   readonly finals: Float32Array[];
 }
@@ -87,7 +69,7 @@ function layerInputs(s: StackShape, layer: number): number {
 }
 
 /** Features of h: projSize when projecting, else hidden. */
-export function outSize(s: StackShape): number {
+function outSize(s: StackShape): number {
   return s.proj > 0 ? s.proj : s.hidden;
 }
 
@@ -106,7 +88,7 @@ function layerPointers(s: StackShape, layer: number, base: number) {
 }
 
 /** Floats of linear memory the packed weights take, computed without listing the layers. */
-export function packedFloats(s: StackShape): number {
+function packedFloats(s: StackShape): number {
   return layerFloats(s, 0) + (s.layers - 1) * layerFloats(s, Math.min(1, s.layers - 1));
 }
 
@@ -129,16 +111,35 @@ export function checkStackFits(s: StackShape, what: string): void {
 export class LayerStack {
   readonly shape: StackShape;
   private readonly kernel: Kernel;
-  private readonly runLayer: LayerRunner;
   private readonly workspace: Workspace;
+  /** The module's type, for messages. */
+  private readonly label: string;
   private weights = 0;
 
-  constructor(kernel: Kernel, shape: StackShape, runLayer: LayerRunner) {
+  private constructor(kernel: Kernel, shape: StackShape, label: string) {
     this.kernel = kernel;
     this.shape = shape;
-    this.runLayer = runLayer;
+    this.label = label;
     this.workspace = new Workspace(kernel);
-    if (shape.hidden > 0) this.weights = kernel.alloc(packedFloats(shape));
+  }
+
+  /** A stack with `params` packed; frees what it took if allocating fails. */
+  static create(
+    kernel: Kernel,
+    shape: StackShape,
+    label: string,
+    params: ReadonlyMap<string, Float32Array>,
+    name: ParameterNamer,
+  ): LayerStack {
+    const stack = new LayerStack(kernel, shape, label);
+    try {
+      if (shape.hidden > 0) stack.weights = kernel.alloc(packedFloats(shape));
+      stack.pack(params, name);
+    } catch (error) {
+      stack.release();
+      throw error;
+    }
+    return stack;
   }
 
   /** Number of states: h, and c for LSTM. */
@@ -179,7 +180,7 @@ export class LayerStack {
         if (s.proj > 0) exports.pack_panels(wHr + d * b.wHr * 4, stage(get("weight_hr")), s.proj, s.hidden);
         const dst = bias + d * b.bias * 4;
         if (s.gates === Gates.Elman) {
-          // b_ih + b_hh pre-summed in float32, as PyTorch's kernel adds them per step.
+          // b_ih + b_hh summed once in float32; the kernel adds the sum to x·W_ihᵀ.
           const sum = new Float32Array(h8);
           if (s.bias) {
             const bIh = get("bias_ih");
@@ -225,7 +226,9 @@ export class LayerStack {
     ].map((n) => roundUp(n, ALIGN_FLOATS));
     let total = 0;
     for (const n of sizes) total += n;
-    checkFitsInMemory(total * 4, "this forward (its workspace)");
+    // The message is built only on refusal: this runs on every streaming step.
+    if (!(total * 4 <= MEMORY_LIMIT_BYTES))
+      checkFitsInMemory(total * 4, `${this.label}.forward on ${rows} rows (its workspace)`);
     let cursor = this.workspace.ensure(total);
     const at = sizes.map((n) => {
       const ptr = cursor;
@@ -247,7 +250,6 @@ export class LayerStack {
     k.i32().set(batchSizes, bsPtr / 4);
 
     const finals = stateFloats.map((n) => new Float32Array(n));
-    const lastStep = lastStepRows(batchSizes);
     let layerIn = xPtr;
     let layerOut = yPing;
     let at0 = this.weights;
@@ -255,22 +257,75 @@ export class LayerStack {
       const inputs = layerInputs(s, l);
       const { wIh, bias, wHh, wHr } = layerPointers(s, l, at0);
       at0 += layerFloats(s, l) * 4;
-      const stateAt = (i: number): number => initPtrs[i] + l * s.dirs * batch * widths[i] * 4;
-      this.runLayer(k, {
-        y: layerOut, c: lstm ? cPtr : 0, x: layerIn, inputs, p: pPtr, wIh, bias, wHh, wHr: s.proj > 0 ? wHr : 0,
-        m: s.proj > 0 ? mPtr : 0, h0: stateAt(0), c0: lstm ? stateAt(1) : 0, batchSizes: bsPtr, steps,
-      }, s);
+      const h0 = initPtrs[0] + l * s.dirs * batch * out * 4;
+      // The kernel export of the cell kind, called directly: a hot call site with plain arguments.
+      if (s.gates === Gates.Elman) {
+        k.exports.rnn_layer(
+          layerOut,
+          layerIn,
+          inputs,
+          inputs,
+          pPtr,
+          wIh,
+          bias,
+          wHh,
+          h0,
+          bsPtr,
+          steps,
+          s.hidden,
+          s.dirs,
+          s.activation,
+        );
+      } else if (s.gates === Gates.GRU) {
+        k.exports.gru_layer(
+          layerOut,
+          layerIn,
+          inputs,
+          inputs,
+          pPtr,
+          wIh,
+          bias,
+          wHh,
+          h0,
+          bsPtr,
+          steps,
+          s.hidden,
+          s.dirs,
+        );
+      } else {
+        const c0 = initPtrs[1] + l * s.dirs * batch * s.hidden * 4;
+        k.exports.lstm_layer(
+          layerOut,
+          cPtr,
+          layerIn,
+          inputs,
+          inputs,
+          pPtr,
+          wIh,
+          bias,
+          wHh,
+          s.proj > 0 ? wHr : 0,
+          s.proj > 0 ? mPtr : 0,
+          h0,
+          c0,
+          bsPtr,
+          steps,
+          s.hidden,
+          s.proj,
+          s.dirs,
+        );
+      }
       const view = k.f32();
       const offsetOf = (i: number): number => l * s.dirs * batch * widths[i];
-      gatherFinalStates(view, layerOut / 4, lastStep, s.dirs, out, finals[0], offsetOf(0));
-      if (lstm) gatherFinalStates(view, cPtr / 4, lastStep, s.dirs, s.hidden, finals[1], offsetOf(1));
+      gatherFinalStates(view, layerOut / 4, batchSizes, s.dirs, out, finals[0], offsetOf(0));
+      if (lstm) gatherFinalStates(view, cPtr / 4, batchSizes, s.dirs, s.hidden, finals[1], offsetOf(1));
       if (l < s.layers - 1 && input.dropout !== null) {
         applyDropout(view, layerOut / 4, rows * s.dirs * out, input.dropout.p, input.dropout.rng);
       }
       layerIn = layerOut;
       layerOut = layerOut === yPing ? yPong : yPing;
     }
-    return { y: k.read(layerIn, rows * s.dirs * out), finals };
+    return { y: input.output ? k.read(layerIn, rows * s.dirs * out) : null, finals };
   }
 
   /** Frees the weights and the workspace. */
@@ -288,7 +343,14 @@ function packWeight(k: Kernel, dst: number, staged: number, gates: Gates, hidden
 }
 
 /** (N, T, F) → time-major rows (T, N, F), written into memory at float index `at`. */
-function writeTimeMajor(mem: Float32Array, at: number, x: Float32Array, steps: number, batch: number, features: number): void {
+function writeTimeMajor(
+  mem: Float32Array,
+  at: number,
+  x: Float32Array,
+  steps: number,
+  batch: number,
+  features: number,
+): void {
   for (let t = 0; t < steps; t++) {
     for (let b = 0; b < batch; b++) {
       const from = (b * steps + t) * features;
@@ -297,32 +359,31 @@ function writeTimeMajor(mem: Float32Array, at: number, x: Float32Array, steps: n
   }
 }
 
-/** For each sorted batch row b, the row index (into time-major rows) of its last step. */
-function lastStepRows(batchSizes: Int32Array): Int32Array {
-  const last = new Int32Array(batchSizes[0]);
-  let offset = 0;
-  for (let t = 0; t < batchSizes.length; t++) {
-    const bs = batchSizes[t];
-    const next = t + 1 < batchSizes.length ? batchSizes[t + 1] : 0;
-    for (let b = next; b < bs; b++) last[b] = offset + b;
-    offset += bs;
-  }
-  return last;
-}
-
 /**
  * Copies one layer's final states (rows of `width` floats, dirs per row) into
- * `finals` at `at`: the forward direction ends at each sequence's last step,
+ * `finals` at `at`: the forward direction ends at each sequence's last step
+ * (sorted row b leaves the batch after step t when batchSizes[t + 1] ≤ b),
  * the reverse direction at step 0 (row b).
  */
 function gatherFinalStates(
-  mem: Float32Array, rowsAt: number, lastStep: Int32Array, dirs: number, width: number, finals: Float32Array, at: number,
+  mem: Float32Array,
+  rowsAt: number,
+  batchSizes: Int32Array,
+  dirs: number,
+  width: number,
+  finals: Float32Array,
+  at: number,
 ): void {
-  const batch = lastStep.length;
+  const batch = batchSizes[0];
   const ld = dirs * width;
-  for (let b = 0; b < batch; b++) {
-    const from = rowsAt + lastStep[b] * ld;
-    finals.set(mem.subarray(from, from + width), at + b * width);
+  let offset = 0;
+  for (let t = 0; t < batchSizes.length; t++) {
+    const next = t + 1 < batchSizes.length ? batchSizes[t + 1] : 0;
+    for (let b = next; b < batchSizes[t]; b++) {
+      const from = rowsAt + (offset + b) * ld;
+      finals.set(mem.subarray(from, from + width), at + b * width);
+    }
+    offset += batchSizes[t];
   }
   if (dirs === 2) {
     for (let b = 0; b < batch; b++) {

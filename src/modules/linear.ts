@@ -50,8 +50,10 @@ export class Linear extends Module {
     const seed = readSeed(o);
     const kernel = activeKernel();
     const out8 = roundUp(outFeatures, PANEL_WIDTH);
-    checkFitsInMemory((out8 * inFeatures + out8 + outFeatures * inFeatures) * 4,
-      `Linear(in_features=${inFeatures}, out_features=${outFeatures}) (its weights)`);
+    checkFitsInMemory(
+      (out8 * inFeatures + out8 + outFeatures * inFeatures) * 4,
+      `Linear(in_features=${inFeatures}, out_features=${outFeatures}) (its weights)`,
+    );
     const specs: ParameterSpec[] = [
       { name: "weight", shape: [outFeatures, inFeatures] },
       ...(bias ? [{ name: "bias", shape: [outFeatures] }] : []),
@@ -79,7 +81,8 @@ export class Linear extends Module {
    */
   forward(input: Tensor): Tensor {
     return this.guard(() => {
-      if (!(input instanceof Tensor)) throw new TypeError(`Linear: Expected input to be a Tensor, got ${describe(input)}`);
+      if (!(input instanceof Tensor))
+        throw new TypeError(`Linear: Expected input to be a Tensor, got ${describe(input)}`);
       const x = snapshotTensor(input, "input");
       const rank = x.shape.length;
       if (rank === 0) throw new RangeError("both arguments to linear need to be at least 1D, but they are 0D and 2D");
@@ -94,7 +97,7 @@ export class Linear extends Module {
       const outShape = [...x.shape.slice(0, -1), O];
       if (rows === 0 || O === 0) return Tensor.zeros(outShape);
       const xFloats = roundUp(rows * I, ALIGN_FLOATS);
-      checkFitsInMemory((xFloats + rows * O) * 4, "this forward (its workspace)");
+      checkFitsInMemory((xFloats + rows * O) * 4, `Linear.forward on ${rows} rows (its workspace)`);
       const k = this.kernel;
       const xPtr = this.workspace.ensure(xFloats + rows * O);
       const yPtr = xPtr + xFloats * 4;
@@ -107,7 +110,8 @@ export class Linear extends Module {
 
   /** PyTorch's repr: `Linear(in_features=4, out_features=5, bias=True)`. */
   toString(): string {
-    return `Linear(in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias ? "True" : "False"})`;
+    const bias = this.bias ? "True" : "False";
+    return `Linear(in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${bias})`;
   }
 
   /** Packs the weight into panels through the workspace (taken first) and writes the padded bias. */

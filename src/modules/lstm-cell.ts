@@ -8,9 +8,7 @@ import { checkCellOptions, type LSTMCellOptions } from "./options.js";
 export class LSTMCell extends CellBase {
   /** @throws TypeError / RangeError for invalid options, naming the option and the value. */
   constructor(options: LSTMCellOptions) {
-    super("LSTMCell", checkCellOptions("LSTMCell", options), Gates.LSTM, (k, c, s) => k.exports.lstm_layer(
-      c.y, c.c, c.x, c.inputs, c.inputs, c.p, c.wIh, c.bias, c.wHh, 0, 0, c.h0, c.c0, c.batchSizes, c.steps,
-      s.hidden, 0, s.dirs));
+    super("LSTMCell", checkCellOptions("LSTMCell", options), Gates.LSTM);
   }
 
   /**
@@ -19,7 +17,7 @@ export class LSTMCell extends CellBase {
    * @throws TypeError if `state` is not a pair of Tensors; RangeError with PyTorch's messages for wrong shapes.
    */
   forward(input: Tensor, state?: readonly [Tensor, Tensor] | null): [Tensor, Tensor] {
-    const [h, c] = this.stepStates(input, readPair(state, "LSTMCell"));
+    const [h, c] = this.stepStates(input, readPair(state, "LSTMCell: Expected the state to be a pair [h, c]"));
     return [h, c];
   }
 }

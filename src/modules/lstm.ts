@@ -15,13 +15,12 @@ export class LSTM extends RecurrentBase {
 
   /**
    * @param options PyTorch's constructor arguments in camelCase (see LSTMOptions).
-   * @throws TypeError / RangeError for invalid options (PyTorch's proj_size messages); Error if `init()` has not completed.
+   * @throws TypeError / RangeError for invalid options (PyTorch's proj_size messages).
+   * @throws Error if `init()` has not completed.
    */
   constructor(options: LSTMOptions) {
     const config = checkRecurrentOptions("LSTM", options);
-    super("LSTM", config, Gates.LSTM, (k, c, s) => k.exports.lstm_layer(
-      c.y, c.c, c.x, c.inputs, c.inputs, c.p, c.wIh, c.bias, c.wHh, c.wHr, c.m, c.h0, c.c0, c.batchSizes, c.steps,
-      s.hidden, s.proj, s.dirs));
+    super("LSTM", config, Gates.LSTM);
     this.projSize = config.projSize;
   }
 
@@ -34,18 +33,23 @@ export class LSTM extends RecurrentBase {
    */
   forward(input: Tensor, state?: readonly [Tensor, Tensor] | null): [Tensor, [Tensor, Tensor]];
   forward(input: PackedSequence, state?: readonly [Tensor, Tensor] | null): [PackedSequence, [Tensor, Tensor]];
-  forward(input: Tensor | PackedSequence, state?: readonly [Tensor, Tensor] | null): [Tensor | PackedSequence, [Tensor, Tensor]] {
-    const [output, [hN, cN]] = this.forwardStates(input, readPair(state, "LSTM"));
+  forward(
+    input: Tensor | PackedSequence,
+    state?: readonly [Tensor, Tensor] | null,
+  ): [Tensor | PackedSequence, [Tensor, Tensor]] {
+    const [output, [hN, cN]] = this.forwardStates(
+      input,
+      readPair(state, "LSTM: Expected the state to be a pair [h0, c0]"),
+    );
     return [output, [hN, cN]];
   }
 }
 
 /** An LSTM state [h, c], read once; null or undefined for zeros. */
-export function readPair(state: unknown, name: string): [unknown, unknown] | null {
+export function readPair(state: unknown, expected: string): [unknown, unknown] | null {
   if (state === null || state === undefined) return null;
-  if (!Array.isArray(state) || state.length !== 2) {
-    throw new TypeError(`${name}: Expected the state to be a pair [h0, c0] of Tensors, got ${describe(state)}`);
-  }
+  if (!Array.isArray(state) || state.length !== 2)
+    throw new TypeError(`${expected} of Tensors, got ${describe(state)}`);
   const [h, c] = state as unknown[];
   return [h, c];
 }

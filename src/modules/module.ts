@@ -16,7 +16,11 @@ export abstract class Module {
   private readonly specs: readonly ParameterSpec[];
   private phase: "idle" | "running" | "disposed" = "idle";
 
-  protected constructor(protected readonly typeName: string, specs: readonly ParameterSpec[], params: Map<string, Float32Array>) {
+  protected constructor(
+    protected readonly typeName: string,
+    specs: readonly ParameterSpec[],
+    params: Map<string, Float32Array>,
+  ) {
     this.specs = Object.freeze(specs.map((s) => Object.freeze({ name: s.name, shape: Object.freeze([...s.shape]) })));
     this.params = params;
   }

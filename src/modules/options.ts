@@ -19,7 +19,7 @@ export interface RecurrentOptions {
   numLayers?: number;
   /** Whether the layers have `bias_ih`/`bias_hh`; default true. */
   bias?: boolean;
-  /** Batched tensors are (batch, seq, feature) instead of (seq, batch, feature); default false. Never applies to states. */
+  /** Batched tensors are (batch, seq, feature) instead of (seq, batch, feature); default false. Not for states. */
   batchFirst?: boolean;
   /** Dropout probability on the outputs of every layer but the last, in training mode; default 0. */
   dropout?: number;
@@ -87,7 +87,16 @@ export interface CellConfig {
   readonly seed: number | null;
 }
 
-const RECURRENT_KEYS = ["inputSize", "hiddenSize", "numLayers", "bias", "batchFirst", "dropout", "bidirectional", "seed"];
+const RECURRENT_KEYS = [
+  "inputSize",
+  "hiddenSize",
+  "numLayers",
+  "bias",
+  "batchFirst",
+  "dropout",
+  "bidirectional",
+  "seed",
+];
 
 /**
  * Validates `new RNN()` / `new GRU()` / `new LSTM()` options; throws TypeError/RangeError
@@ -97,7 +106,11 @@ export function checkRecurrentOptions(name: "RNN" | "GRU" | "LSTM", options: unk
   const o = readOptionsObject(name, options);
   const lstm = name === "LSTM";
   if (!lstm && "projSize" in o) throw new RangeError("projSize argument is only supported for LSTM, not RNN or GRU");
-  checkKnownKeys(name, o, name === "RNN" ? [...RECURRENT_KEYS, "nonlinearity"] : lstm ? [...RECURRENT_KEYS, "projSize"] : RECURRENT_KEYS);
+  checkKnownKeys(
+    name,
+    o,
+    name === "RNN" ? [...RECURRENT_KEYS, "nonlinearity"] : lstm ? [...RECURRENT_KEYS, "projSize"] : RECURRENT_KEYS,
+  );
   const nonlinearity = name === "RNN" ? checkNonlinearity(o.nonlinearity) : "tanh";
   const dropout = checkDropout(valueOr(o, "dropout", 0));
   const bias = checkBoolean(valueOr(o, "bias", true), "bias");
@@ -111,7 +124,8 @@ export function checkRecurrentOptions(name: "RNN" | "GRU" | "LSTM", options: unk
   if (dropout > 0 && numLayers === 1) {
     console.warn(
       "dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects " +
-      `num_layers greater than 1, but got dropout=${dropout} and num_layers=${numLayers}`);
+        `num_layers greater than 1, but got dropout=${dropout} and num_layers=${numLayers}`,
+    );
   }
   return { inputSize, hiddenSize, numLayers, nonlinearity, bias, batchFirst, dropout, bidirectional, projSize, seed };
 }
@@ -120,7 +134,11 @@ export function checkRecurrentOptions(name: "RNN" | "GRU" | "LSTM", options: unk
 export function checkCellOptions(name: "RNNCell" | "GRUCell" | "LSTMCell", options: unknown): CellConfig {
   const o = readOptionsObject(name, options);
   const rnn = name === "RNNCell";
-  checkKnownKeys(name, o, rnn ? ["inputSize", "hiddenSize", "bias", "nonlinearity", "seed"] : ["inputSize", "hiddenSize", "bias", "seed"]);
+  checkKnownKeys(
+    name,
+    o,
+    rnn ? ["inputSize", "hiddenSize", "bias", "nonlinearity", "seed"] : ["inputSize", "hiddenSize", "bias", "seed"],
+  );
   const nonlinearity = rnn ? checkNonlinearity(o.nonlinearity) : "tanh";
   const bias = checkBoolean(valueOr(o, "bias", true), "bias");
   const inputSize = checkSize(name, o, "inputSize", 1);
@@ -133,13 +151,18 @@ export function checkDropout(value: unknown): number {
   if (typeof value !== "number" || !(value >= 0 && value <= 1)) {
     throw new RangeError(
       "dropout should be a number in range [0, 1] representing the probability of an element being zeroed, " +
-      `got ${describe(value)}`);
+        `got ${describe(value)}`,
+    );
   }
   return value;
 }
 
 /** The options argument as a plain record, or a TypeError showing the expected form. */
-export function readOptionsObject(name: string, options: unknown, example = "{ inputSize: 10, hiddenSize: 20 }"): Record<string, unknown> {
+export function readOptionsObject(
+  name: string,
+  options: unknown,
+  example = "{ inputSize: 10, hiddenSize: 20 }",
+): Record<string, unknown> {
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
     throw new TypeError(`${name} options must be an object like ${example}, got ${describe(options)}`);
   }
@@ -174,7 +197,8 @@ export function checkSize(module: string, o: Record<string, unknown>, name: stri
   if (typeof value !== "number" || !Number.isInteger(value)) {
     throw new TypeError(`${name} should be an integer, got ${typeof value} (${describe(value)})`);
   }
-  if (value < min) throw new RangeError(`${name} must be ${min === 0 ? "non-negative" : "greater than zero"}, got ${value}`);
+  if (value < min)
+    throw new RangeError(`${name} must be ${min === 0 ? "non-negative" : "greater than zero"}, got ${value}`);
   if (value > MAX_INT32) throw new RangeError(`${name} must be at most ${MAX_INT32}, got ${value}`);
   return value;
 }
@@ -196,7 +220,12 @@ function checkProjSize(value: unknown, hiddenSize: number): number {
   if (typeof value !== "number" || !Number.isInteger(value)) {
     throw new TypeError(`projSize should be an integer, got ${typeof value} (${describe(value)})`);
   }
-  if (value < 0) throw new RangeError("proj_size should be a positive integer or zero to disable projections");
-  if (value >= hiddenSize) throw new RangeError("proj_size has to be smaller than hidden_size");
+  if (value < 0)
+    throw new RangeError(`proj_size should be a positive integer or zero to disable projections, got ${value}`);
+  if (value >= hiddenSize) {
+    throw new RangeError(
+      `proj_size has to be smaller than hidden_size, got projSize ${value} and hiddenSize ${hiddenSize}`,
+    );
+  }
   return value;
 }

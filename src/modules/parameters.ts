@@ -10,7 +10,7 @@ export interface ParameterSpec {
 }
 
 /** Elements of a parameter. */
-export function sizeOf(spec: ParameterSpec): number {
+function sizeOf(spec: ParameterSpec): number {
   let n = 1;
   for (const s of spec.shape) n *= s;
   return n;
@@ -33,7 +33,9 @@ export function uniformFill(values: Float32Array, bound: number, rng: MT19937): 
  * U(−1/√H, 1/√H), in registration order, from one stream.
  */
 export function recurrentInit(
-  specs: readonly ParameterSpec[], hiddenSize: number, rng: MT19937,
+  specs: readonly ParameterSpec[],
+  hiddenSize: number,
+  rng: MT19937,
 ): Map<string, Float32Array> {
   const bound = hiddenSize > 0 ? 1 / Math.sqrt(hiddenSize) : 0;
   const params = new Map<string, Float32Array>();

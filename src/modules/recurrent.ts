@@ -5,15 +5,15 @@
 // the layer stack executes it. Each module adds only its gate count, the
 // kernel export of one layer, and the form of its state.
 
-import { Gates } from "../../assembly/abi.js";
+import { Activation, type Gates } from "../../assembly/abi.js";
 import { Tensor } from "../core/tensor.js";
 import { describe, formatShape } from "../core/describe.js";
 import { MT19937, randomSeed } from "../core/random.js";
 import { snapshotTensor, type TensorSnapshot } from "../core/snapshot.js";
 import { activeKernel } from "../runtime/runtime.js";
 import { PackedSequence, readPackedSequence } from "../sequence/packed.js";
-import { checkStackFits, LayerStack, type LayerRunner, type ParameterNamer, type StackShape } from "./layers.js";
-import { Module } from "./module.js";
+import { checkStackFits, type ParameterNamer, type StackShape } from "./layers.js";
+import { StackModule } from "./stack-module.js";
 import { checkDropout, type RecurrentConfig } from "./options.js";
 import { recurrentInit, type ParameterSpec } from "./parameters.js";
 
@@ -38,46 +38,38 @@ interface ForwardPlan {
   readonly dropout: number;
 }
 
-export abstract class RecurrentBase extends Module {
-  readonly inputSize: number;
-  readonly hiddenSize: number;
+export abstract class RecurrentBase extends StackModule {
   readonly numLayers: number;
-  readonly bias: boolean;
   readonly batchFirst: boolean;
   readonly bidirectional: boolean;
 
   private readonly kind: RecurrentName;
   private dropoutP: number;
-  private readonly stack: LayerStack;
   private readonly dropoutRng: MT19937;
 
-  protected constructor(name: RecurrentName, config: RecurrentConfig, gates: Gates, runLayer: LayerRunner) {
+  protected constructor(name: RecurrentName, config: RecurrentConfig, gates: Gates) {
     const kernel = activeKernel();
     const shape: StackShape = {
-      inputSize: config.inputSize, hidden: config.hiddenSize, proj: config.projSize, layers: config.numLayers,
-      dirs: config.bidirectional ? 2 : 1, gates, bias: config.bias,
+      inputSize: config.inputSize,
+      hidden: config.hiddenSize,
+      proj: config.projSize,
+      layers: config.numLayers,
+      dirs: config.bidirectional ? 2 : 1,
+      gates,
+      bias: config.bias,
+      activation: config.nonlinearity === "relu" ? Activation.Relu : Activation.Tanh,
     };
     checkStackFits(shape, repr(name, config));
     const specs = recurrentSpecs(shape);
     const rng = new MT19937(config.seed ?? randomSeed());
     const params = recurrentInit(specs, config.hiddenSize, rng);
-    super(name, specs, params);
+    super(name, kernel, shape, specs, params, layerName);
     this.kind = name;
-    this.inputSize = config.inputSize;
-    this.hiddenSize = config.hiddenSize;
     this.numLayers = config.numLayers;
-    this.bias = config.bias;
     this.batchFirst = config.batchFirst;
     this.bidirectional = config.bidirectional;
     this.dropoutP = config.dropout;
     this.dropoutRng = new MT19937(rng.next());
-    this.stack = new LayerStack(kernel, shape, runLayer);
-    try {
-      this.stack.pack(params, layerName);
-    } catch (error) {
-      this.stack.release();
-      throw error;
-    }
   }
 
   /** Dropout probability between layers in training mode; settable like PyTorch's `rnn.dropout`. */
@@ -97,17 +89,15 @@ export abstract class RecurrentBase extends Module {
   /** PyTorch's repr, e.g. `LSTM(10, 20, proj_size=5, num_layers=2, bidirectional=True)`. */
   toString(): string {
     return repr(this.kind, {
-      inputSize: this.inputSize, hiddenSize: this.hiddenSize, projSize: this.stack.shape.proj, numLayers: this.numLayers,
-      bias: this.bias, batchFirst: this.batchFirst, dropout: this.dropoutP, bidirectional: this.bidirectional,
+      inputSize: this.inputSize,
+      hiddenSize: this.hiddenSize,
+      projSize: this.stack.shape.proj,
+      numLayers: this.numLayers,
+      bias: this.bias,
+      batchFirst: this.batchFirst,
+      dropout: this.dropoutP,
+      bidirectional: this.bidirectional,
     });
-  }
-
-  protected apply(next: Map<string, Float32Array>): void {
-    this.stack.pack(next, layerName);
-  }
-
-  protected release(): void {
-    this.stack.release();
   }
 
   /**
@@ -131,9 +121,17 @@ export abstract class RecurrentBase extends Module {
       const hx = this.readStates(states);
       this.checkStateShapes(hx, batch, false);
       return {
-        form: "packed", x: data.data, batchFirst: false, steps: packed.batchSizes.length, batch, rows: data.shape[0],
-        batchSizes: packed.batchSizes, sortedIndices: packed.sortedIndices, unsortedIndices: packed.unsortedIndices,
-        initial: hx.map((h) => h?.data ?? null), dropout,
+        form: "packed",
+        x: data.data,
+        batchFirst: false,
+        steps: packed.batchSizes.length,
+        batch,
+        rows: data.shape[0],
+        batchSizes: packed.batchSizes,
+        sortedIndices: packed.sortedIndices,
+        unsortedIndices: packed.unsortedIndices,
+        initial: hx.map((h) => h?.data ?? null),
+        dropout,
       };
     }
     if (!(input instanceof Tensor)) {
@@ -142,7 +140,9 @@ export abstract class RecurrentBase extends Module {
     const x = snapshotTensor(input, "input");
     const ndim = x.shape.length;
     if (ndim !== 2 && ndim !== 3) {
-      throw new RangeError(`${name}: Expected input to be 2D or 3D, got ${ndim}D ${name === "RNN" ? "tensor " : ""}instead`);
+      throw new RangeError(
+        `${name}: Expected input to be 2D or 3D, got ${ndim}D ${name === "RNN" ? "tensor " : ""}instead`,
+      );
     }
     const unbatched = ndim === 2;
     const hx = this.readStates(states);
@@ -154,9 +154,17 @@ export abstract class RecurrentBase extends Module {
     this.checkStateShapes(hx, batch, unbatched);
     if (steps === 0) throw new RangeError("Expected sequence length to be larger than 0 in RNN");
     return {
-      form: unbatched ? "unbatched" : "batched", x: x.data, batchFirst, steps, batch, rows: steps * batch,
-      batchSizes: new Int32Array(batch === 0 ? 0 : steps).fill(batch), sortedIndices: null, unsortedIndices: null,
-      initial: hx.map((h) => h?.data ?? null), dropout,
+      form: unbatched ? "unbatched" : "batched",
+      x: x.data,
+      batchFirst,
+      steps,
+      batch,
+      rows: steps * batch,
+      batchSizes: new Int32Array(batch === 0 ? 0 : steps).fill(batch),
+      sortedIndices: null,
+      unsortedIndices: null,
+      initial: hx.map((h) => h?.data ?? null),
+      dropout,
     };
   }
 
@@ -167,24 +175,37 @@ export abstract class RecurrentBase extends Module {
     const stateCount = this.stack.stateCount;
     const widths = Array.from({ length: stateCount }, (_, i) => this.stack.stateWidth(i));
     const features = this.numDirections * widths[0];
-    const stateShape = (i: number): number[] => plan.form === "unbatched" ? [planes, widths[i]] : [planes, batch, widths[i]];
-    const outShape = plan.form === "unbatched" ? [steps, features]
-      : plan.batchFirst ? [batch, steps, features] : [steps, batch, features];
+    const stateShape = (i: number): number[] =>
+      plan.form === "unbatched" ? [planes, widths[i]] : [planes, batch, widths[i]];
+    const outShape =
+      plan.form === "unbatched"
+        ? [steps, features]
+        : plan.batchFirst
+          ? [batch, steps, features]
+          : [steps, batch, features];
     if (batch === 0) return [Tensor.zeros(outShape), widths.map((_, i) => Tensor.zeros(stateShape(i)))];
 
     const sorted = plan.sortedIndices;
     const { y, finals } = this.stack.run({
-      x: plan.x, batchFirst: plan.batchFirst, batchSizes: plan.batchSizes, rows: plan.rows,
-      initial: plan.initial.map((h, i) => h === null || sorted === null ? h : permuteBatch(h, sorted, planes, widths[i])),
+      x: plan.x,
+      batchFirst: plan.batchFirst,
+      batchSizes: plan.batchSizes,
+      rows: plan.rows,
+      initial: plan.initial.map((h, i) =>
+        h === null || sorted === null ? h : permuteBatch(h, sorted, planes, widths[i]),
+      ),
       dropout: plan.dropout > 0 ? { p: plan.dropout, rng: this.dropoutRng } : null,
+      output: true,
     });
     const unsorted = plan.unsortedIndices;
-    const states = finals.map((f, i) => new Tensor(unsorted === null ? f : permuteBatch(f, unsorted, planes, widths[i]), stateShape(i)));
+    const states = finals.map(
+      (f, i) => new Tensor(unsorted === null ? f : permuteBatch(f, unsorted, planes, widths[i]), stateShape(i)),
+    );
+    const rows = y!; // asked for with `output: true`
     if (plan.form === "packed") {
-      return [new PackedSequence(new Tensor(y, [plan.rows, features]), plan.batchSizes, sorted, unsorted), states];
+      return [new PackedSequence(new Tensor(rows, [plan.rows, features]), plan.batchSizes, sorted, unsorted), states];
     }
-    const output = plan.batchFirst ? timeToBatchMajor(y, steps, batch, features) : y;
-    return [new Tensor(output, outShape), states];
+    return [new Tensor(plan.batchFirst ? timeToBatchMajor(rows, steps, batch, features) : rows, outShape), states];
   }
 
   /** The state tensors, type-checked and read once (null entries: zeros). */
@@ -193,7 +214,8 @@ export abstract class RecurrentBase extends Module {
     if (states === null) return new Array<null>(count).fill(null);
     return states.map((h, i) => {
       const label = count === 1 ? "hx" : `hx[${i}]`;
-      if (!(h instanceof Tensor)) throw new TypeError(`${this.kind}: Expected ${label} to be a Tensor, got ${describe(h)}`);
+      if (!(h instanceof Tensor))
+        throw new TypeError(`${this.kind}: Expected ${label} to be a Tensor, got ${describe(h)}`);
       return snapshotTensor(h, label);
     });
   }
@@ -208,7 +230,8 @@ export abstract class RecurrentBase extends Module {
       throw new RangeError(`For ${kind} input, hx should also be ${want}-D but got ${ranks[0]}-D tensor`);
     }
     throw new RangeError(
-      `For ${kind} input, hx and cx should also be ${want}-D but got (${ranks.map((r) => `${r}-D`).join(", ")}) tensors`);
+      `For ${kind} input, hx and cx should also be ${want}-D but got (${ranks.join("-D, ")}-D) tensors`,
+    );
   }
 
   /** PyTorch's check_hidden_size for each state; unbatched shapes are shown unsqueezed. */
@@ -260,7 +283,7 @@ function repr(name: RecurrentName, c: Omit<RecurrentConfig, "nonlinearity" | "se
   if (c.batchFirst) s += ", batch_first=True";
   if (c.dropout !== 0) s += `, dropout=${c.dropout}`;
   if (c.bidirectional) s += ", bidirectional=True";
-  return s + ")";
+  return `${s})`;
 }
 
 /** State-shaped data (planes × batch × width) with the batch rows reordered: out[:, i] = src[:, index[i]]. */

@@ -1,4 +1,4 @@
-import { Activation, Gates } from "../../assembly/abi.js";
+import { Gates } from "../../assembly/abi.js";
 import type { Tensor } from "../core/tensor.js";
 import { CellBase } from "./cell.js";
 import { checkCellOptions, type Nonlinearity, type RNNCellOptions } from "./options.js";
@@ -13,9 +13,7 @@ export class RNNCell extends CellBase {
   /** @throws TypeError / RangeError for invalid options, naming the option and the value. */
   constructor(options: RNNCellOptions) {
     const config = checkCellOptions("RNNCell", options);
-    const act = config.nonlinearity === "tanh" ? Activation.Tanh : Activation.Relu;
-    super("RNNCell", config, Gates.Elman, (k, c, s) => k.exports.rnn_layer(
-      c.y, c.x, c.inputs, c.inputs, c.p, c.wIh, c.bias, c.wHh, c.h0, c.batchSizes, c.steps, s.hidden, s.dirs, act));
+    super("RNNCell", config, Gates.Elman);
     this.nonlinearity = config.nonlinearity;
   }
 

@@ -1,4 +1,4 @@
-import { Activation, Gates } from "../../assembly/abi.js";
+import { Gates } from "../../assembly/abi.js";
 import type { Tensor } from "../core/tensor.js";
 import type { PackedSequence } from "../sequence/packed.js";
 import { checkRecurrentOptions, type Nonlinearity, type RNNOptions } from "./options.js";
@@ -18,9 +18,7 @@ export class RNN extends RecurrentBase {
    */
   constructor(options: RNNOptions) {
     const config = checkRecurrentOptions("RNN", options);
-    const act = config.nonlinearity === "tanh" ? Activation.Tanh : Activation.Relu;
-    super("RNN", config, Gates.Elman, (k, c, s) => k.exports.rnn_layer(
-      c.y, c.x, c.inputs, c.inputs, c.p, c.wIh, c.bias, c.wHh, c.h0, c.batchSizes, c.steps, s.hidden, s.dirs, act));
+    super("RNN", config, Gates.Elman);
     this.nonlinearity = config.nonlinearity;
   }
 
@@ -28,7 +26,8 @@ export class RNN extends RecurrentBase {
    * Runs the RNN.
    * - Tensor input: (L, N, inputSize), or (N, L, inputSize) with batchFirst, or unbatched (L, inputSize).
    *   Returns [output (L, N, D·H) or (N, L, D·H) or (L, D·H), hN (numLayers·D, N, H) or (numLayers·D, H)].
-   * - PackedSequence input: returns [PackedSequence output with the input's batchSizes and indices, hN in the caller's order].
+   * - PackedSequence input: returns [PackedSequence output with the input's batchSizes and indices,
+   *   hN in the caller's order].
    * `h0` has hN's shape (batch in the caller's order) and defaults to zeros.
    * @throws Error with PyTorch's message for wrong ranks, sizes or h0 shapes; nothing changes then.
    */

@@ -14,16 +14,70 @@ export interface KernelExports {
   pack_panels(panels: number, w: number, rows: number, cols: number): void;
   pack_gate_panels(panels: number, w: number, gates: number, hidden: number, cols: number): void;
   pack_gate_bias(dst: number, bIh: number, bHh: number, gates: number, hidden: number): void;
-  gemm(y: number, ldy: number, a: number, lda: number, w: number, init: number, ldinit: number,
-       rows: number, depth: number, cols: number, act: number): void;
-  rnn_layer(y: number, x: number, ldx: number, inputs: number, p: number, wIh: number, bias: number,
-            wHh: number, h0: number, batchSizes: number, steps: number, hidden: number, dirs: number,
-            act: number): void;
-  gru_layer(y: number, x: number, ldx: number, inputs: number, p: number, wIh: number, bias: number,
-            wHh: number, h0: number, batchSizes: number, steps: number, hidden: number, dirs: number): void;
-  lstm_layer(y: number, c: number, x: number, ldx: number, inputs: number, p: number, wIh: number, bias: number,
-             wHh: number, wHr: number, m: number, h0: number, c0: number, batchSizes: number, steps: number,
-             hidden: number, proj: number, dirs: number): void;
+  gemm(
+    y: number,
+    ldy: number,
+    a: number,
+    lda: number,
+    w: number,
+    init: number,
+    ldinit: number,
+    rows: number,
+    depth: number,
+    cols: number,
+    act: number,
+  ): void;
+  rnn_layer(
+    y: number,
+    x: number,
+    ldx: number,
+    inputs: number,
+    p: number,
+    wIh: number,
+    bias: number,
+    wHh: number,
+    h0: number,
+    batchSizes: number,
+    steps: number,
+    hidden: number,
+    dirs: number,
+    act: number,
+  ): void;
+  gru_layer(
+    y: number,
+    x: number,
+    ldx: number,
+    inputs: number,
+    p: number,
+    wIh: number,
+    bias: number,
+    wHh: number,
+    h0: number,
+    batchSizes: number,
+    steps: number,
+    hidden: number,
+    dirs: number,
+  ): void;
+  lstm_layer(
+    y: number,
+    c: number,
+    x: number,
+    ldx: number,
+    inputs: number,
+    p: number,
+    wIh: number,
+    bias: number,
+    wHh: number,
+    wHr: number,
+    m: number,
+    h0: number,
+    c0: number,
+    batchSizes: number,
+    steps: number,
+    hidden: number,
+    proj: number,
+    dirs: number,
+  ): void;
 }
 
 export class Kernel {
@@ -61,7 +115,8 @@ export class Kernel {
     if (ptr === 0) {
       throw new RangeError(
         `wasm-rnn: cannot allocate ${bytes} bytes of WebAssembly memory ` +
-        `(${this.exports.memory.buffer.byteLength} bytes in use; the limit is 4 GiB or the runtime's own)`);
+          `(${this.exports.memory.buffer.byteLength} bytes in use; the limit is 4 GiB or the runtime's own)`,
+      );
     }
     return ptr;
   }

@@ -30,6 +30,20 @@ export interface Runtime {
   readonly kernel: KernelExports;
 }
 
+/** Every function of the ABI the modules call. */
+const KERNEL_FUNCTIONS = [
+  "alloc",
+  "free",
+  "allocated_bytes",
+  "pack_panels",
+  "pack_gate_panels",
+  "pack_gate_bias",
+  "gemm",
+  "rnn_layer",
+  "gru_layer",
+  "lstm_layer",
+] as const;
+
 let current: { runtime: Runtime; kernel: Kernel } | null = null;
 /** init() calls are numbered when made; the latest call to finish loading wins only if no later call already did. */
 let lastTicket = 0;
@@ -46,7 +60,9 @@ export function chooseBackend(options: InitOptions | undefined): Backend {
   const requested = options?.backend;
   if (requested === undefined) return bestBackend(features);
   if (!BACKENDS.includes(requested)) {
-    throw new RangeError(`init: backend must be one of ${BACKENDS.map((b) => `'${b}'`).join(", ")}, got ${describe(requested)}`);
+    throw new RangeError(
+      `init: backend must be one of ${BACKENDS.map((b) => `'${b}'`).join(", ")}, got ${describe(requested)}`,
+    );
   }
   if (requested === "relaxed" && !features.relaxedSimd) {
     throw new Error("init: backend 'relaxed' needs WebAssembly relaxed SIMD, which this runtime does not validate");
@@ -83,14 +99,21 @@ export function checkInitOptions(options: unknown): InitOptions {
  * last decides, whichever load completes first.
  */
 export async function initFromModule(
-  module: WebAssembly.Module, backend: string, options: InitOptions = {}, ticket = initTicket(),
+  module: WebAssembly.Module,
+  backend: string,
+  options: InitOptions = {},
+  ticket = initTicket(),
 ): Promise<Runtime> {
-  const instance = options.instantiate
-    ? await options.instantiate(module)
-    : await WebAssembly.instantiate(module, {});
+  const instance = options.instantiate ? await options.instantiate(module) : await WebAssembly.instantiate(module, {});
   const exports = instance.exports as unknown as KernelExports;
   if (!(exports.memory instanceof WebAssembly.Memory) || typeof exports.rnn_layer !== "function") {
     throw new TypeError("init: the WebAssembly module is not a wasm-rnn kernel (no memory or rnn_layer export)");
+  }
+  const missing = KERNEL_FUNCTIONS.filter((name) => typeof exports[name] !== "function");
+  if (missing.length > 0) {
+    throw new TypeError(
+      `init: the WebAssembly module is another version of the wasm-rnn kernel (no ${missing.join(", ")} export)`,
+    );
   }
   const kernel = new Kernel(exports);
   const runtime: Runtime = Object.freeze({ backend, features: detectFeatures(), kernel: exports });

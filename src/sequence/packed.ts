@@ -106,6 +106,10 @@ export class PackedSequence {
     this.sortedIndices = sorted;
     this.unsortedIndices = unsorted;
   }
+
+  get [Symbol.toStringTag](): string {
+    return "PackedSequence";
+  }
 }
 
 /** A PackedSequence as read once at the boundary: its data and copies of its arrays, validated together. */
@@ -136,10 +140,12 @@ export function readPackedSequence(sequence: PackedSequence, what = "input"): Pa
 }
 
 function readBatchSizes(batchSizes: unknown): Int32Array {
-  return Int32Array.from(readIntegers(batchSizes, "batchSizes").map((v, i) => {
-    if (v > 0x7fffffff) throw new RangeError(`batchSizes[${i}] must be at most 2147483647, got ${v}`);
-    return v;
-  }));
+  return Int32Array.from(
+    readIntegers(batchSizes, "batchSizes").map((v, i) => {
+      if (v > 0x7fffffff) throw new RangeError(`batchSizes[${i}] must be at most 2147483647, got ${v}`);
+      return v;
+    }),
+  );
 }
 
 /**
@@ -202,10 +208,7 @@ export function packPaddedSequence(
  * @throws TypeError if `sequence` is not a PackedSequence or an option has the wrong type.
  * @throws RangeError if `totalLength` is shorter than the longest sequence.
  */
-export function padPackedSequence(
-  sequence: PackedSequence,
-  options?: PadPackedSequenceOptions,
-): [Tensor, Int32Array] {
+export function padPackedSequence(sequence: PackedSequence, options?: PadPackedSequenceOptions): [Tensor, Int32Array] {
   const caller = "padPackedSequence";
   checkPackedSequence(sequence, caller);
   const packed = readPackedSequence(sequence);
@@ -231,16 +234,17 @@ export function padPackedSequence(
  * @throws TypeError / RangeError as {@link padSequence} and {@link packPaddedSequence}; a
  *   zero-length sequence gives PyTorch's "Length of all samples has to be greater than 0" error.
  */
-export function packSequence(
-  sequences: Iterable<Tensor> | Tensor,
-  options?: PackSequenceOptions,
-): PackedSequence {
+export function packSequence(sequences: Iterable<Tensor> | Tensor, options?: PackSequenceOptions): PackedSequence {
   const caller = "packSequence";
   const opts = readOptions(options, ["enforceSorted"], caller);
   const enforceSorted = booleanOption(opts, "enforceSorted", true, caller);
   const list = readSequences(sequences, caller);
   const padded = padSequenceList(list, rowShapeOf(list, caller), false, 0, "right");
-  return packPaddedSequence(padded, list.map((s) => s.shape[0]), { enforceSorted });
+  return packPaddedSequence(
+    padded,
+    list.map((s) => s.shape[0]),
+    { enforceSorted },
+  );
 }
 
 /**
@@ -256,10 +260,7 @@ export function packSequence(
  * @throws RangeError for an empty list, a 0-D sequence, trailing dims that differ from
  *   `sequences[0]`'s (PyTorch would broadcast size-1 dims silently), or an unknown `paddingSide`.
  */
-export function padSequence(
-  sequences: Iterable<Tensor> | Tensor,
-  options?: PadSequenceOptions,
-): Tensor {
+export function padSequence(sequences: Iterable<Tensor> | Tensor, options?: PadSequenceOptions): Tensor {
   const caller = "padSequence";
   const opts = readOptions(options, ["batchFirst", "paddingValue", "paddingSide"], caller);
   const batchFirst = booleanOption(opts, "batchFirst", false, caller);
@@ -305,11 +306,7 @@ export function unpackSequence(sequence: PackedSequence): Tensor[] {
  * @throws RangeError for fewer than 2 dims, a lengths count other than B, or a length
  *   below 0 or above T (PyTorch slices silently).
  */
-export function unpadSequence(
-  padded: Tensor,
-  lengths: IntegerArrayLike,
-  options?: UnpadSequenceOptions,
-): Tensor[] {
+export function unpadSequence(padded: Tensor, lengths: IntegerArrayLike, options?: UnpadSequenceOptions): Tensor[] {
   const caller = "unpadSequence";
   const opts = readOptions(options, ["batchFirst"], caller);
   const batchFirst = booleanOption(opts, "batchFirst", false, caller);
@@ -360,7 +357,8 @@ function layoutOf(input: unknown, batchFirst: boolean, caller: string): PaddedLa
   if (input.ndim < 2) {
     throw new RangeError(
       `${caller}: input must be at least 2-D, ${batchFirst ? "(B, T, *)" : "(T, B, *)"}, ` +
-      `got ${input.ndim}-D tensor of shape ${formatShape(input.shape)}`);
+        `got ${input.ndim}-D tensor of shape ${formatShape(input.shape)}`,
+    );
   }
   const [first, second] = input.shape;
   const steps = batchFirst ? second : first;
@@ -433,7 +431,12 @@ function identity(n: number): Int32Array {
   return Int32Array.from({ length: n }, (_, i) => i);
 }
 
-function gatherPacked(source: Float32Array, layout: PaddedLayout, order: Int32Array, batchSizes: Int32Array): Float32Array {
+function gatherPacked(
+  source: Float32Array,
+  layout: PaddedLayout,
+  order: Int32Array,
+  batchSizes: Int32Array,
+): Float32Array {
   const { rowSize, timeStride, batchStride } = layout;
   const out = new Float32Array(sumOf(batchSizes) * rowSize);
   let row = 0;
@@ -462,7 +465,9 @@ function lengthsInCallerOrder(sequence: PackedSnapshot): Int32Array {
   const indices = sequence.sortedIndices;
   if (indices === null) return sorted;
   const lengths = new Int32Array(sorted.length);
-  sorted.forEach((length, j) => { lengths[indices[j]] = length; });
+  sorted.forEach((length, j) => {
+    lengths[indices[j]] = length;
+  });
   return lengths;
 }
 
@@ -487,7 +492,8 @@ function fromIterable(sequences: unknown, caller: string): unknown[] {
   const iterable = typeof sequences === "object" && sequences !== null && Symbol.iterator in sequences;
   if (!iterable) {
     throw new TypeError(
-      `${caller}: Expected iterable for input sequences, but got arg of type: ${describe(sequences)}`);
+      `${caller}: Expected iterable for input sequences, but got arg of type: ${describe(sequences)}`,
+    );
   }
   return Array.from(sequences as Iterable<unknown>);
 }
@@ -509,7 +515,8 @@ function rowShapeOf(list: Tensor[], caller: string): readonly number[] {
     if (trailing.length !== rowShape.length || trailing.some((size, d) => size !== rowShape[d])) {
       throw new RangeError(
         `${caller}: all sequences must have the trailing dims of sequences[0], ${formatShape(rowShape)}, ` +
-        `but sequences[${i}] has shape ${formatShape(sequence.shape)}`);
+          `but sequences[${i}] has shape ${formatShape(sequence.shape)}`,
+      );
     }
   });
   return rowShape;
@@ -571,7 +578,8 @@ function readLengths(lengths: unknown, batch: number): number[] {
   const values = readIntegers(lengths, "lengths");
   if (values.length !== batch) {
     throw new RangeError(
-      `Expected \`len(lengths)\` to be equal to batch_size, but got ${values.length} (batch_size=${batch})`);
+      `Expected \`len(lengths)\` to be equal to batch_size, but got ${values.length} (batch_size=${batch})`,
+    );
   }
   return values;
 }
@@ -581,7 +589,8 @@ function checkPositive(lengths: readonly number[]): void {
   if (at >= 0) {
     throw new RangeError(
       "Length of all samples has to be greater than 0, but found an element in 'lengths' that is <= 0 " +
-      `(lengths[${at}] = ${lengths[at]})`);
+        `(lengths[${at}] = ${lengths[at]})`,
+    );
   }
 }
 
@@ -591,12 +600,18 @@ function checkNotNegative(lengths: readonly number[]): void {
 }
 
 /** PyTorch accepts longer lengths and builds an inconsistent PackedSequence (or slices silently). */
-function checkFitsInput(lengths: readonly number[], layout: PaddedLayout, shape: readonly number[], batchFirst: boolean): void {
+function checkFitsInput(
+  lengths: readonly number[],
+  layout: PaddedLayout,
+  shape: readonly number[],
+  batchFirst: boolean,
+): void {
   const at = lengths.findIndex((length) => length > layout.steps);
   if (at >= 0) {
     throw new RangeError(
       `lengths[${at}] = ${lengths[at]} is longer than the padded input, which has ${layout.steps} time steps ` +
-      `(dim ${batchFirst ? 1 : 0} of shape ${formatShape(shape)})`);
+        `(dim ${batchFirst ? 1 : 0} of shape ${formatShape(shape)})`,
+    );
   }
 }
 
@@ -605,9 +620,10 @@ function checkSortedDescending(lengths: readonly number[]): void {
   if (at >= 0) {
     throw new RangeError(
       "`lengths` array must be sorted in decreasing order when `enforceSorted` is true. " +
-      "You can pass `enforceSorted: false` to packPaddedSequence and/or packSequence to sidestep this " +
-      "requirement if you do not need ONNX exportability. " +
-      `Got lengths[${at}] = ${lengths[at]} after lengths[${at - 1}] = ${lengths[at - 1]}.`);
+        "You can pass `enforceSorted: false` to packPaddedSequence and/or packSequence to sidestep this " +
+        "requirement if you do not need ONNX exportability. " +
+        `Got lengths[${at}] = ${lengths[at]} after lengths[${at - 1}] = ${lengths[at - 1]}.`,
+    );
   }
 }
 
@@ -617,13 +633,15 @@ function checkBatchSizes(sizes: Int32Array, dataShape: readonly number[]): void 
     if (size <= 0) throw new RangeError(`batchSizes must be positive, got batchSizes[${t}] = ${size}`);
     if (t > 0 && size > sizes[t - 1]) {
       throw new RangeError(
-        `batchSizes must be non-increasing, got batchSizes[${t}] = ${size} after batchSizes[${t - 1}] = ${sizes[t - 1]}`);
+        `batchSizes must be non-increasing, got batchSizes[${t}] = ${size} after batchSizes[${t - 1}] = ${sizes[t - 1]}`,
+      );
     }
   });
   const rows = sumOf(sizes);
   if (rows !== dataShape[0]) {
     throw new RangeError(
-      `batchSizes sum to ${rows} rows, but data has ${dataShape[0]} (data shape ${formatShape(dataShape)})`);
+      `batchSizes sum to ${rows} rows, but data has ${dataShape[0]} (data shape ${formatShape(dataShape)})`,
+    );
   }
 }
 
@@ -640,7 +658,8 @@ function resolvePermutations(
   if (broken >= 0) {
     throw new RangeError(
       `unsortedIndices must be the inverse of sortedIndices, but sortedIndices[${broken}] = ${sorted[broken]} ` +
-      `and unsortedIndices[${sorted[broken]}] = ${unsorted[sorted[broken]]}`);
+        `and unsortedIndices[${sorted[broken]}] = ${unsorted[sorted[broken]]}`,
+    );
   }
   return [sorted, unsorted];
 }
@@ -656,7 +675,8 @@ function optionalPermutation(values: unknown, name: string, batch: number): Int3
     if (index < 0 || index >= batch || seen[index]) {
       throw new RangeError(
         `${name} must be a permutation of 0…${batch - 1}, but ${name}[${j}] = ${index} is ` +
-        (index < 0 || index >= batch ? "out of range" : "repeated"));
+          (index < 0 || index >= batch ? "out of range" : "repeated"),
+      );
     }
     seen[index] = 1;
   });
@@ -665,7 +685,9 @@ function optionalPermutation(values: unknown, name: string, batch: number): Int3
 
 function invertPermutation(permutation: Int32Array): Int32Array {
   const inverse = new Int32Array(permutation.length);
-  permutation.forEach((index, j) => { inverse[index] = j; });
+  permutation.forEach((index, j) => {
+    inverse[index] = j;
+  });
   return inverse;
 }
 
@@ -720,7 +742,8 @@ function totalLengthOption(options: Record<string, unknown>, maxLength: number, 
   if (value < maxLength) {
     throw new RangeError(
       "Expected totalLength to be at least the length of the longest sequence in input, " +
-      `but got totalLength=${value} and max sequence length being ${maxLength}`);
+        `but got totalLength=${value} and max sequence length being ${maxLength}`,
+    );
   }
   return value;
 }

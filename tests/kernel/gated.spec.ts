@@ -12,12 +12,13 @@
 // propagates the f32 dot-product bound of each gate pre-activation and 8 ULP
 // per σ/tanh (the kernel's are ≤ 4) through the cell's equations, × 2.
 
+import { PACK_FLOATS } from "../../assembly/gemm";
 import { lstm_layer } from "../../assembly/lstm";
 import { gru_layer } from "../../assembly/gru";
 import { pack_gate_bias, pack_gate_panels, pack_panels } from "../../assembly/pack";
 import { alloc, free } from "../../assembly/memory";
 import { Gates, PANEL_WIDTH } from "../../assembly/abi";
-import { GUARD, U32, seed, fillRandom, fillBits, hashFloats, allocFloats, panelFloats, sigmoidRef } from "./util";
+import { GUARD, Tally, U32, seed, fillRandom, fillBits, hashFloats, allocFloats, panelFloats, sigmoidRef } from "./util";
 
 const BUILD = ASC_FEATURE_RELAXED_SIMD ? "relaxed" : ASC_FEATURE_SIMD ? "simd" : "scalar";
 const BATCHES: i32[][] = [
@@ -26,14 +27,7 @@ const BATCHES: i32[][] = [
 ];
 const PAD = 8; // guard floats around y and c
 
-const MAX_LOGS = 8;
-let cases = 0;
-let failures = 0;
-let worstRatio: f64 = 0;
-
-function failed(): bool {
-  return failures++ < MAX_LOGS;
-}
+const tally = new Tally();
 
 function h8Of(hidden: i32): i32 {
   return (hidden + PANEL_WIDTH - 1) / PANEL_WIDTH * PANEL_WIDTH;
@@ -43,13 +37,12 @@ function f(p: usize, i: i32): f64 {
   return <f64>load<f32>(p + (<usize>i << 2));
 }
 
-/** Records |got − ref| against tol; logs the first few failures. */
-function check(got: f64, ref: f64, tol: f64, what: string): void {
-  let err = Math.abs(got - ref);
-  if (!(err <= tol)) {
-    if (failed()) log<string>(what + " = " + got.toString() + ", reference " + ref.toString() + ", tolerance " + tol.toString());
-  } else if (tol > 0 && err / tol > worstRatio) {
-    worstRatio = err / tol;
+/** Checks one output of `quantity` (h, c, ...) at step t, row, direction d, unit j; logs the first few failures. */
+function check(L: Layer, quantity: string, got: f64, ref: f64, tol: f64, t: i32, row: i32, d: i32, j: i32): void {
+  if (!tally.within(got, ref, tol) && tally.failed()) {
+    log<string>(L.describe() + ": " + quantity + " step " + t.toString() + " row " + row.toString() + " dir " +
+      d.toString() + " unit " + j.toString() + " = " + got.toString() + ", reference " + ref.toString() +
+      ", tolerance " + tol.toString());
   }
 }
 
@@ -242,16 +235,16 @@ class Layer {
       if (load<u32>(this.yBase + o) != GUARD || load<u32>(yEnd + o) != GUARD) hit++;
       if (load<u32>(this.cBase + o) != GUARD || load<u32>(cEnd + o) != GUARD) hit++;
     }
-    if (hit != 0 && failed()) log<string>(this.describe() + ": " + hit.toString() + " guard floats changed");
+    if (hit != 0 && tally.failed()) log<string>(this.describe() + ": " + hit.toString() + " guard floats changed");
     if (this.gates == Gates.GRU) {
       // gru_layer has no c: its buffer must be untouched altogether.
       let untouched = true;
       for (let i = 0; i < this.rows * this.dirs * this.hidden; i++) {
         if (load<u32>(this.c + (<usize>i << 2)) != GUARD) untouched = false;
       }
-      if (!untouched && failed()) log<string>(this.describe() + ": c written");
+      if (!untouched && tally.failed()) log<string>(this.describe() + ": c written");
     }
-    if (this.inputsHash() != this.inHash && failed()) log<string>(this.describe() + ": an input buffer changed");
+    if (this.inputsHash() != this.inHash && tally.failed()) log<string>(this.describe() + ": an input buffer changed");
   }
 }
 
@@ -263,7 +256,7 @@ function checkLstm(L: Layer): void {
   let proj = L.proj;
   lstm_layer(L.y, L.c, L.x, L.ldx, L.inputs, L.p, L.wihP, L.biasP, L.whhP, L.whrP, L.m, L.h0, L.c0, L.bsp,
              L.steps, hidden, proj, L.dirs);
-  cases++;
+  tally.cases++;
   let ldy = L.dirs * L.out;
   let ldc = L.dirs * hidden;
   let mv = alloc(<usize>hidden << 3);   // o ⊙ tanh(c') per unit, f64
@@ -295,13 +288,9 @@ function checkLstm(L: Layer): void {
           let etc = tanhError(ec, tc);
           let h = o * tc;
           let eh = eo * Math.abs(tc) + o * etc + eo * etc + 2 * U32 * Math.abs(h);
-          check(f(L.c, row * ldc + d * hidden + j), cn, 2 * ec + 1e-37,
-                L.describe() + ": c step " + t.toString() + " row " + row.toString() + " dir " + d.toString() +
-                " unit " + j.toString());
+          check(L, "c", f(L.c, row * ldc + d * hidden + j), cn, 2 * ec + 1e-37, t, row, d, j);
           if (proj == 0) {
-            check(f(L.y, row * ldy + d * hidden + j), h, 2 * eh + 1e-37,
-                  L.describe() + ": h step " + t.toString() + " row " + row.toString() + " dir " + d.toString() +
-                  " unit " + j.toString());
+            check(L, "h", f(L.y, row * ldy + d * hidden + j), h, 2 * eh + 1e-37, t, row, d, j);
           } else {
             store<f64>(mv + (<usize>j << 3), h);
             store<f64>(me + (<usize>j << 3), eh);
@@ -319,9 +308,7 @@ function checkLstm(L: Layer): void {
             e += Math.abs(w) * load<f64>(me + (<usize>j << 3));
           }
           e += <f64>(2 * (hidden + 1)) * U32 * mag;
-          check(f(L.y, row * ldy + d * proj + k), v, 2 * e + 1e-37,
-                L.describe() + ": projected h step " + t.toString() + " row " + row.toString() + " dir " +
-                d.toString() + " unit " + k.toString());
+          check(L, "projected h", f(L.y, row * ldy + d * proj + k), v, 2 * e + 1e-37, t, row, d, k);
         }
       }
     }
@@ -334,7 +321,7 @@ function checkLstm(L: Layer): void {
 function checkGru(L: Layer): void {
   let hidden = L.hidden;
   gru_layer(L.y, L.x, L.ldx, L.inputs, L.p, L.wihP, L.biasP, L.whhP, L.h0, L.bsp, L.steps, hidden, L.dirs);
-  cases++;
+  tally.cases++;
   let ldy = L.dirs * hidden;
   for (let d = 0; d < L.dirs; d++) {
     for (let t = 0; t < L.steps; t++) {
@@ -361,25 +348,12 @@ function checkGru(L: Layer): void {
           let h = (1 - z) * n + z * hp;
           let eh = en + ez * Math.abs(hp - n) + z * en + ez * en +
                    4 * U32 * (Math.abs(n) + Math.abs(hp - n) + Math.abs(z * (hp - n)));
-          check(f(L.y, row * ldy + d * hidden + j), h, 2 * eh + 1e-37,
-                L.describe() + ": h step " + t.toString() + " row " + row.toString() + " dir " + d.toString() +
-                " unit " + j.toString());
+          check(L, "h", f(L.y, row * ldy + d * hidden + j), h, 2 * eh + 1e-37, t, row, d, j);
         }
       }
     }
   }
   L.checkUntouched();
-}
-
-function startCounting(): void {
-  cases = 0;
-  failures = 0;
-  worstRatio = 0;
-}
-
-function summary(what: string): string {
-  return BUILD + ": " + cases.toString() + " " + what + " cases, worst error " + (worstRatio * 100).toString() +
-    "% of the tolerance";
 }
 
 /** The sweep: every hidden size 1..17 against every batch pattern, with inputs,
@@ -404,18 +378,19 @@ function sweep(gates: i32): void {
 
 describe("lstm_layer (" + BUILD + ")", () => {
   it("matches an f64 LSTM: hidden 1..17, inputs 1..20, plain and packed batches, uni/bi, proj, no bias", () => {
-    startCounting();
+    tally.reset();
     sweep(Gates.LSTM);
-    log<string>(summary("lstm_layer"));
-    expect<i32>(failures).toBe(0);
+    log<string>(tally.summary(BUILD, "lstm_layer"));
+    expect<i32>(tally.failures).toBe(0);
   });
 
   it("matches with wide states: several 8-unit blocks and row blocks, and states deeper than the pack buffer", () => {
-    startCounting();
-    // hidden 40 (5 blocks) over 9 rows in one 4-row-tile block; proj 2000
-    // packs 8 rows a block (16384 / 2000): 9 rows take two blocks; proj
-    // 4100 (> 4096) takes the row kernels for every row.
-    let cases_: i32[][] = [[40, 0, 1], [40, 21, 2], [3, 2000, 1], [2, 4100, 2]];
+    tally.reset();
+    // hidden 40 (5 blocks) over 9 rows in one block of 4-row tiles; a
+    // projection of PACK_FLOATS / 8 − 96 packs 8 rows a block: 9 rows take
+    // two blocks; one deeper than PACK_FLOATS / 4 takes the row kernels for
+    // every row.
+    let cases_: i32[][] = [[40, 0, 1], [40, 21, 2], [3, PACK_FLOATS / 8 - 96, 1], [2, PACK_FLOATS / 4 + 8, 2]];
     for (let i = 0; i < cases_.length; i++) {
       let c = cases_[i];
       seed(<u32>(7 + i));
@@ -423,21 +398,21 @@ describe("lstm_layer (" + BUILD + ")", () => {
       checkLstm(L);
       L.free();
     }
-    log<string>(summary("lstm_layer"));
-    expect<i32>(failures).toBe(0);
+    log<string>(tally.summary(BUILD, "lstm_layer"));
+    expect<i32>(tally.failures).toBe(0);
   });
 });
 
 describe("gru_layer (" + BUILD + ")", () => {
   it("matches an f64 GRU: hidden 1..17, inputs 1..20, plain and packed batches, uni/bi, no bias", () => {
-    startCounting();
+    tally.reset();
     sweep(Gates.GRU);
-    log<string>(summary("gru_layer"));
-    expect<i32>(failures).toBe(0);
+    log<string>(tally.summary(BUILD, "gru_layer"));
+    expect<i32>(tally.failures).toBe(0);
   });
 
   it("matches with wide states: several 8-unit blocks over 4-row tiles and their tails", () => {
-    startCounting();
+    tally.reset();
     let hiddens: i32[] = [40, 33];
     for (let i = 0; i < hiddens.length; i++) {
       seed(<u32>(17 + i));
@@ -445,7 +420,7 @@ describe("gru_layer (" + BUILD + ")", () => {
       checkGru(L);
       L.free();
     }
-    log<string>(summary("gru_layer"));
-    expect<i32>(failures).toBe(0);
+    log<string>(tally.summary(BUILD, "gru_layer"));
+    expect<i32>(tally.failures).toBe(0);
   });
 });

@@ -9,10 +9,10 @@
 // and columns (before, after, and in the stride gaps) must keep its guard bits,
 // and a, W's panels and init must be left unchanged.
 
-import { gemm } from "../../assembly/gemm";
+import { PACK_FLOATS, gemm } from "../../assembly/gemm";
 import { pack_panels } from "../../assembly/pack";
 import { free } from "../../assembly/memory";
-import { GUARD, seed, fillRandom, fillBits, hashFloats, allocFloats, actRef, tolerance, panelFloats } from "./util";
+import { GUARD, Tally, seed, fillRandom, fillBits, hashFloats, allocFloats, actRef, tolerance, panelFloats } from "./util";
 
 const BUILD = ASC_FEATURE_RELAXED_SIMD ? "relaxed" : ASC_FEATURE_SIMD ? "simd" : "scalar";
 const COLS: i32[] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 31, 33, 64, 129];
@@ -20,17 +20,7 @@ const DEPTHS: i32[] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 17, 64, 129];
 const MAX_ROWS = 9;
 const PAD = 8; // guard floats before and after y
 
-const MAX_LOGS = 8;
-let cases = 0;
-let failures = 0;
-let worstRatio: f64 = 0; // max |y − ref| / tolerance over all checked outputs
-
-/** Counts a failure; true if it should be logged. Messages are built only
- *  then: the test runtime never frees, so a string per failure could exhaust
- *  memory when everything fails. */
-function failed(): bool {
-  return failures++ < MAX_LOGS;
-}
+const tally = new Tally();
 
 function gemmCase(rows: i32, cols: i32, depth: i32, variant: i32, act: i32): string {
   return BUILD + ": gemm rows " + rows.toString() + " cols " + cols.toString() + " depth " +
@@ -48,7 +38,7 @@ function checkPack(cols: i32, depth: i32, wShift: i32): void {
   let p = panels + (PAD << 2);         // 16-byte aligned: PAD is a multiple of 4
   let wHash = hashFloats(w, n);
   pack_panels(p, w, cols, depth);
-  cases++;
+  tally.cases++;
   let bad = 0;
   for (let i = 0; i < floats; i++) {
     // Float i is panel i / (8·depth), row k of that panel, lane c.
@@ -63,7 +53,7 @@ function checkPack(cols: i32, depth: i32, wShift: i32): void {
     if (load<u32>(p + (<usize>(floats + i) << 2)) != GUARD) bad++;
   }
   if (hashFloats(w, n) != wHash) bad++;
-  if (bad != 0 && failed()) {
+  if (bad != 0 && tally.failed()) {
     log<string>(BUILD + ": pack_panels cols " + cols.toString() + " depth " + depth.toString() + ": " + bad.toString() + " wrong floats");
   }
   free(w - (<usize>wShift << 2));
@@ -102,7 +92,7 @@ function checkGemm(rows: i32, cols: i32, depth: i32, w: usize, panels: usize, va
   let pHash = hashFloats(panels, panelFloats(cols, depth));
 
   gemm(y, ldy, a, lda, panels, zeroInit ? 0 : init, ldinit, rows, depth, cols, act);
-  cases++;
+  tally.cases++;
 
   let guardsHit = 0;
   for (let i = 0; i < yLen; i++) {
@@ -123,22 +113,19 @@ function checkGemm(rows: i32, cols: i32, depth: i32, w: usize, panels: usize, va
     }
     let ref = actRef(u, act);
     let y32 = <f64>reinterpret<f32>(got);
-    let err = Math.abs(y32 - ref);
     let tol = tolerance(depth, mag, ref, act);
-    if (!(err <= tol)) { // also catches NaN
-      if (failed()) {
+    if (!tally.within(y32, ref, tol)) {
+      if (tally.failed()) {
         log<string>(gemmCase(rows, cols, depth, variant, act) + ": y[" + r.toString() + "][" + c.toString() +
           "] = " + y32.toString() + ", reference " + ref.toString() + ", tolerance " + tol.toString());
       }
-    } else if (tol > 0 && err / tol > worstRatio) {
-      worstRatio = err / tol;
     }
   }
-  if (guardsHit != 0 && failed()) {
+  if (guardsHit != 0 && tally.failed()) {
     log<string>(gemmCase(rows, cols, depth, variant, act) + ": " + guardsHit.toString() + " floats outside the output changed");
   }
   if ((hashFloats(a, aLen) != aHash || hashFloats(init, initLen) != iHash ||
-      hashFloats(panels, panelFloats(cols, depth)) != pHash) && failed()) {
+      hashFloats(panels, panelFloats(cols, depth)) != pHash) && tally.failed()) {
     log<string>(gemmCase(rows, cols, depth, variant, act) + ": an input buffer changed");
   }
   free(a - (<usize>shift << 2));
@@ -148,16 +135,15 @@ function checkGemm(rows: i32, cols: i32, depth: i32, w: usize, panels: usize, va
 
 describe("pack_panels (" + BUILD + ")", () => {
   it("lays W out as [ceil(cols/8)][depth][8] with +0 padding and writes nothing past the panels", () => {
-    cases = 0;
-    failures = 0;
+    tally.reset();
     for (let i = 0; i < COLS.length; i++) {
       for (let j = 0; j < DEPTHS.length; j++) {
         seed(<u32>(i * 131 + j + 1));
         checkPack(COLS[i], DEPTHS[j], (i + j) & 3);
       }
     }
-    log<string>(BUILD + ": " + cases.toString() + " pack_panels cases");
-    expect<i32>(failures).toBe(0);
+    log<string>(BUILD + ": " + tally.cases.toString() + " pack_panels cases");
+    expect<i32>(tally.failures).toBe(0);
   });
 });
 
@@ -175,45 +161,35 @@ function checkShape(rows: i32, cols: i32, depth: i32): void {
   free(panels);
 }
 
-function startCounting(): void {
-  cases = 0;
-  failures = 0;
-  worstRatio = 0;
-}
-
-function summary(): string {
-  return BUILD + ": " + cases.toString() + " gemm cases, worst error " +
-    (worstRatio * 100).toString() + "% of the tolerance";
-}
-
 describe("gemm (" + BUILD + ")", () => {
   it("matches the f64 reference and writes only its rows × cols, all sizes, strides and acts", () => {
-    startCounting();
+    tally.reset();
     for (let i = 0; i < COLS.length; i++) {
       for (let j = 0; j < DEPTHS.length; j++) {
         for (let rows = 0; rows <= MAX_ROWS; rows++) checkShape(rows, COLS[i], DEPTHS[j]);
       }
     }
-    log<string>(summary());
-    expect<i32>(failures).toBe(0);
+    log<string>(tally.summary(BUILD, "gemm"));
+    expect<i32>(tally.failures).toBe(0);
   });
 
   it("does the same across row blocks and depth chunks of A (many rows, or a deep A)", () => {
-    // gemmTiles packs A in chunks of at most 4096 columns (a chunk after the
-    // first adds onto y, only the last applies act) and blocks of
-    // max(4, (16384 / chunk) & ~3) rows: these shapes give one chunk in blocks
-    // of 124 (+6) and 8 (+8+5) rows; two chunks (4096 + 904) in blocks of 4
-    // (+4+1); three chunks (4096 + 4096 + 8) in blocks of 4 (+3). Their last
-    // groups take the padded 3-row tile and the 1- and 2-row kernels.
-    startCounting();
+    // gemmTiles packs A in chunks of at most CHUNK = PACK_FLOATS / 4 columns
+    // (a chunk after the first adds onto y, only the last applies act) and
+    // blocks of max(4, (PACK_FLOATS / chunk) & ~3) rows: these shapes give
+    // one chunk in blocks of 124 (+6) and 8 (+8+5) rows; two chunks in blocks
+    // of 4 (+4+1); three chunks (the last of 16 columns) in blocks of 4 (+3).
+    // Their last groups take the padded 3-row tile and the 1- and 2-row kernels.
+    tally.reset();
+    const CHUNK = PACK_FLOATS / 4;
     let cols: i32[] = [1, 9, 17, 33];
     for (let i = 0; i < cols.length; i++) {
-      checkShape(130, cols[i], 129);
-      checkShape(21, cols[i], 2000);
-      checkShape(9, cols[i], 5000);
-      checkShape(7, cols[i], 8200);
+      checkShape(130, cols[i], PACK_FLOATS / 128 + 1);
+      checkShape(21, cols[i], PACK_FLOATS / 8 - 96);
+      checkShape(9, cols[i], CHUNK + CHUNK / 4);
+      checkShape(7, cols[i], 2 * CHUNK + 16);
     }
-    log<string>(summary());
-    expect<i32>(failures).toBe(0);
+    log<string>(tally.summary(BUILD, "gemm"));
+    expect<i32>(tally.failures).toBe(0);
   });
 });

@@ -12,7 +12,7 @@
 import { rnn_layer } from "../../assembly/rnn";
 import { pack_panels } from "../../assembly/pack";
 import { free } from "../../assembly/memory";
-import { GUARD, seed, fillRandom, fillBits, hashFloats, allocFloats, actRef, tolerance, panelFloats } from "./util";
+import { GUARD, Tally, seed, fillRandom, fillBits, hashFloats, allocFloats, actRef, tolerance, panelFloats } from "./util";
 
 const BUILD = ASC_FEATURE_RELAXED_SIMD ? "relaxed" : ASC_FEATURE_SIMD ? "simd" : "scalar";
 const BATCHES: i32[][] = [
@@ -23,16 +23,7 @@ const HIDDEN: i32[] = [1, 7, 8, 9, 33];
 const INPUTS: i32[] = [1, 5, 16];
 const PAD = 8; // guard floats around y
 
-const MAX_LOGS = 8;
-let cases = 0;
-let failures = 0;
-let worstRatio: f64 = 0;
-
-/** Counts a failure; true if it should be logged (messages are built only
- *  then: the test runtime never frees). */
-function failed(): bool {
-  return failures++ < MAX_LOGS;
-}
+const tally = new Tally();
 
 function layerCase(sizes: i32[], hidden: i32, inputs: i32, dirs: i32, act: i32): string {
   return BUILD + ": rnn_layer batch sizes [" + sizes.toString() + "] hidden " + hidden.toString() +
@@ -86,7 +77,7 @@ function checkLayer(sizes: i32[], hidden: i32, inputs: i32, dirs: i32, act: i32,
     hashFloats(bias, dirs * hidden8) ^ hashFloats(bsp, steps);
 
   rnn_layer(y, x, ldx, inputs, p, wihP, bias, whhP, h0, bsp, steps, hidden, dirs, act);
-  cases++;
+  tally.cases++;
 
   // Row offsets of each step.
   let off = new StaticArray<i32>(steps + 1);
@@ -124,16 +115,12 @@ function checkLayer(sizes: i32[], hidden: i32, inputs: i32, dirs: i32, act: i32,
           }
           let ref = actRef(u, act);
           let got = <f64>load<f32>(y + (<usize>(row * ldy + d * hidden + j) << 2));
-          let err = Math.abs(got - ref);
-          let tol = tolerance(inputs + hidden + 1, mag, ref, act);
-          if (!(err <= tol)) {
-            if (failed()) {
+          if (!tally.within(got, ref, tolerance(inputs + hidden + 1, mag, ref, act))) {
+            if (tally.failed()) {
               log<string>(layerCase(sizes, hidden, inputs, dirs, act) + ": step " + t.toString() + " row " +
                 row.toString() + " dir " + d.toString() + " unit " + j.toString() + " = " + got.toString() +
                 ", reference " + ref.toString());
             }
-          } else if (tol > 0 && err / tol > worstRatio) {
-            worstRatio = err / tol;
           }
         }
       }
@@ -144,13 +131,13 @@ function checkLayer(sizes: i32[], hidden: i32, inputs: i32, dirs: i32, act: i32,
     if (load<u32>(yBase + (<usize>i << 2)) != GUARD) guardsHit++;
     if (load<u32>(y + (<usize>(rows * ldy + i) << 2)) != GUARD) guardsHit++;
   }
-  if (guardsHit != 0 && failed()) {
+  if (guardsHit != 0 && tally.failed()) {
     log<string>(layerCase(sizes, hidden, inputs, dirs, act) + ": " + guardsHit.toString() + " guard floats around y changed");
   }
   let inHashAfter = hashFloats(x, rows * ldx) ^ hashFloats(h0, dirs * batch0 * hidden) ^
     hashFloats(wihP, dirs * panelFloats(hidden, inputs)) ^ hashFloats(whhP, dirs * panelFloats(hidden, hidden)) ^
     hashFloats(bias, dirs * hidden8) ^ hashFloats(bsp, steps);
-  if (inHashAfter != inHash && failed()) log<string>(layerCase(sizes, hidden, inputs, dirs, act) + ": an input buffer changed");
+  if (inHashAfter != inHash && tally.failed()) log<string>(layerCase(sizes, hidden, inputs, dirs, act) + ": an input buffer changed");
 
   free(bsp);
   free(x - 4);
@@ -166,9 +153,7 @@ function checkLayer(sizes: i32[], hidden: i32, inputs: i32, dirs: i32, act: i32,
 
 describe("rnn_layer (" + BUILD + ")", () => {
   it("matches a scalar RNN: uni/bi, tanh/relu, plain and packed batches", () => {
-    cases = 0;
-    failures = 0;
-    worstRatio = 0;
+    tally.reset();
     for (let s = 0; s < BATCHES.length; s++) {
       for (let h = 0; h < HIDDEN.length; h++) {
         for (let i = 0; i < INPUTS.length; i++) {
@@ -182,8 +167,7 @@ describe("rnn_layer (" + BUILD + ")", () => {
         }
       }
     }
-    log<string>(BUILD + ": " + cases.toString() + " rnn_layer cases, worst error " +
-      (worstRatio * 100).toString() + "% of the tolerance");
-    expect<i32>(failures).toBe(0);
+    log<string>(tally.summary(BUILD, "rnn_layer"));
+    expect<i32>(tally.failures).toBe(0);
   });
 });

@@ -105,3 +105,38 @@ export function apply(y: usize, x: usize, n: i32, fn: i32): void {
     store<f32>(y + o, fn == SIGMOID ? sigmoidS(v) : fn == Activation.Tanh ? tanhS(v) : fn == Activation.Relu ? reluS(v) : v);
   }
 }
+
+/**
+ * A spec's count of cases and failures, and its worst error as a fraction of
+ * the tolerance. Only the first few failures are logged, and their messages
+ * are built only then: the test runtime never frees.
+ */
+export class Tally {
+  cases: i32 = 0;
+  failures: i32 = 0;
+  worstRatio: f64 = 0;
+
+  reset(): void {
+    this.cases = 0;
+    this.failures = 0;
+    this.worstRatio = 0;
+  }
+
+  /** Counts a failure; true if it should be logged. */
+  failed(): bool {
+    return this.failures++ < 8;
+  }
+
+  /** Whether |got − ref| <= tol (false for NaN); keeps the worst ratio of those within. */
+  within(got: f64, ref: f64, tol: f64): bool {
+    let err = Math.abs(got - ref);
+    if (!(err <= tol)) return false;
+    if (tol > 0 && err / tol > this.worstRatio) this.worstRatio = err / tol;
+    return true;
+  }
+
+  summary(build: string, what: string): string {
+    return build + ": " + this.cases.toString() + " " + what + " cases, worst error " +
+      (this.worstRatio * 100).toString() + "% of the tolerance";
+  }
+}

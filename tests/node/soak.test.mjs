@@ -356,7 +356,7 @@ forEachBackend((backend, context) => {
     await init({ backend });
   });
 
-  test("RNNCell.loadStateDict that cannot get packing scratch (memory full) throws RangeError and leaves the cell unchanged", async () => {
+  test("with linear memory full, RNNCell.loadStateDict packs in the cell's own workspace without allocating, and a forward that needs a larger workspace throws RangeError and changes nothing", async () => {
     const runtime = await init({ backend });
     const kernel = runtime.kernel;
     const rng = makeRng(12);
@@ -372,9 +372,15 @@ forEachBackend((backend, context) => {
       for (let p = kernel.alloc(bytes) >>> 0; p !== 0; p = kernel.alloc(bytes) >>> 0) ballast.push(p);
     }
     try {
-      assert.throws(() => cell.loadStateDict(other), RangeError);
+      const big = randomTensor([4096, 64], rng);
+      assert.throws(() => cell.forward(big), RangeError);
       assert.ok(sameStateDict(cell.stateDict(), before.weights), "stateDict() still reports the old weights");
       assert.deepEqual(bits(cell.forward(cx)), before.result, "forward still uses the old weights");
+      const allocated = kernel.allocated_bytes();
+      cell.loadStateDict(other);
+      assert.equal(kernel.allocated_bytes(), allocated, "loading allocated nothing");
+      assert.ok(sameStateDict(cell.stateDict(), other), "stateDict() reports the loaded weights");
+      assert.notDeepEqual(bits(cell.forward(cx)), before.result, "forward uses the loaded weights");
     } finally {
       for (const p of ballast) kernel.free(p);
       cell.dispose();

@@ -14,11 +14,13 @@ export function checkSignature(file: Uint8Array): void {
     // Before 1.6, torch.save wrote a bare pickle stream (it starts with a magic-number pickle).
     throw new Error(
       "torch: legacy torch.save format is not supported, re-save with " +
-      "torch.save(..., _use_new_zipfile_serialization=True)");
+        "torch.save(..., _use_new_zipfile_serialization=True)",
+    );
   }
   const head = Array.from(file.subarray(0, 4), (b) => `0x${b.toString(16).padStart(2, "0")}`).join(" ");
   throw new Error(
-    `torch: not a torch.save file: expected a zip archive starting with 50 4b 03 04 ('PK'), got ${head || "an empty file"}`);
+    `torch: not a torch.save file: expected a zip archive starting with 50 4b 03 04 ('PK'), got ${head || "an empty file"}`,
+  );
 }
 
 /** The top-level folder of the archive: "archive" since PyTorch 2, the file's base name before. */
@@ -26,7 +28,8 @@ export function archivePrefix(archive: ZipArchive): string {
   const pickles = [...archive.entries.keys()].filter((name) => /^[^/]+\/data\.pkl$/.test(name));
   if (pickles.length !== 1) {
     throw new Error(
-      `torch: expected exactly one '<archive>/data.pkl' in the zip, found ${pickles.length === 0 ? "none" : pickles.join(", ")}`);
+      `torch: expected exactly one '<archive>/data.pkl' in the zip, found ${pickles.length === 0 ? "none" : pickles.join(", ")}`,
+    );
   }
   return pickles[0].slice(0, -"/data.pkl".length);
 }
@@ -74,7 +77,8 @@ export class ZipArchive {
     if (this.compressedBytesRead > this.file.length) {
       throw new Error(
         `torch: the zip entries read add up to ${this.compressedBytesRead} bytes, more than the ${this.file.length}-byte ` +
-        "file: entries overlap (a zip bomb?)");
+          "file: entries overlap (a zip bomb?)",
+      );
     }
     const files = this.unzip((entry) => wanted.has(entry.name));
     const out = new Map<string, Uint8Array>();
@@ -83,7 +87,8 @@ export class ZipArchive {
       const declared = this.entries.get(name)!.originalSize;
       if (data.length !== declared) {
         throw new Error(
-          `torch: zip entry '${name}' declares ${declared} bytes but ${data.length} could be read: the file is truncated or corrupt`);
+          `torch: zip entry '${name}' declares ${declared} bytes but ${data.length} could be read: the file is truncated or corrupt`,
+        );
       }
       out.set(name, data);
     }
@@ -114,18 +119,25 @@ export class ZipArchive {
 function checkEntrySizes(entry: UnzipFileInfo): UnzipFileInfo {
   const { name, compression, size, originalSize } = entry;
   if (originalSize > MAX_ENTRY_BYTES) {
-    throw new Error(`torch: zip entry '${name}' declares ${originalSize} bytes, above the ${MAX_ENTRY_BYTES}-byte limit`);
+    throw new Error(
+      `torch: zip entry '${name}' declares ${originalSize} bytes, above the ${MAX_ENTRY_BYTES}-byte limit`,
+    );
   }
   if (compression === 0 && size !== originalSize) {
-    throw new Error(`torch: stored zip entry '${name}' declares ${size} bytes in the file but ${originalSize} uncompressed`);
+    throw new Error(
+      `torch: stored zip entry '${name}' declares ${size} bytes in the file but ${originalSize} uncompressed`,
+    );
   }
   if (compression === 8 && originalSize > size * MAX_DEFLATE_RATIO) {
     throw new Error(
       `torch: zip entry '${name}' claims ${originalSize} bytes from ${size} deflated ones, more than deflate can produce ` +
-      "(a zip bomb?)");
+        "(a zip bomb?)",
+    );
   }
   if (compression !== 0 && compression !== 8) {
-    throw new Error(`torch: zip entry '${name}' uses compression method ${compression}; expected 0 (stored) or 8 (deflate)`);
+    throw new Error(
+      `torch: zip entry '${name}' uses compression method ${compression}; expected 0 (stored) or 8 (deflate)`,
+    );
   }
   return entry;
 }
