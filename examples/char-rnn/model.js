@@ -4,7 +4,7 @@
 // each frontend's bundler or resolver picks its own build of "wasm-rnn".
 import { Embedding, GRU, LSTM, Linear, loadSafetensors } from "wasm-rnn";
 
-const RECURRENT = { gru: GRU, lstm: LSTM };
+const RECURRENT = new Map([["gru", GRU], ["lstm", LSTM]]);
 
 /**
  * nn.Embedding(V, E) → nn.GRU or nn.LSTM(E, H, L) → nn.Linear(H, V), loaded from
@@ -20,9 +20,10 @@ export class CharModel {
   /** @param {{ tensors: Record<string, import("wasm-rnn").Tensor>, metadata: Record<string, string> }} file */
   constructor(file) {
     const { metadata } = file;
-    const Recurrent = RECURRENT[metadata.cell];
+    const Recurrent = RECURRENT.get(metadata.cell);
     if (Recurrent === undefined) {
-      throw new RangeError(`the model's cell should be one of ${Object.keys(RECURRENT).join(", ")}, got ${JSON.stringify(metadata.cell)}`);
+      const cells = [...RECURRENT.keys()].join(", ");
+      throw new RangeError(`the model's cell should be one of ${cells}, got ${JSON.stringify(metadata.cell)}`);
     }
     this.vocab = JSON.parse(metadata.vocab);
     this.index = new Map(this.vocab.map((c, i) => [c, i]));
@@ -38,7 +39,7 @@ export class CharModel {
     }
   }
 
-  /** PyTorch's repr of each part, e.g. "Embedding(61, 32) → GRU(32, 184) → Linear(…)". */
+  /** PyTorch's repr of each part, e.g. "Embedding(61, 32) → LSTM(32, 160) → Linear(…)". */
   toString() {
     return [this.embed, this.rnn, this.fc].map(String).join(" → ");
   }
