@@ -15,7 +15,7 @@
 import { Activation, Gates, PANEL_WIDTH } from "./abi";
 import { sigmoidS, sigmoidV, tanhS, tanhV } from "./activation";
 import { madd } from "./simd";
-import { PACK_FLOATS, gemm_1x8, gemm_1x8_scalar, gemm_4x8, gemv_1x16, loadPartial, packBuffer } from "./gemm";
+import { PACK_FLOATS, gemm_1x8, gemm_1x8_scalar, gemm_4x8, gemv_1x16, loadN, packBuffer, storeN } from "./gemm";
 import { PANEL_ROW_BYTES, packRows4, panelBytes } from "./pack";
 
 /** Bytes of one gate's slice of the scratch: four rows of one panel row. */
@@ -190,22 +190,4 @@ function gruEpilogue(s: usize, h: usize, hPrev: usize, p: usize, n: i32): void {
       }
     }
   }
-}
-
-/** The first `k` (1..4) floats at p in lanes 0..k−1, zeros elsewhere; reads only those. */
-// @ts-ignore: decorator
-@inline function loadN(p: usize, k: i32): v128 {
-  return k == 4 ? v128.load(p) : loadPartial(p, k);
-}
-
-/** Stores lanes 0..k−1 (k = 1..4) of v to p. */
-// @ts-ignore: decorator
-@inline function storeN(p: usize, v: v128, k: i32): void {
-  if (k == 4) {
-    v128.store(p, v);
-    return;
-  }
-  store<f32>(p, f32x4.extract_lane(v, 0));
-  if (k >= 2) store<f32>(p, f32x4.extract_lane(v, 1), 4);
-  if (k >= 3) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }

@@ -105,22 +105,8 @@ export function gemm(
  * every row (the module's size doubled).
  */
 function activateRow8(y: usize, lo: v128, hi: v128, n: i32, act: i32): void {
-  lo = activateV(lo, act);
-  hi = activateV(hi, act);
-  if (n == 8) {
-    v128.store(y, lo);
-    v128.store(y, hi, 16);
-    return;
-  }
-  if (n >= 4) {
-    v128.store(y, lo);
-    lo = hi;
-    y += 16;
-    n -= 4;
-  }
-  if (n >= 1) store<f32>(y, f32x4.extract_lane(lo, 0));
-  if (n >= 2) store<f32>(y, f32x4.extract_lane(lo, 1), 4);
-  if (n >= 3) store<f32>(y, f32x4.extract_lane(lo, 2), 8);
+  storeN(y, activateV(lo, act), min(n, 4));
+  if (n > 4) storeN(y + 16, activateV(hi, act), n - 4);
 }
 
 /**
@@ -248,23 +234,41 @@ function gemmChunk(
 
 /** Lanes 0..3 of the first `n` (1..8) floats at p, zeros past n; reads only those. */
 // @ts-ignore: decorator
-@inline export function loadLo(p: usize, n: i32): v128 {
-  return n >= 4 ? v128.load(p) : loadPartial(p, n);
+@inline function loadLo(p: usize, n: i32): v128 {
+  return loadN(p, min(n, 4));
 }
 
 /** Lanes 4..7 of the first `n` (1..8) floats at p, zeros past n; reads only those. */
 // @ts-ignore: decorator
-@inline export function loadHi(p: usize, n: i32): v128 {
-  return n == 8 ? v128.load(p, 16) : n > 4 ? loadPartial(p + 16, n - 4) : f32x4.splat(0);
+@inline function loadHi(p: usize, n: i32): v128 {
+  return n > 4 ? loadN(p + 16, n - 4) : f32x4.splat(0);
 }
 
-/** The first `n` (0..3) floats at p in lanes 0..n−1, zeros elsewhere. */
-export function loadPartial(p: usize, n: i32): v128 {
+/** The first `k` (1..4) floats at p in lanes 0..k−1, zeros elsewhere; reads only those. */
+// @ts-ignore: decorator
+@inline export function loadN(p: usize, k: i32): v128 {
+  return k == 4 ? v128.load(p) : loadPartial(p, k);
+}
+
+/** The first `n` (1..3) floats at p in lanes 0..n−1, zeros elsewhere. */
+function loadPartial(p: usize, n: i32): v128 {
   let v = f32x4.splat(0);
-  if (n >= 1) v = f32x4.replace_lane(v, 0, load<f32>(p));
+  v = f32x4.replace_lane(v, 0, load<f32>(p));
   if (n >= 2) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
   if (n >= 3) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
   return v;
+}
+
+/** Stores lanes 0..k−1 (k = 1..4) of v to p. */
+// @ts-ignore: decorator
+@inline export function storeN(p: usize, v: v128, k: i32): void {
+  if (k == 4) {
+    v128.store(p, v);
+    return;
+  }
+  store<f32>(p, f32x4.extract_lane(v, 0));
+  if (k >= 2) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (k >= 3) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
 
 /** One row against one panel: 8 columns, k unrolled by two (4 accumulators). */

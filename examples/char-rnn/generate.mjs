@@ -68,8 +68,7 @@ async function main() {
     process.exit(2);
   }
   const mode = opts.greedy ? "greedy" : `temperature ${opts.temperature}, seed ${opts.seed}`;
-  console.error(`wasm-rnn char-rnn · backend: ${runtime.backend} · ` +
-    `RNN(${model.vocab.length}, ${model.hiddenSize}, ${model.numLayers}) · ${mode}\n`);
+  console.error(`wasm-rnn char-rnn · backend: ${runtime.backend} · ${model} · ${mode}\n`);
 
   process.stdout.write(opts.prompt);
   const latencies = [];

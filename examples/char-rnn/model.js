@@ -2,12 +2,14 @@
 // (generate.mjs), the web page (web.js) and the Worker (../worker/src/index.js)
 // so that all three produce the same text. Plain ESM with no runtime APIs:
 // each frontend's bundler or resolver picks its own build of "wasm-rnn".
-import { RNN, Tensor, loadSafetensors } from "wasm-rnn";
+import { Embedding, GRU, LSTM, Linear, loadSafetensors } from "wasm-rnn";
+
+const RECURRENT = new Map([["gru", GRU], ["lstm", LSTM]]);
 
 /**
- * nn.RNN(V, H, L) over one-hot characters plus an nn.Linear(H, V) head, loaded
- * from the safetensors file that train.py writes. The RNN runs in the kernel;
- * the head is a V×H matrix-vector product, cheap enough for plain JavaScript.
+ * nn.Embedding(V, E) → nn.GRU or nn.LSTM(E, H, L) → nn.Linear(H, V), loaded from
+ * the safetensors file that train.py writes: each wasm-rnn module takes its part
+ * of the file by the attribute name PyTorch gave it ("embed.", "rnn.", "fc.").
  */
 export class CharModel {
   /** @param {Uint8Array | ArrayBuffer} bytes the model.safetensors file */
@@ -15,26 +17,31 @@ export class CharModel {
     return new CharModel(loadSafetensors(bytes));
   }
 
-  /** @param {{ tensors: Record<string, Tensor>, metadata: Record<string, string> }} file */
-  constructor({ tensors, metadata }) {
+  /** @param {{ tensors: Record<string, import("wasm-rnn").Tensor>, metadata: Record<string, string> }} file */
+  constructor(file) {
+    const { metadata } = file;
+    const Recurrent = RECURRENT.get(metadata.cell);
+    if (Recurrent === undefined) {
+      const cells = [...RECURRENT.keys()].join(", ");
+      throw new RangeError(`the model's cell should be one of ${cells}, got ${JSON.stringify(metadata.cell)}`);
+    }
     this.vocab = JSON.parse(metadata.vocab);
     this.index = new Map(this.vocab.map((c, i) => [c, i]));
-    this.hiddenSize = Number(metadata.hidden_size);
-    this.numLayers = Number(metadata.num_layers);
-    this.rnn = new RNN({
-      inputSize: this.vocab.length,
-      hiddenSize: this.hiddenSize,
-      numLayers: this.numLayers,
-      nonlinearity: metadata.nonlinearity ?? "tanh",
-    });
-    // The file holds the whole PyTorch model; the prefix picks the nn.RNN's part.
-    this.rnn.loadStateDict({ tensors }, { prefix: "rnn." });
-    this.rnn.eval();
-    this.fcWeight = tensors["fc.weight"].data; // (V, H), row-major
-    this.fcBias = tensors["fc.bias"].data;
-    // One input buffer reused for every step: forward() copies it into the kernel.
-    this.oneHot = new Float32Array(this.vocab.length);
-    this.input = new Tensor(this.oneHot, [1, this.vocab.length]);
+    const V = this.vocab.length;
+    const E = Number(metadata.embedding_dim);
+    const H = Number(metadata.hidden_size);
+    this.embed = new Embedding({ numEmbeddings: V, embeddingDim: E });
+    this.rnn = new Recurrent({ inputSize: E, hiddenSize: H, numLayers: Number(metadata.num_layers) });
+    this.fc = new Linear({ inFeatures: H, outFeatures: V });
+    for (const [prefix, module] of [["embed.", this.embed], ["rnn.", this.rnn], ["fc.", this.fc]]) {
+      module.loadStateDict(file, { prefix });
+      module.eval();
+    }
+  }
+
+  /** PyTorch's repr of each part, e.g. "Embedding(61, 32) → LSTM(32, 160) → Linear(…)". */
+  toString() {
+    return [this.embed, this.rnn, this.fc].map(String).join(" → ");
   }
 
   /** Index of each character of `text`; throws naming the characters the model never saw. */
@@ -46,51 +53,30 @@ export class CharModel {
     return [...text].map((c) => this.index.get(c));
   }
 
-  /** A fresh generation state: h0 = zeros (PyTorch's default), no logits yet. */
+  /**
+   * A fresh generation state: no recurrent state yet, which the modules take as
+   * zeros (PyTorch's default), and no logits yet.
+   */
   start() {
-    return { h: null, logits: null };
-  }
-
-  /** Feeds one character (by index) as an unbatched (1, V) step; updates `state.h` and `state.logits`. */
-  step(state, charIndex) {
-    this.oneHot.fill(0);
-    this.oneHot[charIndex] = 1;
-    const [output, hN] = this.rnn.forward(this.input, state.h);
-    state.h = hN;
-    state.logits = this.head(output.data);
-    return state;
+    return { recurrent: null, logits: null };
   }
 
   /**
-   * logits = W·y + b in float64. It rounds differently from PyTorch's float32
-   * Linear, by orders of magnitude less than the smallest gap between the top two
-   * logits along the expected texts (train.py records that gap).
+   * Feeds one character (by index) as an unbatched step, (1, E) → (1, H) → (1, V);
+   * updates `state.recurrent` (GRU: hN; LSTM: [hN, cN]) and `state.logits`, the
+   * head's float32 logits. They can differ from PyTorch's in the last bits (another
+   * summation order), far less than the closest call train.py records for the texts.
    */
-  head(y) {
-    const V = this.vocab.length;
-    const H = this.hiddenSize;
-    const W = this.fcWeight;
-    const logits = new Float64Array(V);
-    for (let v = 0; v < V; v++) {
-      const row = v * H;
-      // Four independent sums: about twice as fast as one dependent chain in V8.
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      let j = 0;
-      for (; j + 3 < H; j += 4) {
-        s0 += W[row + j] * y[j];
-        s1 += W[row + j + 1] * y[j + 1];
-        s2 += W[row + j + 2] * y[j + 2];
-        s3 += W[row + j + 3] * y[j + 3];
-      }
-      for (; j < H; j++) s0 += W[row + j] * y[j];
-      logits[v] = this.fcBias[v] + ((s0 + s1) + (s2 + s3));
-    }
-    return logits;
+  step(state, charIndex) {
+    const [output, recurrent] = this.rnn.forward(this.embed.forward([charIndex]), state.recurrent);
+    state.recurrent = recurrent;
+    state.logits = this.fc.forward(output).data;
+    return state;
   }
 
-  /** Frees the kernel memory the RNN holds. */
+  /** Frees the kernel memory the modules hold. */
   dispose() {
-    this.rnn.dispose();
+    for (const module of [this.embed, this.rnn, this.fc]) module.dispose();
   }
 }
 

@@ -40,6 +40,13 @@ for (const backend of ["relaxed", "simd", "scalar"]) {
   });
 }
 
+test("the model is PyTorch's, part for part: Embedding, recurrent layer and Linear by their reprs", async () => {
+  await init();
+  const model = CharModel.fromSafetensors(weights);
+  assert.equal(String(model), expected.architecture);
+  model.dispose();
+});
+
 test("sampling is reproducible from the seed and differs between seeds", async () => {
   await init();
   const model = CharModel.fromSafetensors(weights);

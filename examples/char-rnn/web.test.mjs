@@ -28,13 +28,22 @@ let server;
 let browser;
 let page;
 const pageLog = [];
+// Console errors include the browser's own, such as "Failed to load resource" for a 404.
+const pageErrors = [];
 
 before(async () => {
   server = await startDemo(0);
   browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ARGS });
   page = await browser.newPage({ viewport: { width: 900, height: 860 } });
-  page.on("console", (m) => pageLog.push(`console.${m.type()}: ${m.text()}`));
-  page.on("pageerror", (e) => pageLog.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    const line = `console.${m.type()}: ${m.text()} (${m.location().url || "no url"})`;
+    pageLog.push(line);
+    if (m.type() === "error") pageErrors.push(line);
+  });
+  page.on("pageerror", (e) => {
+    pageLog.push(`page error: ${e.message}`);
+    pageErrors.push(`page error: ${e.message}`);
+  });
   await page.goto(server.url);
   await page.waitForSelector("#generate:not([disabled])", { timeout: 30_000 });
 });
@@ -83,4 +92,9 @@ test("the default sampled run equals PyTorch's; screenshot", async (t) => {
   assert.equal(text, expected.sampled.text);
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
   t.diagnostic(`chromium: median ${medianUs.toFixed(1)} µs per character; screenshot ${SCREENSHOT}`);
+});
+
+// Last, so that it sees everything the page did, the favicon request included.
+test("the page logs no console errors and throws no page errors", () => {
+  assert.deepEqual(pageErrors, []);
 });
