@@ -93,16 +93,18 @@ export class ZipArchive {
     if (count > MAX_ENTRIES) {
       throw new RangeError(`torch: the zip holds more than ${MAX_ENTRIES} entries; a torch.save file has one per storage`);
     }
+    const decoder = new TextDecoder();
     let at = start;
     for (let i = 0; i < count; i++) {
       if (at + 46 > end || this.u32(at) !== CENTRAL) {
-        throw invalid(`the central directory holds fewer than the ${count} entries it declares (entry ${i} is missing)`);
+        throw invalid(
+          `the central directory holds fewer than the ${count} entries it declares (entry ${i} is missing)`);
       }
       const nameEnd = at + 46 + this.u16(at + 28);
       const extraEnd = nameEnd + this.u16(at + 30);
       const next = extraEnd + this.u16(at + 32);
       if (next > end) throw invalid(`central directory entry ${i} runs past the end of the directory`);
-      const name = new TextDecoder().decode(file.subarray(at + 46, nameEnd));
+      const name = decoder.decode(file.subarray(at + 46, nameEnd));
       // ZIP64 extended information (APPNOTE 4.5.3): 64-bit values, in this order, for each 32-bit
       // field set to 0xFFFFFFFF.
       const zip64 = this.extraField(nameEnd, extraEnd, ZIP64_EXTRA);
