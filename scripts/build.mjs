@@ -3,15 +3,15 @@
 //
 // The JavaScript ships as unbundled, unminified ES modules, so that a user's
 // bundler keeps only the modules a program uses (package.json says
-// `"sideEffects": false`: an app that never calls loadTorch gets neither the
-// unpickler nor fflate) and an uncaught error shows readable source:
+// `"sideEffects": false`: an app that never calls loadTorch does not get the
+// unpickler) and an uncaught error shows readable source:
 //   dist/<runtime>.js  one per runtime entry package.json exports, built from
 //                      src/platform/<runtime>.ts with the rest of src/platform/
 //                      inlined (the .wasm specifiers there are relative to dist/)
 //   dist/lib/…         every other module the entries reach, one file each, in
 //                      the repository's layout (dist/lib/src/…, dist/lib/assembly/abi.js)
-//   dist/lib/vendor/   the dependencies, so the package imports no bare names
-//                      (plain pages and Deno need no import map, no npm install)
+// The package has no dependencies and imports no bare names (plain pages and
+// Deno need no import map, no npm install).
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
@@ -27,7 +27,6 @@ const ROOT = resolve(".");
 const PLATFORM = resolve("src", "platform");
 const DIST = resolve("dist");
 const LIB = join(DIST, "lib");
-const VENDOR = { fflate: join(LIB, "vendor", "fflate.js") };
 /** @type {import("esbuild").BuildOptions} */
 const COMMON = {
   format: "esm",
@@ -71,16 +70,16 @@ const modules = Object.keys(graph.metafile.inputs)
 
 // dist/lib: each module transpiled on its own (bundling would rename classes
 // that refer to themselves: `var Tensor = class _Tensor`), so relative imports
-// keep their specifiers; a dependency's is aimed at its vendor file.
+// keep their specifiers.
 const library = await esbuild.build({ ...COMMON, entryPoints: modules, outbase: ROOT, outdir: LIB, write: false });
 for (const { path, text } of library.outputFiles) {
-  const code = text.replace(/(\bfrom\s*|\bimport\s*\(?\s*)"([^"]+)"/g, (statement, keyword, name) => {
-    if (name.startsWith(".") || name.startsWith("node:")) return statement;
-    if (!(name in VENDOR)) throw new Error(`build: ${relative(DIST, path)} imports '${name}', which is not vendored`);
-    return `${keyword}"${specifier(path, VENDOR[name])}"`;
-  });
+  for (const [, name] of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)"([^"]+)"/g)) {
+    if (!name.startsWith(".") && !name.startsWith("node:")) {
+      throw new Error(`build: ${relative(DIST, path)} imports '${name}'; the package ships no dependencies`);
+    }
+  }
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, code);
+  writeFileSync(path, text);
 }
 
 // dist/<runtime>.js: src/platform/ inlined, every other module imported from dist/lib.
@@ -103,30 +102,5 @@ await esbuild.build({
     },
   ],
 });
-
-// dist/lib/vendor: each dependency as one minified module holding only what the modules import from it.
-for (const [name, outfile] of Object.entries(VENDOR)) {
-  const names = new Set();
-  for (const file of modules) {
-    const imports = readFileSync(file, "utf8").matchAll(
-      new RegExp(`import\\s*\\{([^}]*)\\}\\s*from\\s*"${name}"`, "g"),
-    );
-    for (const [, list] of imports) {
-      for (const item of list.split(",").map((i) => i.trim())) {
-        if (item !== "" && !item.startsWith("type ")) names.add(item.split(/\s+as\s+/)[0]);
-      }
-    }
-  }
-  const { version, license } = JSON.parse(readFileSync(`node_modules/${name}/package.json`, "utf8"));
-  await esbuild.build({
-    ...COMMON,
-    stdin: { contents: `export { ${[...names].join(", ")} } from "${name}";`, resolveDir: "." },
-    outfile,
-    bundle: true,
-    conditions: ["import"],
-    minify: true,
-    banner: { js: `// ${name} ${version} (${license} license), only ${[...names].join(", ")}` },
-  });
-}
 
 run("npx", ["tsc", "-p", "tsconfig.json"]);

@@ -219,9 +219,9 @@ const HOSTILE = [
     /the zip holds two entries named 'archive\/data.pkl'/],
   ["overlapping entries (one storage listed 200 times)", overlappingBomb(), /entries overlap \(a zip bomb\?\)/],
   ["a directory claiming 65535 entries", patch(good(), (b, v) => { const eocd = Buffer.from(b).lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06])); v.setUint16(eocd + 8, 0xffff, true); v.setUint16(eocd + 10, 0xffff, true); }),
-    /zip entry '.*' is compressed \(method \d+\)/],
+    /invalid zip data: the central directory holds fewer than the 65535 entries it declares \(entry \d+ is missing\)/],
   ["a directory of records past the end", patch(good(), (b, v) => { const eocd = Buffer.from(b).lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06])); v.setUint16(eocd + 10, 0xffff, true); v.setUint32(eocd + 16, b.length, true); }),
-    /the zip holds two entries named ''/],
+    /invalid zip data: the central directory \(\d+ bytes at byte \d+\) ends past the \d+-byte file/],
 ];
 
 /**
