@@ -109,15 +109,12 @@ function lstmStep(d: i32, row: i32, count: i32, prev: i32): void {
   let cRow = layer.c + <usize>row * ldcB + <usize>d * hiddenB;
   let w = layer.w_hh + <usize>d * gatesH8B * <usize>out;
   let pRow = layer.p + <usize>row * ldpB + <usize>d * gatesH8B;
-  if (layer.proj == 0) {
-    lstmGates(yRow, ldyB, cRow, ldcB, cPrev, previousStride(ldcB, hiddenB, prev), a, previousStride(ldyB, outB, prev),
-              w, pRow, ldpB, count, out, hidden);
-    return;
-  }
-  let md = layer.m + (<usize>(d * layer.batch0) * <usize>h8 << 2);
-  lstmGates(md, <usize>h8 << 2, cRow, ldcB, cPrev, previousStride(ldcB, hiddenB, prev),
-            a, previousStride(ldyB, outB, prev), w, pRow, ldpB, count, out, hidden);
+  // With a projection, h' = o ⊙ tanh(c') goes to m first.
   let proj = layer.proj;
-  gemm(yRow, layer.ldy, md, h8, layer.w_hr + (<usize>d * <usize>roundUpToPanel(proj) * <usize>hidden << 2),
+  let m = layer.m + (<usize>(d * layer.batch0) * <usize>h8 << 2);
+  lstmGates(proj > 0 ? m : yRow, proj > 0 ? <usize>h8 << 2 : ldyB, cRow, ldcB, cPrev,
+            previousStride(ldcB, hiddenB, prev), a, previousStride(ldyB, outB, prev), w, pRow, ldpB, count, out, hidden);
+  if (proj == 0) return;
+  gemm(yRow, layer.ldy, m, h8, layer.w_hr + (<usize>d * <usize>roundUpToPanel(proj) * <usize>hidden << 2),
        0, 0, count, hidden, proj, Activation.Identity);
 }
