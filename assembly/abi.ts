@@ -13,3 +13,6 @@ export const ALIGNMENT = 16;
 
 /** Gates per hidden unit of each recurrent cell kind, in PyTorch's order (LSTM: i, f, g, o; GRU: r, z, n). */
 export const enum Gates { Elman = 1, GRU = 3, LSTM = 4 }
+
+/** Which build a kernel is, as its `kernel_build()` export reports it (from the compiler's feature flags). */
+export const enum Build { Scalar = 0, Simd = 1, Relaxed = 2 }

@@ -6,4 +6,4 @@ export { gemm } from "./gemm";
 export { rnn_layer } from "./rnn";
 export { gru_layer } from "./gru";
 export { lstm_layer } from "./lstm";
-export { gather_rows } from "./gather";
+export { kernel_build } from "./build";

@@ -12,7 +12,7 @@ export interface KernelExports {
   /** Payload bytes allocated; a wasm i32, so read it as `allocated_bytes() >>> 0` above 2 GiB. */
   allocated_bytes(): number;
   /** Which build this is: 0 scalar, 1 simd, 2 relaxed (from the compiler's feature flags). */
-  kernel_build?(): number;
+  kernel_build(): number;
   pack_panels(panels: number, w: number, rows: number, cols: number): void;
   pack_gate_panels(panels: number, w: number, gates: number, hidden: number, cols: number): void;
   pack_gate_bias(dst: number, bIh: number, bHh: number, gates: number, hidden: number): void;

@@ -4,6 +4,7 @@
 import { BACKENDS, bestBackend, detectFeatures, type Backend, type Features } from "./features.js";
 import { Kernel, type KernelExports } from "./kernel.js";
 import { describe } from "../core/describe.js";
+import { Build } from "../../assembly/abi.js";
 
 /** Options of `init()`, shared by every runtime entry. */
 export interface InitOptions {
@@ -42,6 +43,7 @@ const KERNEL_FUNCTIONS = [
   "rnn_layer",
   "gru_layer",
   "lstm_layer",
+  "kernel_build",
 ] as const;
 
 let current: { runtime: Runtime; kernel: Kernel } | null = null;
@@ -128,7 +130,11 @@ export async function initFromModule(
 }
 
 /** What the kernel's `kernel_build()` export returns, by build (assembly/index.ts). */
-const BUILD_CODES: Readonly<Record<number, Backend>> = { 0: "scalar", 1: "simd", 2: "relaxed" };
+const BUILD_CODES: Readonly<Record<number, Backend>> = {
+  [Build.Scalar]: "scalar",
+  [Build.Simd]: "simd",
+  [Build.Relaxed]: "relaxed",
+};
 
 /**
  * A kernel the user supplied must be the build the user named: the name is what `backend()` and the
@@ -137,12 +143,7 @@ const BUILD_CODES: Readonly<Record<number, Backend>> = { 0: "scalar", 1: "simd",
  * @throws Error naming both builds, or saying the kernel cannot tell.
  */
 function checkBuildMatches(exports: KernelExports, requested: Backend): void {
-  const built = typeof exports.kernel_build === "function" ? BUILD_CODES[exports.kernel_build()] : undefined;
-  if (built === undefined) {
-    throw new Error(
-      `init: backend '${requested}' was requested, but the kernel given does not say which build it is ` +
-      "(no kernel_build export): pass a kernel of this version of wasm-rnn, or leave backend out");
-  }
+  const built = BUILD_CODES[exports.kernel_build()];
   if (built !== requested) {
     throw new Error(
       `init: backend '${requested}' was requested, but the kernel given is the '${built}' build: ` +

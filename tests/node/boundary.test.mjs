@@ -8,7 +8,10 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   init, RNN, RNNCell, Tensor, PackedSequence, packPaddedSequence, padPackedSequence, packSequence, padSequence,
   unpackSequence, unpadSequence, loadSafetensors, saveSafetensors, loadTorch,
@@ -354,7 +357,12 @@ test("saveSafetensors refuses a tensor whose shape no longer matches its data (i
 });
 
 test("a Tensor from a second copy of the package is treated alike by forward and loadStateDict", async () => {
-  const other = await import(`${import.meta.resolve("wasm-rnn")}?second-copy`);
+  // A real second copy: the package's modules copied elsewhere, so every class is loaded twice
+  // (a query string on the entry would reuse the first copy's cached modules).
+  const copy = mkdtempSync(join(tmpdir(), "wasm-rnn-copy-"));
+  cpSync(fileURLToPath(new URL("../../dist", import.meta.url)), join(copy, "dist"), { recursive: true });
+  const other = await import(pathToFileURL(join(copy, "dist", "node.js")).href);
+  rmSync(copy, { recursive: true, force: true }); // the modules are loaded; the files are no longer read
   assert.notEqual(other.Tensor, Tensor, "the second import is a separate copy");
   const model = new RNN({ inputSize: 2, hiddenSize: 2, seed: 9 });
   const sd = model.stateDict();
