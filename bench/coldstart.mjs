@@ -89,7 +89,10 @@ try {
     ["Deno (no permissions)", bin("deno"), ["run", "--no-lock", "main.js"]],
     ["Bun", bin("bun"), ["main.js"]],
   ]) {
-    report(runtime, Array.from({ length: runs }, () => timeProcess(command, args, bench).result));
+    report(
+      runtime,
+      Array.from({ length: runs }, () => timeProcess(command, args, bench).result),
+    );
   }
 
   const server = await serve(dir);
@@ -120,12 +123,16 @@ try {
   report("workerd", samples);
   const startup = full - base;
 
-  console.log(`coldstart: median of ${runs} fresh runs in ms; model = ${MODEL}, forward(${INPUT}); ` +
-    "total = init() to the end of the first forward");
+  console.log(
+    `coldstart: median of ${runs} fresh runs in ms; model = ${MODEL}, forward(${INPUT}); ` +
+      "total = init() to the end of the first forward",
+  );
   console.log(`${"runtime".padEnd(26)} ${"backend".padEnd(8)}${COLUMNS.map(cell).join("")}`);
   for (const row of rows) console.log(row);
-  console.log(`workerd: the Worker starts ${startup.toFixed(1)} ms slower than an empty one ` +
-    "(its import: loading the bundle and compiling the kernel builds), plus the total above");
+  console.log(
+    `workerd: the Worker starts ${startup.toFixed(1)} ms slower than an empty one ` +
+      "(its import: loading the bundle and compiling the kernel builds), plus the total above",
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

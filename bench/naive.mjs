@@ -25,7 +25,7 @@ const STEPS = {
     const { H, I } = p;
     for (let j = 0; j < H; j++) {
       const sum = p.bIh[j] + p.bHh[j] + dot(p.wIh, j, I, x, xOff) + dot(p.wHh, j, H, s.h, 0);
-      g[j] = p.relu ? (sum > 0 ? sum : 0) : Math.tanh(sum);
+      g[j] = p.relu ? Math.max(sum, 0) : Math.tanh(sum);
     }
     s.h.set(g.subarray(0, H));
   },
@@ -80,9 +80,14 @@ export function naiveForward(spec, stateDict, x, lengths = null) {
     for (let d = 0; d < D; d++) {
       const s = `_l${l}${d === 1 ? "_reverse" : ""}`;
       const p = {
-        H, I: inSize, R, relu: spec.nonlinearity === "relu",
-        wIh: stateDict[`weight_ih${s}`].data, wHh: stateDict[`weight_hh${s}`].data,
-        bIh: stateDict[`bias_ih${s}`].data, bHh: stateDict[`bias_hh${s}`].data,
+        H,
+        I: inSize,
+        R,
+        relu: spec.nonlinearity === "relu",
+        wIh: stateDict[`weight_ih${s}`].data,
+        wHh: stateDict[`weight_hh${s}`].data,
+        bIh: stateDict[`bias_ih${s}`].data,
+        bHh: stateDict[`bias_hh${s}`].data,
         wHr: stateDict[`weight_hr${s}`]?.data,
       };
       for (let b = 0; b < B; b++) {

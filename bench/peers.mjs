@@ -32,8 +32,11 @@ export class Unsupported extends Error {}
 /** wasm-rnn's constructor options for a workload spec. */
 export function moduleOptions(spec) {
   const options = {
-    inputSize: spec.input, hiddenSize: spec.hidden, numLayers: spec.layers,
-    bidirectional: spec.bidirectional, seed: spec.seed,
+    inputSize: spec.input,
+    hiddenSize: spec.hidden,
+    numLayers: spec.layers,
+    bidirectional: spec.bidirectional,
+    seed: spec.seed,
   };
   if (spec.mode === "rnn") options.nonlinearity = spec.nonlinearity;
   if (spec.proj) options.projSize = spec.proj;
@@ -123,13 +126,17 @@ export function tfjsWasm(tf) {
         const shape = l === 0 && !ctx.lengths ? { inputShape: [T, I] } : {};
         // Zero initializers: the weights are overwritten below, and the default
         // orthogonal recurrent initializer is slow (and warns) for large H.
-        const cell = (extra) => tf.layers.simpleRNN({
-          units: H, activation: spec.nonlinearity, returnSequences: true,
-          kernelInitializer: "zeros", recurrentInitializer: "zeros", biasInitializer: "zeros", ...extra,
-        });
-        model.add(D === 2
-          ? tf.layers.bidirectional({ layer: cell({}), mergeMode: "concat", ...shape })
-          : cell(shape));
+        const cell = (extra) =>
+          tf.layers.simpleRNN({
+            units: H,
+            activation: spec.nonlinearity,
+            returnSequences: true,
+            kernelInitializer: "zeros",
+            recurrentInitializer: "zeros",
+            biasInitializer: "zeros",
+            ...extra,
+          });
+        model.add(D === 2 ? tf.layers.bidirectional({ layer: cell({}), mergeMode: "concat", ...shape }) : cell(shape));
       }
       // Keras keeps kernel = W_ihᵀ, recurrent_kernel = W_hhᵀ and one bias,
       // which must be b_ih + b_hh. Weight order: per layer, forward then backward.
@@ -245,11 +252,14 @@ function torchEnv(threads) {
   let selected = "";
   try {
     selected = realpathSync(join(libDir, "libblas.so.3"));
-  } catch { /* no system BLAS: the loader fails or finds another one; torch_bench.py reports which */ }
+  } catch {
+    /* no system BLAS: the loader fails or finds another one; torch_bench.py reports which */
+  }
   if (/openblas/i.test(selected)) return env;
   // Debian's OpenBLAS flavours each ship libblas.so.3 in their own directory (libopenblas0-pthread first).
   const openblas = ["openblas-pthread", "openblas-openmp", "openblas-serial"]
-    .map((d) => join(libDir, d)).find((d) => existsSync(join(d, "libblas.so.3")));
+    .map((d) => join(libDir, d))
+    .find((d) => existsSync(join(d, "libblas.so.3")));
   if (openblas) env.LD_LIBRARY_PATH = [openblas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(":");
   return env;
 }
@@ -260,12 +270,14 @@ function lastLine(text) {
 
 function timeToBatchMajor(x, T, B, F) {
   const out = new Float32Array(x.length);
-  for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) out.set(x.subarray((t * B + b) * F, (t * B + b + 1) * F), (b * T + t) * F);
+  for (let t = 0; t < T; t++)
+    for (let b = 0; b < B; b++) out.set(x.subarray((t * B + b) * F, (t * B + b + 1) * F), (b * T + t) * F);
   return out;
 }
 
 function batchToTimeMajor(x, T, B, F) {
   const out = new Float32Array(x.length);
-  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) out.set(x.subarray((b * T + t) * F, (b * T + t + 1) * F), (t * B + b) * F);
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < T; t++) out.set(x.subarray((b * T + t) * F, (b * T + t + 1) * F), (t * B + b) * F);
   return out;
 }

@@ -10,7 +10,7 @@ import { renderMarkdown, renderSvg } from "./report.mjs";
 
 const file = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), "results", "results.json");
 // run.mjs writes Infinity (a failed check) as the string "Infinity".
-const report = JSON.parse(readFileSync(file, "utf8"), (k, v) => (v === "Infinity" ? Infinity : v));
+const report = JSON.parse(readFileSync(file, "utf8"), (_k, v) => (v === "Infinity" ? Infinity : v));
 const markdown = renderMarkdown(report);
 writeFileSync(join(dirname(file), "results.md"), markdown);
 writeFileSync(join(dirname(file), "chart.svg"), renderSvg(report));

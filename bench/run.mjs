@@ -24,7 +24,11 @@ const RELAXED_FLAG = "--experimental-wasm-relaxed-simd";
 
 function parseArgs(argv) {
   const opts = {
-    only: null, skip: new Set(), quick: false, steps: null, torchThreads: null,
+    only: null,
+    skip: new Set(),
+    quick: false,
+    steps: null,
+    torchThreads: null,
     python: process.env.BENCH_PYTHON || "/usr/bin/python3",
   };
   for (let i = 0; i < argv.length; i++) {
@@ -39,21 +43,32 @@ function parseArgs(argv) {
     else if (a.startsWith("--steps")) {
       opts.steps = Number(value());
       if (!Number.isInteger(opts.steps) || opts.steps < 1) throw new Error("--steps needs a positive integer");
-    }
-    else if (a.startsWith("--only")) opts.only = value().split(",").map((s) => s.trim()).filter(Boolean);
-    else if (a.startsWith("--skip")) value().split(",").map((s) => s.trim()).filter(Boolean).forEach((s) => opts.skip.add(s));
+    } else if (a.startsWith("--only"))
+      opts.only = value()
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
+    else if (a.startsWith("--skip"))
+      value()
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .forEach((s) => opts.skip.add(s));
     else if (a.startsWith("--torch-threads")) {
       opts.torchThreads = Number(value());
-      if (!Number.isInteger(opts.torchThreads) || opts.torchThreads < 2) throw new Error("--torch-threads needs an integer ≥ 2");
+      if (!Number.isInteger(opts.torchThreads) || opts.torchThreads < 2)
+        throw new Error("--torch-threads needs an integer ≥ 2");
     } else if (a === "--help" || a === "-h") {
-      console.log([
-        "usage: node bench/run.mjs [--only S1,L,lstm,gru] [--quick] [--steps N] [--skip scalar,simd,relaxed,ort,tfjs,naive,torch]",
-        "                          [--torch-threads N]",
-        "  --only           workloads by name (S1, LSTM-M, …) or by family (rnn, lstm, gru)",
-        "  --quick          a smoke run: few calls, rough numbers",
-        "  --steps          shorten every sequence to at most N steps (P's lengths in proportion): a smoke run",
-        "  --torch-threads  also time PyTorch with N threads, beside the 1-thread column",
-      ].join("\n"));
+      console.log(
+        [
+          "usage: node bench/run.mjs [--only S1,L,lstm,gru] [--quick] [--steps N] [--skip scalar,simd,relaxed,ort,tfjs,naive,torch]",
+          "                          [--torch-threads N]",
+          "  --only           workloads by name (S1, LSTM-M, …) or by family (rnn, lstm, gru)",
+          "  --quick          a smoke run: few calls, rough numbers",
+          "  --steps          shorten every sequence to at most N steps (P's lengths in proportion): a smoke run",
+          "  --torch-threads  also time PyTorch with N threads, beside the 1-thread column",
+        ].join("\n"),
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (try --help)`);
   }
@@ -85,8 +100,11 @@ const lib = await import(pathToFileURL(distEntry).href);
 if (!lib.detectFeatures().relaxedSimd && !process.execArgv.includes(RELAXED_FLAG)) {
   const accepted = spawnSync(process.execPath, [RELAXED_FLAG, "-e", ""]).status === 0;
   if (accepted) {
-    const r = spawnSync(process.execPath, [RELAXED_FLAG, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
-      { stdio: "inherit" });
+    const r = spawnSync(
+      process.execPath,
+      [RELAXED_FLAG, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+      { stdio: "inherit" },
+    );
     process.exit(r.status ?? 1);
   }
 }
@@ -101,20 +119,25 @@ for (const backend of ["scalar", "simd", "relaxed"]) {
   kernels[backend] = {
     sha256: createHash("sha256").update(bytes).digest("hex").slice(0, 12),
     bytes: bytes.length,
-    module: (backend === "simd" && !features.simd) || (backend === "relaxed" && !features.relaxedSimd)
-      ? null : await WebAssembly.compile(bytes),
+    module:
+      (backend === "simd" && !features.simd) || (backend === "relaxed" && !features.relaxedSimd)
+        ? null
+        : await WebAssembly.compile(bytes),
   };
 }
 
-const { Unsupported, moduleClass, moduleOptions, wasmRnn, onnxruntimeWeb, tfjsWasm, naiveJs, pytorch } = await import("./peers.mjs");
+const { Unsupported, moduleClass, moduleOptions, wasmRnn, onnxruntimeWeb, tfjsWasm, naiveJs, pytorch } = await import(
+  "./peers.mjs"
+);
 
 // ------------------------------------------------------------- workloads
 
 // workloads.json: the project's shared RNN workloads verbatim, then LSTM and
 // GRU ones that take the shape of the workload named by `like` (keys starting
 // with "_" are comments).
-const listed = Object.entries(JSON.parse(readFileSync(join(HERE, "workloads.json"), "utf8")))
-  .filter(([name]) => !name.startsWith("_"));
+const listed = Object.entries(JSON.parse(readFileSync(join(HERE, "workloads.json"), "utf8"))).filter(
+  ([name]) => !name.startsWith("_"),
+);
 const allWorkloads = listed.map(([name, entry]) => {
   if (!entry.like) return [name, { mode: "rnn", ...entry }];
   const { like, ...own } = entry;
@@ -125,12 +148,16 @@ const FAMILIES = ["rnn", "lstm", "gru"];
 if (opts.only) {
   const unknown = opts.only.filter((n) => !FAMILIES.includes(n.toLowerCase()) && !allWorkloads.some(([w]) => w === n));
   if (unknown.length) {
-    console.error(`bench: unknown workload(s) ${unknown.join(", ")}; have ${allWorkloads.map(([w]) => w).join(", ")} and the families ${FAMILIES.join(", ")}`);
+    console.error(
+      `bench: unknown workload(s) ${unknown.join(", ")}; have ${allWorkloads.map(([w]) => w).join(", ")} and the families ${FAMILIES.join(", ")}`,
+    );
     process.exit(1);
   }
 }
-const workloads = allWorkloads.filter(([name, spec]) =>
-  !opts.only || opts.only.includes(name) || opts.only.some((n) => n.toLowerCase() === spec.mode))
+const workloads = allWorkloads
+  .filter(
+    ([name, spec]) => !opts.only || opts.only.includes(name) || opts.only.some((n) => n.toLowerCase() === spec.mode),
+  )
   .map(([name, spec]) => [name, opts.steps ? shorten(spec, opts.steps) : spec]);
 
 /** The workload with at most `steps` time steps; P's lengths scale with it and stay sorted. */
@@ -177,7 +204,8 @@ function makeInput(spec) {
   for (let i = 0; i < x.length; i++) x[i] = 2 * rand() - 1;
   // Zero padding is what a padded batch holds, and what TF.js's Masking layer keys on.
   if (spec.lengths) {
-    for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) if (t >= spec.lengths[b]) x.fill(0, (t * B + b) * I, (t * B + b + 1) * I);
+    for (let t = 0; t < T; t++)
+      for (let b = 0; b < B; b++) if (t >= spec.lengths[b]) x.fill(0, (t * B + b) * I, (t * B + b + 1) * I);
   }
   return x;
 }
@@ -190,8 +218,26 @@ function makeInput(spec) {
 // Calls of several seconds (naive JS, PyTorch on L) are capped by time, then
 // sampled at least capMinRuns times.
 const POLICY = opts.quick
-  ? { warmSeconds: 0.2, warmCalls: 3, warmCapSeconds: 1, warmMinCalls: 1, minRuns: 3, minSeconds: 0.2, capSeconds: 2, capMinRuns: 2 }
-  : { warmSeconds: 2, warmCalls: 50, warmCapSeconds: 10, warmMinCalls: 2, minRuns: 15, minSeconds: 3, capSeconds: 20, capMinRuns: 5 };
+  ? {
+      warmSeconds: 0.2,
+      warmCalls: 3,
+      warmCapSeconds: 1,
+      warmMinCalls: 1,
+      minRuns: 3,
+      minSeconds: 0.2,
+      capSeconds: 2,
+      capMinRuns: 2,
+    }
+  : {
+      warmSeconds: 2,
+      warmCalls: 50,
+      warmCapSeconds: 10,
+      warmMinCalls: 2,
+      minRuns: 15,
+      minSeconds: 3,
+      capSeconds: 20,
+      capMinRuns: 5,
+    };
 
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
@@ -216,8 +262,11 @@ async function measure(fn, policy = POLICY) {
     if (calls === 0) firstMs = nowMs() - t;
     calls++;
     const elapsed = (nowMs() - start) / 1e3;
-    if ((elapsed >= policy.warmSeconds && calls >= policy.warmCalls) ||
-        (elapsed >= policy.warmCapSeconds && calls >= policy.warmMinCalls)) break;
+    if (
+      (elapsed >= policy.warmSeconds && calls >= policy.warmCalls) ||
+      (elapsed >= policy.warmCapSeconds && calls >= policy.warmMinCalls)
+    )
+      break;
   }
   const warmupMs = nowMs() - start;
   const wall = [];
@@ -231,8 +280,11 @@ async function measure(fn, policy = POLICY) {
     const dc = process.cpuUsage(c); // whole process, all threads: a helper thread would show as CPU > wall
     cpu.push((dc.user + dc.system) / 1e3);
     const elapsed = (nowMs() - start) / 1e3;
-    if ((wall.length >= policy.minRuns && elapsed >= policy.minSeconds) ||
-        (elapsed >= policy.capSeconds && wall.length >= policy.capMinRuns)) break;
+    if (
+      (wall.length >= policy.minRuns && elapsed >= policy.minSeconds) ||
+      (elapsed >= policy.capSeconds && wall.length >= policy.capMinRuns)
+    )
+      break;
   }
   const sorted = [...wall].sort((a, b) => a - b);
   return {
@@ -260,7 +312,8 @@ function compare(ref, got, spec) {
   const D = spec.bidirectional ? 2 : 1;
   const F = D * (spec.proj || spec.hidden);
   const { seq: T, batch: B } = spec;
-  if (!got || got.length !== ref.length) return { maxAbs: Infinity, tol: 0, ok: false, why: `length ${got?.length} ≠ ${ref.length}` };
+  if (!got || got.length !== ref.length)
+    return { maxAbs: Infinity, tol: 0, ok: false, why: `length ${got?.length} ≠ ${ref.length}` };
   let maxAbs = 0;
   let maxRef = 0;
   for (let t = 0; t < T; t++) {
@@ -356,30 +409,53 @@ if (info) {
   VERSIONS.torchBlasFiles = info.blas;
   VERSIONS.torchLdLibraryPath = info.ldLibraryPath;
   IMPLS.find((i) => i.key === "torch").label = `PyTorch ${VERSIONS.torch} CPU, 1 thread`;
-  if (torchMt) IMPLS.find((i) => i.key === "torchmt").label = `PyTorch ${VERSIONS.torch} CPU, ${opts.torchThreads} threads`;
+  if (torchMt)
+    IMPLS.find((i) => i.key === "torchmt").label = `PyTorch ${VERSIONS.torch} CPU, ${opts.torchThreads} threads`;
   if (!/^OpenBLAS/.test(VERSIONS.torchBlasLib)) {
-    notes.push(`PyTorch did not run on OpenBLAS but on ${VERSIONS.torchBlasLib}: install Debian's libopenblas0-pthread; its numbers understate native PyTorch.`);
+    notes.push(
+      `PyTorch did not run on OpenBLAS but on ${VERSIONS.torchBlasLib}: install Debian's libopenblas0-pthread; its numbers understate native PyTorch.`,
+    );
   }
 }
 
 /** Names the BLAS a PyTorch process mapped (a reference BLAS makes PyTorch's GEMMs several times slower). */
 function blasName(files) {
   const all = files.join(" ");
-  const kind = /openblas/i.test(all) ? "OpenBLAS" : /mkl/i.test(all) ? "MKL" : /blis/i.test(all) ? "BLIS" : /atlas/i.test(all) ? "ATLAS"
-    : /\/blas\/libblas/.test(all) ? "reference BLAS, netlib libblas3" : files.length ? "unknown BLAS" : "no BLAS library mapped";
+  const kind = /openblas/i.test(all)
+    ? "OpenBLAS"
+    : /mkl/i.test(all)
+      ? "MKL"
+      : /blis/i.test(all)
+        ? "BLIS"
+        : /atlas/i.test(all)
+          ? "ATLAS"
+          : /\/blas\/libblas/.test(all)
+            ? "reference BLAS, netlib libblas3"
+            : files.length
+              ? "unknown BLAS"
+              : "no BLAS library mapped";
   const main = files.find((f) => /openblas[^/]*\.so|libblas/i.test(f.split("/").pop())) ?? files[0];
   return main ? `${kind} (${main})` : kind;
 }
 
 function factory(key) {
   switch (key) {
-    case "scalar": case "simd": case "relaxed": return wasmRnn(lib, key, kernels[key].module);
-    case "ort": return onnxruntimeWeb(ort);
-    case "tfjs": return tfjsWasm(tf);
-    case "naive": return naiveJs();
-    case "torch": return torch;
-    case "torchmt": return torchMt;
-    default: throw new Error(key);
+    case "scalar":
+    case "simd":
+    case "relaxed":
+      return wasmRnn(lib, key, kernels[key].module);
+    case "ort":
+      return onnxruntimeWeb(ort);
+    case "tfjs":
+      return tfjsWasm(tf);
+    case "naive":
+      return naiveJs();
+    case "torch":
+      return torch;
+    case "torchmt":
+      return torchMt;
+    default:
+      throw new Error(key);
   }
 }
 
@@ -406,7 +482,10 @@ async function gemmPeak(backend, n) {
   const y = alloc(n * n);
   let mem = new Float32Array(k.memory.buffer);
   let s = 12345;
-  const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296) - 0.5;
+  const rand = () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s / 4294967296 - 0.5;
+  };
   for (let i = 0; i < n * n; i++) mem[(a >>> 2) + i] = rand();
   for (let i = 0; i < n * n; i++) mem[(w >>> 2) + i] = rand();
   mem.fill(0, init >>> 2, (init >>> 2) + Math.ceil(n / 8) * 8);
@@ -434,7 +513,9 @@ const machine = describeMachine();
 const startedAt = Date.now();
 const log = (...a) => console.error(...a); // progress on stderr; the table goes to stdout
 
-log(`wasm-rnn bench — ${machine.cpu}, ${machine.cores} logical cores, Node ${process.versions.node} (V8 ${process.versions.v8})`);
+log(
+  `wasm-rnn bench — ${machine.cpu}, ${machine.cores} logical cores, Node ${process.versions.node} (V8 ${process.versions.v8})`,
+);
 log(`policy: ${opts.quick ? "quick" : "full"} ${JSON.stringify(POLICY)}`);
 for (const [key, why] of Object.entries(skipped)) log(`  ${key}: ${why}`);
 
@@ -446,7 +527,9 @@ for (const backend of ["simd", "relaxed", "scalar"]) {
     try {
       const p = await gemmPeak(backend, n);
       peaks.push(p);
-      log(`  ${p.gflops.toFixed(1)} GFLOP/s (${p.medianMs.toFixed(2)} ms, ${p.runs} runs, first call ${p.firstMs.toFixed(1)} ms)`);
+      log(
+        `  ${p.gflops.toFixed(1)} GFLOP/s (${p.medianMs.toFixed(2)} ms, ${p.runs} runs, first call ${p.firstMs.toFixed(1)} ms)`,
+      );
     } catch (e) {
       notes.push(`GEMM peak ${backend} ${n}³ failed: ${e.message}`);
       log(`  failed: ${e.message}`);
@@ -466,7 +549,9 @@ for (const [name, spec0] of workloads) {
   await lib.init({ backend: sourceBackend, module: kernels[sourceBackend].module });
   const entry = { name, spec, flops: flops(spec), impls: {}, loadavg: os.loadavg()[0] };
   results.push(entry);
-  log(`\n${name} (${spec.desc}): ${entry.flops / 1e9 < 0.1 ? (entry.flops / 1e6).toFixed(1) + " MFLOP" : (entry.flops / 1e9).toFixed(2) + " GFLOP"} per forward`);
+  log(
+    `\n${name} (${spec.desc}): ${entry.flops / 1e9 < 0.1 ? `${(entry.flops / 1e6).toFixed(1)} MFLOP` : `${(entry.flops / 1e9).toFixed(2)} GFLOP`} per forward`,
+  );
   let stateDict;
   try {
     const source = new (moduleClass(lib, spec))(moduleOptions(spec));
@@ -504,7 +589,9 @@ for (const [name, spec0] of workloads) {
         Object.assign(r, await measure(prepared.run), { firstMs });
       }
       r.gflops = entry.flops / (r.medianMs * 1e6);
-      log(`  ${impl.label.padEnd(32)} ${fmtMs(r.medianMs).padStart(9)} ms  ${r.gflops.toFixed(2).padStart(7)} GFLOP/s  cpu ${fmtMs(r.cpuMs)} ms  (${r.runs} runs after ${r.warmupCalls} warm-up calls; first call ${fmtMs(r.firstMs)} ms)`);
+      log(
+        `  ${impl.label.padEnd(32)} ${fmtMs(r.medianMs).padStart(9)} ms  ${r.gflops.toFixed(2).padStart(7)} GFLOP/s  cpu ${fmtMs(r.cpuMs)} ms  (${r.runs} runs after ${r.warmupCalls} warm-up calls; first call ${fmtMs(r.firstMs)} ms)`,
+      );
     } catch (e) {
       if (e instanceof Unsupported) {
         r.unsupported = e.message;
@@ -514,7 +601,11 @@ for (const [name, spec0] of workloads) {
         log(`  ${impl.label.padEnd(32)} error: ${r.error}`);
       }
     } finally {
-      try { prepared?.dispose(); } catch { /* already gone */ }
+      try {
+        prepared?.dispose();
+      } catch {
+        /* already gone */
+      }
     }
     if (impl.key === "simd" || (impl.key === "scalar" && skipped.simd)) reference = outputs[impl.key];
   }
@@ -536,7 +627,12 @@ for (const [name, spec0] of workloads) {
       const p = await wasmRnn(lib, backend, kernels[backend].module).prepare({ ...ctx, lengths: null });
       try {
         const m = await measure(p.run);
-        entry.packedVsPadded.push({ backend, packedMs: packedRun.medianMs, paddedMs: m.medianMs, paddedCpuMs: m.cpuMs });
+        entry.packedVsPadded.push({
+          backend,
+          packedMs: packedRun.medianMs,
+          paddedMs: m.medianMs,
+          paddedCpuMs: m.cpuMs,
+        });
         log(`  padded ${backend}: ${fmtMs(m.medianMs)} ms (packed ${fmtMs(packedRun.medianMs)} ms)`);
       } finally {
         p.dispose();
@@ -552,8 +648,20 @@ machine.loadavgEnd = os.loadavg();
 
 const { renderMarkdown, renderSvg } = await import("./report.mjs");
 const report = {
-  machine, versions: VERSIONS, source: describeSource(), features, policy: POLICY, quick: opts.quick, steps: opts.steps, peaks, results, skipped, notes,
-  impls: IMPLS, totalSeconds, command: `node ${relative(process.cwd(), fileURLToPath(import.meta.url))} ${process.argv.slice(2).join(" ")}`.trim(),
+  machine,
+  versions: VERSIONS,
+  source: describeSource(),
+  features,
+  policy: POLICY,
+  quick: opts.quick,
+  steps: opts.steps,
+  peaks,
+  results,
+  skipped,
+  notes,
+  impls: IMPLS,
+  totalSeconds,
+  command: `node ${relative(process.cwd(), fileURLToPath(import.meta.url))} ${process.argv.slice(2).join(" ")}`.trim(),
 };
 const markdown = renderMarkdown(report);
 console.log(markdown);
@@ -563,8 +671,13 @@ const outDir = join(HERE, "results", partial ? "partial" : "");
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, "results.md"), markdown);
 writeFileSync(join(outDir, "chart.svg"), renderSvg(report));
-writeFileSync(join(outDir, "results.json"), JSON.stringify(report, (k, v) => (v === Infinity ? "Infinity" : v), 2) + "\n");
-log(`\nwrote ${relative(ROOT, outDir) || "."}/{results.md,chart.svg,results.json} — ${totalSeconds.toFixed(0)} s in total`);
+writeFileSync(
+  join(outDir, "results.json"),
+  `${JSON.stringify(report, (_k, v) => (v === Infinity ? "Infinity" : v), 2)}\n`,
+);
+log(
+  `\nwrote ${relative(ROOT, outDir) || "."}/{results.md,chart.svg,results.json} — ${totalSeconds.toFixed(0)} s in total`,
+);
 
 function fmtMs(ms) {
   return ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2);
@@ -574,7 +687,10 @@ function fmtMs(ms) {
 function describeSource() {
   const git = (...args) => spawnSync("git", ["-C", ROOT, ...args], { encoding: "utf8" });
   const head = git("rev-parse", "--short", "HEAD").stdout?.trim() || null;
-  const dirty = head ? git("status", "--porcelain", "--", "src", "assembly", "asconfig.json").stdout.trim().split("\n").filter(Boolean).length : null;
+  const dirty = head
+    ? git("status", "--porcelain", "--", "src", "assembly", "asconfig.json").stdout.trim().split("\n").filter(Boolean)
+        .length
+    : null;
   return {
     commit: head,
     uncommittedFiles: dirty,
@@ -593,9 +709,17 @@ function describeMachine() {
     const model = /^model\s*:\s*(\d+)/m.exec(info)?.[1];
     flags = ["avx2", "fma", "avx512f"].filter((x) => f.includes(x)).join(" ");
     if (family) cpu += ` (family ${family} model ${model})`;
-  } catch { /* not Linux */ }
+  } catch {
+    /* not Linux */
+  }
   return {
-    cpu, flags, cores: os.cpus().length, node: process.versions.node, v8: process.versions.v8,
-    platform: `${os.type()} ${os.release()} ${os.arch()}`, date: new Date().toISOString(), loadavgStart: os.loadavg(),
+    cpu,
+    flags,
+    cores: os.cpus().length,
+    node: process.versions.node,
+    v8: process.versions.v8,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    date: new Date().toISOString(),
+    loadavgStart: os.loadavg(),
   };
 }

@@ -30,7 +30,10 @@ export function tfjsGated(tf, spec, stateDict, x, lengths = null) {
   const R = spec.proj || H;
   const D = spec.bidirectional ? 2 : 1;
   const held = [];
-  const keep = (t) => (held.push(t), t);
+  const keep = (t) => {
+    held.push(t);
+    return t;
+  };
   const layers = [];
   for (let l = 0; l < L; l++) {
     const inputs = l === 0 ? spec.input : D * R;
@@ -54,53 +57,61 @@ export function tfjsGated(tf, spec, stateDict, x, lengths = null) {
   const input = keep(tf.tensor2d(x, [T * B, spec.input]));
   const steps = Array.from({ length: T }, (_, t) => keep(tf.scalar(t, "int32")));
   const masks = lengths
-    ? Array.from({ length: T }, (_, t) => keep(tf.tensor2d(lengths.map((n) => (t < n ? 1 : 0)), [B, 1])))
+    ? Array.from({ length: T }, (_, t) =>
+        keep(
+          tf.tensor2d(
+            lengths.map((n) => (t < n ? 1 : 0)),
+            [B, 1],
+          ),
+        ),
+      )
     : null;
 
   const cell = lstm
     ? (p, xs, state) => {
-      const [i, f, g, o] = tf.split(tf.add(xs, tf.matMul(state.h, p.wHh)), 4, 1);
-      const c = tf.add(tf.mul(tf.sigmoid(f), state.c), tf.mul(tf.sigmoid(i), tf.tanh(g)));
-      const h = tf.mul(tf.sigmoid(o), tf.tanh(c));
-      return { h: p.wHr ? tf.matMul(h, p.wHr) : h, c };
-    }
+        const [i, f, g, o] = tf.split(tf.add(xs, tf.matMul(state.h, p.wHh)), 4, 1);
+        const c = tf.add(tf.mul(tf.sigmoid(f), state.c), tf.mul(tf.sigmoid(i), tf.tanh(g)));
+        const h = tf.mul(tf.sigmoid(o), tf.tanh(c));
+        return { h: p.wHr ? tf.matMul(h, p.wHr) : h, c };
+      }
     : (p, xs, state) => {
-      const gh = tf.add(tf.matMul(state.h, p.wHh), p.bHh);
-      const [xrz, xn] = tf.split(xs, [2 * H, H], 1);
-      const [ghrz, ghn] = tf.split(gh, [2 * H, H], 1);
-      const [r, z] = tf.split(tf.sigmoid(tf.add(xrz, ghrz)), 2, 1);
-      const n = tf.tanh(tf.add(xn, tf.mul(r, ghn)));
-      return { h: tf.add(n, tf.mul(z, tf.sub(state.h, n))) };
-    };
+        const gh = tf.add(tf.matMul(state.h, p.wHh), p.bHh);
+        const [xrz, xn] = tf.split(xs, [2 * H, H], 1);
+        const [ghrz, ghn] = tf.split(gh, [2 * H, H], 1);
+        const [r, z] = tf.split(tf.sigmoid(tf.add(xrz, ghrz)), 2, 1);
+        const n = tf.tanh(tf.add(xn, tf.mul(r, ghn)));
+        return { h: tf.add(n, tf.mul(z, tf.sub(state.h, n))) };
+      };
 
-  const forward = () => tf.tidy(() => {
-    let layerIn = input;
-    for (const { dirs } of layers) {
-      const outs = dirs.map((p, d) => {
-        // Rows [T, B·G·H], taken per step with a gather: the wasm backend's slice
-        // (and split, made of slices) copies its whole input to JS first, which
-        // makes T slices of the projection cost O(T²).
-        const xs = tf.reshape(tf.add(tf.matMul(layerIn, p.wIh), p.bIh), [T, B * G * H]);
-        let state = { h: tf.zeros([B, R]), c: lstm ? tf.zeros([B, H]) : null };
-        const ys = new Array(T);
-        for (let n = 0; n < T; n++) {
-          const t = d === 0 ? n : T - 1 - n;
-          const previous = state;
-          // A scope per step, as tfjs-layers' rnn() has: the gates are freed at once
-          // instead of piling up on the wasm heap until the whole forward ends.
-          state = tf.tidy(() => {
-            const next = cell(p, tf.reshape(tf.gather(xs, steps[t]), [B, G * H]), previous);
-            return masks ? { h: tf.mul(next.h, masks[t]), c: next.c && tf.mul(next.c, masks[t]) } : next;
-          });
-          previous.c?.dispose();
-          ys[t] = state.h;
-        }
-        return tf.stack(ys); // [T, B, R]
-      });
-      layerIn = tf.reshape(D === 2 ? tf.concat(outs, 2) : outs[0], [T * B, D * R]);
-    }
-    return layerIn;
-  });
+  const forward = () =>
+    tf.tidy(() => {
+      let layerIn = input;
+      for (const { dirs } of layers) {
+        const outs = dirs.map((p, d) => {
+          // Rows [T, B·G·H], taken per step with a gather: the wasm backend's slice
+          // (and split, made of slices) copies its whole input to JS first, which
+          // makes T slices of the projection cost O(T²).
+          const xs = tf.reshape(tf.add(tf.matMul(layerIn, p.wIh), p.bIh), [T, B * G * H]);
+          let state = { h: tf.zeros([B, R]), c: lstm ? tf.zeros([B, H]) : null };
+          const ys = new Array(T);
+          for (let n = 0; n < T; n++) {
+            const t = d === 0 ? n : T - 1 - n;
+            const previous = state;
+            // A scope per step, as tfjs-layers' rnn() has: the gates are freed at once
+            // instead of piling up on the wasm heap until the whole forward ends.
+            state = tf.tidy(() => {
+              const next = cell(p, tf.reshape(tf.gather(xs, steps[t]), [B, G * H]), previous);
+              return masks ? { h: tf.mul(next.h, masks[t]), c: next.c && tf.mul(next.c, masks[t]) } : next;
+            });
+            previous.c?.dispose();
+            ys[t] = state.h;
+          }
+          return tf.stack(ys); // [T, B, R]
+        });
+        layerIn = tf.reshape(D === 2 ? tf.concat(outs, 2) : outs[0], [T * B, D * R]);
+      }
+      return layerIn;
+    });
 
   return {
     run: () => {

@@ -27,6 +27,8 @@ for (const name of wanted) {
   const { status } = spawnSync(process.execPath, SUITES[name], { stdio: "inherit" });
   if (status !== 0) failed.push(name);
 }
-console.log(`\nexamples: ${wanted.length - failed.length} passed, ${failed.length} failed` +
-  (failed.length > 0 ? ` (${failed.join(", ")})` : ""));
+console.log(
+  `\nexamples: ${wanted.length - failed.length} passed, ${failed.length} failed` +
+    (failed.length > 0 ? ` (${failed.join(", ")})` : ""),
+);
 process.exit(failed.length > 0 ? 1 : 0);

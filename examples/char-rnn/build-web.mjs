@@ -29,8 +29,10 @@ export async function buildWeb() {
   });
   for (const backend of ["relaxed", "simd", "scalar"]) {
     // Resolved through the package's "exports", as a user's build script would.
-    copyFileSync(fileURLToPath(import.meta.resolve(`wasm-rnn/rnn.${backend}.wasm`)),
-      here(`./dist/build/rnn.${backend}.wasm`));
+    copyFileSync(
+      fileURLToPath(import.meta.resolve(`wasm-rnn/rnn.${backend}.wasm`)),
+      here(`./dist/build/rnn.${backend}.wasm`),
+    );
   }
   copyFileSync(here("./index.html"), here("./dist/index.html"));
   copyFileSync(here("./model.safetensors"), here("./dist/model.safetensors"));

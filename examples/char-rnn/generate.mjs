@@ -80,8 +80,10 @@ async function main() {
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write("\n");
   if (latencies.length > 0) {
-    console.error(`\n${latencies.length} characters in ${seconds.toFixed(3)} s · ` +
-      `median ${(median(latencies) * 1000).toFixed(1)} µs per character · backend: ${runtime.backend}`);
+    console.error(
+      `\n${latencies.length} characters in ${seconds.toFixed(3)} s · ` +
+        `median ${(median(latencies) * 1000).toFixed(1)} µs per character · backend: ${runtime.backend}`,
+    );
   }
   model.dispose();
 }

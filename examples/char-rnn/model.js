@@ -4,7 +4,10 @@
 // each frontend's bundler or resolver picks its own build of "wasm-rnn".
 import { Embedding, GRU, LSTM, Linear, loadSafetensors } from "wasm-rnn";
 
-const RECURRENT = new Map([["gru", GRU], ["lstm", LSTM]]);
+const RECURRENT = new Map([
+  ["gru", GRU],
+  ["lstm", LSTM],
+]);
 
 /**
  * nn.Embedding(V, E) → nn.GRU or nn.LSTM(E, H, L) → nn.Linear(H, V), loaded from
@@ -33,7 +36,11 @@ export class CharModel {
     this.embed = new Embedding({ numEmbeddings: V, embeddingDim: E });
     this.rnn = new Recurrent({ inputSize: E, hiddenSize: H, numLayers: Number(metadata.num_layers) });
     this.fc = new Linear({ inFeatures: H, outFeatures: V });
-    for (const [prefix, module] of [["embed.", this.embed], ["rnn.", this.rnn], ["fc.", this.fc]]) {
+    for (const [prefix, module] of [
+      ["embed.", this.embed],
+      ["rnn.", this.rnn],
+      ["fc.", this.fc],
+    ]) {
       module.loadStateDict(file, { prefix });
       module.eval();
     }

@@ -17,7 +17,9 @@ const features = detectFeatures();
 const available = { relaxed: features.relaxedSimd, simd: features.simd, scalar: true };
 
 for (const backend of ["relaxed", "simd", "scalar"]) {
-  test(`generation equals PyTorch's on the ${backend} kernel`, { skip: !available[backend] && "not supported by this Node" }, async (t) => {
+  test(`generation equals PyTorch's on the ${backend} kernel`, {
+    skip: !available[backend] && "not supported by this Node",
+  }, async (t) => {
     await init({ backend });
     const model = CharModel.fromSafetensors(weights);
     try {
@@ -33,7 +35,9 @@ for (const backend of ["relaxed", "simd", "scalar"]) {
       const { prompt, length, temperature, seed, text } = expected.sampled;
       const sampled = [...generate(model, { prompt, length, temperature, seed })].map((s) => s.char).join("");
       assert.equal(sampled, text, "temperature sampling");
-      t.diagnostic(`node ${process.version} ${backend}: median ${(median(latencies) * 1000).toFixed(1)} µs per character`);
+      t.diagnostic(
+        `node ${process.version} ${backend}: median ${(median(latencies) * 1000).toFixed(1)} µs per character`,
+      );
     } finally {
       model.dispose();
     }
@@ -50,8 +54,8 @@ test("the model is PyTorch's, part for part: Embedding, recurrent layer and Line
 test("sampling is reproducible from the seed and differs between seeds", async () => {
   await init();
   const model = CharModel.fromSafetensors(weights);
-  const text = (seed) => [...generate(model, { prompt: "MENENIUS:\n", length: 120, temperature: 0.8, seed })]
-    .map((s) => s.char).join("");
+  const text = (seed) =>
+    [...generate(model, { prompt: "MENENIUS:\n", length: 120, temperature: 0.8, seed })].map((s) => s.char).join("");
   assert.equal(text(7), text(7));
   assert.notEqual(text(7), text(8));
   model.dispose();
@@ -64,8 +68,11 @@ test("a prompt outside the vocabulary is refused by name", async () => {
   model.dispose();
 });
 
-const demo = (...args) => execFileSync(process.execPath, [fileURLToPath(new URL("./generate.mjs", import.meta.url)), ...args],
-  { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+const demo = (...args) =>
+  execFileSync(process.execPath, [fileURLToPath(new URL("./generate.mjs", import.meta.url)), ...args], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 
 test("the command-line demo prints PyTorch's greedy text", () => {
   const sample = expected.samples[1];

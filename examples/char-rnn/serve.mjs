@@ -24,24 +24,28 @@ export function serveStatic(root, port = 0) {
     try {
       if (!path.startsWith(root.endsWith(sep) ? root : root + sep)) throw new Error("outside the root");
       const body = await readFile(path);
-      response.writeHead(200, {
-        "content-type": TYPES[extname(path)] ?? "application/octet-stream",
-        "cache-control": "no-store", // a rebuilt demo shows up on reload
-        // Cross-origin isolation: without it browsers round performance.now() to
-        // 100 µs, coarser than one step; with it, to 5 µs.
-        "cross-origin-opener-policy": "same-origin",
-        "cross-origin-embedder-policy": "require-corp",
-      }).end(body);
+      response
+        .writeHead(200, {
+          "content-type": TYPES[extname(path)] ?? "application/octet-stream",
+          "cache-control": "no-store", // a rebuilt demo shows up on reload
+          // Cross-origin isolation: without it browsers round performance.now() to
+          // 100 µs, coarser than one step; with it, to 5 µs.
+          "cross-origin-opener-policy": "same-origin",
+          "cross-origin-embedder-policy": "require-corp",
+        })
+        .end(body);
     } catch {
       response.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
     }
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => resolve({
-      url: `http://127.0.0.1:${server.address().port}/`,
-      close: () => new Promise((done) => server.close(done)),
-    }));
+    server.listen(port, "127.0.0.1", () =>
+      resolve({
+        url: `http://127.0.0.1:${server.address().port}/`,
+        close: () => new Promise((done) => server.close(done)),
+      }),
+    );
   });
 }
 

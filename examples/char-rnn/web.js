@@ -53,10 +53,14 @@ async function main() {
   const model = CharModel.fromSafetensors(new Uint8Array(await response.arrayBuffer()));
 
   const temperature = $("temperature");
-  const showTemperature = () => { $("temperature-value").textContent = Number(temperature.value).toFixed(2); };
+  const showTemperature = () => {
+    $("temperature-value").textContent = Number(temperature.value).toFixed(2);
+  };
   temperature.addEventListener("input", showTemperature);
   showTemperature();
-  $("greedy").addEventListener("change", () => { temperature.disabled = $("greedy").checked; });
+  $("greedy").addEventListener("change", () => {
+    temperature.disabled = $("greedy").checked;
+  });
 
   const button = $("generate");
   button.disabled = false;
@@ -73,20 +77,28 @@ async function main() {
     const latencies = [];
     try {
       const steps = generate(model, {
-        prompt, length, temperature: Number(temperature.value), greedy: $("greedy").checked, seed: Number($("seed").value) | 0,
+        prompt,
+        length,
+        temperature: Number(temperature.value),
+        greedy: $("greedy").checked,
+        seed: Number($("seed").value) | 0,
       });
       let text = "";
       let done = false;
       while (!done) {
         for (let i = 0; i < CHARS_PER_FRAME; i++) {
           const next = steps.next();
-          if (next.done) { done = true; break; }
+          if (next.done) {
+            done = true;
+            break;
+          }
           text += next.value.char;
           latencies.push(next.value.ms * 1000);
         }
         generated.textContent = text;
         drawChart($("chart"), latencies, length);
-        $("stats").textContent = `${latencies.length} chars · median ${median(latencies).toFixed(1)} µs/char · ${runtime.backend}`;
+        $("stats").textContent =
+          `${latencies.length} chars · median ${median(latencies).toFixed(1)} µs/char · ${runtime.backend}`;
         if (!done) await nextFrame();
       }
       output.dataset.medianUs = median(latencies).toFixed(2);

@@ -17,12 +17,21 @@ import { chromium } from "playwright-core";
 import { startDemo } from "./serve.mjs";
 
 const expected = JSON.parse(readFileSync(new URL("./expected.json", import.meta.url), "utf8"));
-const SCREENSHOT = process.env.UPDATE_SCREENSHOT === "1"
-  ? fileURLToPath(new URL("./screenshot.png", import.meta.url))
-  : join(tmpdir(), "wasm-rnn-char-rnn-screenshot.png");
+const SCREENSHOT =
+  process.env.UPDATE_SCREENSHOT === "1"
+    ? fileURLToPath(new URL("./screenshot.png", import.meta.url))
+    : join(tmpdir(), "wasm-rnn-char-rnn-screenshot.png");
 // Debian's Chromium; the flags keep it off the network (there is none here to reach).
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 
 let server;
 let browser;

@@ -60,7 +60,8 @@ export class Tensor {
       // Also what stops an array that contains itself, which would nest forever.
       if (shape.length === MAX_DIMS) {
         throw new RangeError(
-          `Tensor.from: too many dimensions: the arrays nest more than ${MAX_DIMS} levels deep (does an array contain itself?)`);
+          `Tensor.from: too many dimensions: the arrays nest more than ${MAX_DIMS} levels deep (does an array contain itself?)`,
+        );
       }
       shape.push(level.length);
       level = level[0];

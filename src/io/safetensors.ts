@@ -131,11 +131,14 @@ function readHeader(file: Uint8Array): { header: Record<string, unknown>; dataSt
   if (headerLength > file.length - 8) {
     throw new Error(
       `safetensors: header length ${headerLength} runs past the end of the file ` +
-      `(${file.length - 8} bytes follow the length field)`);
+        `(${file.length - 8} bytes follow the length field)`,
+    );
   }
   const text = decodeUtf8(file.subarray(8, 8 + headerLength));
   if (!text.startsWith("{")) {
-    throw new Error(`safetensors: the header must be a JSON object starting with '{', got ${describe(text.slice(0, 20))}`);
+    throw new Error(
+      `safetensors: the header must be a JSON object starting with '{', got ${describe(text.slice(0, 20))}`,
+    );
   }
   const header = parseJson(text);
   if (!isRecord(header)) throw new Error(`safetensors: the header must be a JSON object, got ${describe(header)}`);
@@ -153,7 +156,8 @@ function decodeUtf8(bytes: Uint8Array): string {
 function readMetadata(value: unknown): Record<string, string> {
   const metadata = emptyRecord<string>();
   if (value === undefined) return metadata;
-  if (!isRecord(value)) throw new Error(`safetensors: __metadata__ must be an object of strings, got ${describe(value)}`);
+  if (!isRecord(value))
+    throw new Error(`safetensors: __metadata__ must be an object of strings, got ${describe(value)}`);
   for (const key of Object.keys(value)) {
     const entry = value[key];
     if (typeof entry !== "string") {
@@ -184,7 +188,8 @@ function readTensorInfo(name: string, value: unknown): TensorInfo {
   if (needed !== end - begin) {
     throw new Error(
       `${where} has data_offsets [${begin}, ${end}] (${end - begin} bytes) ` +
-      `but shape ${formatShape(shape)} of ${dtype} needs ${needed} bytes`);
+        `but shape ${formatShape(shape)} of ${dtype} needs ${needed} bytes`,
+    );
   }
   return { name, dtype: dtype as FloatDtype, shape, begin, end };
 }
@@ -199,14 +204,17 @@ function checkCoverage(entries: TensorInfo[], dataLength: number): void {
       const relation = entry.begin < covered ? "overlaps" : "leaves a gap after";
       throw new Error(
         `safetensors: tensor '${entry.name}' starts at byte ${entry.begin} and ${relation} ${previous}, ` +
-        `which ends at byte ${covered}`);
+          `which ends at byte ${covered}`,
+      );
     }
     covered = entry.end;
     previous = `tensor '${entry.name}'`;
   }
   if (covered !== dataLength) {
     const problem = covered > dataLength ? "the file is truncated" : "the file has trailing bytes";
-    throw new Error(`safetensors: the tensors cover ${covered} bytes of data but the file holds ${dataLength}: ${problem}`);
+    throw new Error(
+      `safetensors: the tensors cover ${covered} bytes of data but the file holds ${dataLength}: ${problem}`,
+    );
   }
 }
 
@@ -271,7 +279,8 @@ export function decodeFloats(bytes: Uint8Array, dtype: FloatDtype): Float32Array
     case "F64":
       for (let i = 0; i < count; i++) {
         const value = view.getFloat64(8 * i, true);
-        if (value === value) out[i] = value; // rounds to nearest-even
+        if (!Number.isNaN(value))
+          out[i] = value; // rounds to nearest-even
         else bits[i] = (view.getUint32(8 * i + 4, true) & 0x8000_0000) | 0x7fc0_0000;
       }
       break;
@@ -309,8 +318,12 @@ function readTensorsToSave(tensors: Record<string, Tensor>): Map<string, TensorS
   }
   const snapshots = new Map<string, TensorSnapshot>();
   for (const name of Object.keys(tensors).sort(compareUtf8)) {
-    if (name === "__metadata__") throw new TypeError("saveSafetensors: '__metadata__' is reserved and cannot name a tensor");
-    snapshots.set(name, readTensor(tensors[name], `saveSafetensors: '${name}'`, `saveSafetensors: '${name}' must be a Tensor`));
+    if (name === "__metadata__")
+      throw new TypeError("saveSafetensors: '__metadata__' is reserved and cannot name a tensor");
+    snapshots.set(
+      name,
+      readTensor(tensors[name], `saveSafetensors: '${name}'`, `saveSafetensors: '${name}' must be a Tensor`),
+    );
   }
   return snapshots;
 }
@@ -319,13 +332,15 @@ function metadataJson(metadata: Record<string, string>): string {
   if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) {
     throw new TypeError(`saveSafetensors: metadata must be an object of strings, got ${describe(metadata)}`);
   }
-  const fields = Object.keys(metadata).sort(compareUtf8).map((key) => {
-    const value = metadata[key];
-    if (typeof value !== "string") {
-      throw new TypeError(`saveSafetensors: metadata value for '${key}' must be a string, got ${describe(value)}`);
-    }
-    return `${JSON.stringify(key)}:${JSON.stringify(value)}`;
-  });
+  const fields = Object.keys(metadata)
+    .sort(compareUtf8)
+    .map((key) => {
+      const value = metadata[key];
+      if (typeof value !== "string") {
+        throw new TypeError(`saveSafetensors: metadata value for '${key}' must be a string, got ${describe(value)}`);
+      }
+      return `${JSON.stringify(key)}:${JSON.stringify(value)}`;
+    });
   return `{${fields.join(",")}}`;
 }
 
@@ -366,7 +381,11 @@ function parseJson(text: string): unknown {
 }
 
 const JSON_NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-const JSON_LITERALS: readonly [string, unknown][] = [["true", true], ["false", false], ["null", null]];
+const JSON_LITERALS: readonly [string, unknown][] = [
+  ["true", true],
+  ["false", false],
+  ["null", null],
+];
 
 // A class rather than closures: V8 keeps type feedback per function object, so methods shared by
 // every parse get optimized, where closures made afresh for each file would not.
@@ -493,7 +512,8 @@ class JsonParser {
   }
 
   private fail(expected: string): never {
-    const found = this.at < this.text.length ? describe(this.text.slice(this.at, this.at + 12)) : "the end of the header";
+    const found =
+      this.at < this.text.length ? describe(this.text.slice(this.at, this.at + 12)) : "the end of the header";
     throw new Error(`safetensors: invalid JSON header at character ${this.at}: expected ${expected}, got ${found}`);
   }
 }

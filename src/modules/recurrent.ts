@@ -7,7 +7,7 @@
 
 import { Activation, type Gates } from "../../assembly/abi.js";
 import { readTensor, Tensor } from "../core/tensor.js";
-import { describe, formatShape } from "../core/describe.js";
+import { formatShape } from "../core/describe.js";
 import { MT19937, randomSeed } from "../core/random.js";
 import type { TensorSnapshot } from "../core/snapshot.js";
 import { activeKernel } from "../runtime/runtime.js";

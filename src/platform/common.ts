@@ -1,7 +1,14 @@
 // What every runtime entry's `init()` shares. An entry only says how it gets
 // the package's own build of a backend (`bundled`) and how it turns the
 // user's `init({ wasm })` into a module (`custom`).
-import { checkInitOptions, chooseBackend, initFromModule, initTicket, type InitOptions, type Runtime } from "../runtime/runtime.js";
+import {
+  checkInitOptions,
+  chooseBackend,
+  initFromModule,
+  initTicket,
+  type InitOptions,
+  type Runtime,
+} from "../runtime/runtime.js";
 import type { Backend } from "../runtime/features.js";
 import { describe } from "../core/describe.js";
 
@@ -19,8 +26,7 @@ export async function initWith(options: unknown, loader: Loader): Promise<Runtim
   const ticket = initTicket();
   const o = checkInitOptions(options);
   const backend = chooseBackend(o);
-  const module = o.module
-    ?? (o.wasm === undefined ? await loader.bundled(backend) : await loader.custom(o.wasm));
+  const module = o.module ?? (o.wasm === undefined ? await loader.bundled(backend) : await loader.custom(o.wasm));
   const userModule = o.module !== undefined || o.wasm !== undefined;
   return initFromModule(module, o.backend === undefined && userModule ? "custom" : backend, o, ticket);
 }

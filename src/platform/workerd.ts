@@ -24,8 +24,9 @@ export function init(options?: InitOptions): Promise<Runtime> {
     custom: async (source) => {
       throw new TypeError(
         `init: Workers cannot compile WebAssembly from a URL or bytes (got ${describe(source)}); ` +
-        "import the .wasm file instead and pass it as `module`, e.g. " +
-        "`import kernel from \"wasm-rnn/rnn.simd.wasm\"; await init({ module: kernel })`");
+          "import the .wasm file instead and pass it as `module`, e.g. " +
+          '`import kernel from "wasm-rnn/rnn.simd.wasm"; await init({ module: kernel })`',
+      );
     },
   });
 }

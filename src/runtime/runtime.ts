@@ -147,7 +147,8 @@ function checkBuildMatches(exports: KernelExports, requested: Backend): void {
   if (built !== requested) {
     throw new Error(
       `init: backend '${requested}' was requested, but the kernel given is the '${built}' build: ` +
-      `pass the ${requested} build (rnn.${requested}.wasm), or leave backend out`);
+        `pass the ${requested} build (rnn.${requested}.wasm), or leave backend out`,
+    );
   }
 }
 

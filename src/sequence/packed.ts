@@ -79,9 +79,14 @@ export class PackedSequence {
   readonly #unsortedIndices: Int32Array | null;
 
   static {
-    fieldsOf = (sequence) => (#batchSizes in sequence
-      ? { batchSizes: sequence.#batchSizes, sortedIndices: sequence.#sortedIndices, unsortedIndices: sequence.#unsortedIndices }
-      : null);
+    fieldsOf = (sequence) =>
+      #batchSizes in sequence
+        ? {
+            batchSizes: sequence.#batchSizes,
+            sortedIndices: sequence.#sortedIndices,
+            unsortedIndices: sequence.#unsortedIndices,
+          }
+        : null;
   }
 
   /**
@@ -158,7 +163,8 @@ export function readPackedSequence(sequence: PackedSequence, what = "input"): Pa
   const fields = typeof sequence === "object" && sequence !== null ? fieldsOf(sequence) : null;
   if (fields === null) {
     throw new TypeError(
-      `${what} must be a PackedSequence made by its constructor, packPaddedSequence or packSequence, got ${describe(sequence)}`);
+      `${what} must be a PackedSequence made by its constructor, packPaddedSequence or packSequence, got ${describe(sequence)}`,
+    );
   }
   const data = snapshotTensor(sequence.data, `${what}.data`);
   if (data.shape.length === 0) {
@@ -171,10 +177,12 @@ export function readPackedSequence(sequence: PackedSequence, what = "input"): Pa
 /** At most one batch size per row of data: each is at least 1. */
 function readBatchSizes(batchSizes: unknown, rows: number): Int32Array {
   const tooMany = (n: number) => `batchSizes holds ${n} steps, more than the ${rows} rows of data it describes`;
-  return Int32Array.from(readIntegers(batchSizes, "batchSizes", rows, tooMany).map((v, i) => {
-    if (v > 0x7fffffff) throw new RangeError(`batchSizes[${i}] must be at most 2147483647, got ${v}`);
-    return v;
-  }));
+  return Int32Array.from(
+    readIntegers(batchSizes, "batchSizes", rows, tooMany).map((v, i) => {
+      if (v > 0x7fffffff) throw new RangeError(`batchSizes[${i}] must be at most 2147483647, got ${v}`);
+      return v;
+    }),
+  );
 }
 
 /**
@@ -237,10 +245,7 @@ export function packPaddedSequence(
  * @throws TypeError if `sequence` is not a PackedSequence or an option has the wrong type.
  * @throws RangeError if `totalLength` is shorter than the longest sequence.
  */
-export function padPackedSequence(
-  sequence: PackedSequence,
-  options?: PadPackedSequenceOptions,
-): [Tensor, Int32Array] {
+export function padPackedSequence(sequence: PackedSequence, options?: PadPackedSequenceOptions): [Tensor, Int32Array] {
   const caller = "padPackedSequence";
   checkPackedSequence(sequence, caller);
   const packed = readPackedSequence(sequence);
@@ -266,16 +271,17 @@ export function padPackedSequence(
  * @throws TypeError / RangeError as {@link padSequence} and {@link packPaddedSequence}; a
  *   zero-length sequence gives PyTorch's "Length of all samples has to be greater than 0" error.
  */
-export function packSequence(
-  sequences: Iterable<Tensor> | Tensor,
-  options?: PackSequenceOptions,
-): PackedSequence {
+export function packSequence(sequences: Iterable<Tensor> | Tensor, options?: PackSequenceOptions): PackedSequence {
   const caller = "packSequence";
   const opts = readOptions(options, ["enforceSorted"], caller);
   const enforceSorted = booleanOption(opts, "enforceSorted", true, caller);
   const list = readSequences(sequences, caller);
   const padded = padSequenceList(list, rowShapeOf(list, caller), false, 0, "right");
-  return packPaddedSequence(padded, list.map((s) => s.shape[0]), { enforceSorted });
+  return packPaddedSequence(
+    padded,
+    list.map((s) => s.shape[0]),
+    { enforceSorted },
+  );
 }
 
 /**
@@ -291,10 +297,7 @@ export function packSequence(
  * @throws RangeError for an empty list, a 0-D sequence, trailing dims that differ from
  *   `sequences[0]`'s (PyTorch would broadcast size-1 dims silently), or an unknown `paddingSide`.
  */
-export function padSequence(
-  sequences: Iterable<Tensor> | Tensor,
-  options?: PadSequenceOptions,
-): Tensor {
+export function padSequence(sequences: Iterable<Tensor> | Tensor, options?: PadSequenceOptions): Tensor {
   const caller = "padSequence";
   const opts = readOptions(options, ["batchFirst", "paddingValue", "paddingSide"], caller);
   const batchFirst = booleanOption(opts, "batchFirst", false, caller);
@@ -340,11 +343,7 @@ export function unpackSequence(sequence: PackedSequence): Tensor[] {
  * @throws RangeError for fewer than 2 dims, a lengths count other than B, or a length
  *   below 0 or above T (PyTorch slices silently).
  */
-export function unpadSequence(
-  padded: Tensor,
-  lengths: IntegerArrayLike,
-  options?: UnpadSequenceOptions,
-): Tensor[] {
+export function unpadSequence(padded: Tensor, lengths: IntegerArrayLike, options?: UnpadSequenceOptions): Tensor[] {
   const caller = "unpadSequence";
   const opts = readOptions(options, ["batchFirst"], caller);
   const batchFirst = booleanOption(opts, "batchFirst", false, caller);
@@ -393,7 +392,8 @@ function layoutOf(input: TensorSnapshot, batchFirst: boolean, caller: string): P
   if (input.shape.length < 2) {
     throw new RangeError(
       `${caller}: input must be at least 2-D, ${batchFirst ? "(B, T, *)" : "(T, B, *)"}, ` +
-      `got ${input.shape.length}-D tensor of shape ${formatShape(input.shape)}`);
+        `got ${input.shape.length}-D tensor of shape ${formatShape(input.shape)}`,
+    );
   }
   const [first, second] = input.shape;
   const steps = batchFirst ? second : first;
@@ -477,7 +477,12 @@ function identity(n: number): Int32Array {
   return Int32Array.from({ length: n }, (_, i) => i);
 }
 
-function gatherPacked(source: Float32Array, layout: PaddedLayout, order: Int32Array, batchSizes: Int32Array): Float32Array {
+function gatherPacked(
+  source: Float32Array,
+  layout: PaddedLayout,
+  order: Int32Array,
+  batchSizes: Int32Array,
+): Float32Array {
   const { rowSize, timeStride, batchStride } = layout;
   const out = new Float32Array(sumOf(batchSizes) * rowSize);
   let row = 0;
@@ -506,7 +511,9 @@ function lengthsInCallerOrder(sequence: PackedSnapshot): Int32Array {
   const indices = sequence.sortedIndices;
   if (indices === null) return sorted;
   const lengths = new Int32Array(sorted.length);
-  sorted.forEach((length, j) => { lengths[indices[j]] = length; });
+  sorted.forEach((length, j) => {
+    lengths[indices[j]] = length;
+  });
   return lengths;
 }
 
@@ -516,10 +523,15 @@ function lengthsInCallerOrder(sequence: PackedSnapshot): Int32Array {
 /** Each sequence read once into a validated snapshot: its shape is checked against its data. */
 function readSequences(sequences: unknown, caller: string): TensorSnapshot[] {
   const iterable = typeof sequences === "object" && sequences !== null && Symbol.iterator in sequences;
-  const list = iterable || typeof sequences !== "object" || sequences === null
-    ? fromIterable(sequences, caller).map((sequence, i) =>
-      readTensor(sequence, `sequences[${i}]`, `${caller}: sequences[${i}] must be a Tensor`))
-    : unstack(readTensor(sequences, "sequences", `${caller}: sequences must be a Tensor or an iterable of Tensors`), caller);
+  const list =
+    iterable || typeof sequences !== "object" || sequences === null
+      ? fromIterable(sequences, caller).map((sequence, i) =>
+          readTensor(sequence, `sequences[${i}]`, `${caller}: sequences[${i}] must be a Tensor`),
+        )
+      : unstack(
+          readTensor(sequences, "sequences", `${caller}: sequences must be a Tensor or an iterable of Tensors`),
+          caller,
+        );
   if (list.length === 0) throw new RangeError("received an empty list of sequences");
   list.forEach((sequence, i) => {
     if (sequence.shape.length === 0) {
@@ -533,7 +545,8 @@ function fromIterable(sequences: unknown, caller: string): unknown[] {
   const iterable = typeof sequences === "object" && sequences !== null && Symbol.iterator in sequences;
   if (!iterable) {
     throw new TypeError(
-      `${caller}: Expected iterable for input sequences, but got arg of type: ${describe(sequences)}`);
+      `${caller}: Expected iterable for input sequences, but got arg of type: ${describe(sequences)}`,
+    );
   }
   return Array.from(sequences as Iterable<unknown>);
 }
@@ -545,7 +558,11 @@ function unstack(stacked: TensorSnapshot, caller: string): TensorSnapshot[] {
   }
   const [count, ...shape] = stacked.shape;
   const size = product(shape);
-  return Array.from({ length: count }, (_, i) => ({ data: stacked.data.subarray(i * size, (i + 1) * size), shape, numel: size }));
+  return Array.from({ length: count }, (_, i) => ({
+    data: stacked.data.subarray(i * size, (i + 1) * size),
+    shape,
+    numel: size,
+  }));
 }
 
 function rowShapeOf(list: TensorSnapshot[], caller: string): readonly number[] {
@@ -555,7 +572,8 @@ function rowShapeOf(list: TensorSnapshot[], caller: string): readonly number[] {
     if (trailing.length !== rowShape.length || trailing.some((size, d) => size !== rowShape[d])) {
       throw new RangeError(
         `${caller}: all sequences must have the trailing dims of sequences[0], ${formatShape(rowShape)}, ` +
-        `but sequences[${i}] has shape ${formatShape(sequence.shape)}`);
+          `but sequences[${i}] has shape ${formatShape(sequence.shape)}`,
+      );
     }
   });
   return rowShape;
@@ -615,7 +633,8 @@ function readInteger(value: unknown, where: string): number {
 }
 
 function readLengths(lengths: unknown, batch: number): number[] {
-  const mismatch = (n: number) => `Expected \`len(lengths)\` to be equal to batch_size, but got ${n} (batch_size=${batch})`;
+  const mismatch = (n: number) =>
+    `Expected \`len(lengths)\` to be equal to batch_size, but got ${n} (batch_size=${batch})`;
   const values = readIntegers(lengths, "lengths", batch, mismatch);
   if (values.length !== batch) throw new RangeError(mismatch(values.length));
   return values;
@@ -626,7 +645,8 @@ function checkPositive(lengths: readonly number[]): void {
   if (at >= 0) {
     throw new RangeError(
       "Length of all samples has to be greater than 0, but found an element in 'lengths' that is <= 0 " +
-      `(lengths[${at}] = ${lengths[at]})`);
+        `(lengths[${at}] = ${lengths[at]})`,
+    );
   }
 }
 
@@ -636,12 +656,18 @@ function checkNotNegative(lengths: readonly number[]): void {
 }
 
 /** PyTorch accepts longer lengths and builds an inconsistent PackedSequence (or slices silently). */
-function checkFitsInput(lengths: readonly number[], layout: PaddedLayout, shape: readonly number[], batchFirst: boolean): void {
+function checkFitsInput(
+  lengths: readonly number[],
+  layout: PaddedLayout,
+  shape: readonly number[],
+  batchFirst: boolean,
+): void {
   const at = lengths.findIndex((length) => length > layout.steps);
   if (at >= 0) {
     throw new RangeError(
       `lengths[${at}] = ${lengths[at]} is longer than the padded input, which has ${layout.steps} time steps ` +
-      `(dim ${batchFirst ? 1 : 0} of shape ${formatShape(shape)})`);
+        `(dim ${batchFirst ? 1 : 0} of shape ${formatShape(shape)})`,
+    );
   }
 }
 
@@ -650,9 +676,10 @@ function checkSortedDescending(lengths: readonly number[]): void {
   if (at >= 0) {
     throw new RangeError(
       "`lengths` array must be sorted in decreasing order when `enforceSorted` is true. " +
-      "You can pass `enforceSorted: false` to packPaddedSequence and/or packSequence to sidestep this " +
-      "requirement if you do not need ONNX exportability. " +
-      `Got lengths[${at}] = ${lengths[at]} after lengths[${at - 1}] = ${lengths[at - 1]}.`);
+        "You can pass `enforceSorted: false` to packPaddedSequence and/or packSequence to sidestep this " +
+        "requirement if you do not need ONNX exportability. " +
+        `Got lengths[${at}] = ${lengths[at]} after lengths[${at - 1}] = ${lengths[at - 1]}.`,
+    );
   }
 }
 
@@ -662,13 +689,15 @@ function checkBatchSizes(sizes: Int32Array, dataShape: readonly number[]): void 
     if (size <= 0) throw new RangeError(`batchSizes must be positive, got batchSizes[${t}] = ${size}`);
     if (t > 0 && size > sizes[t - 1]) {
       throw new RangeError(
-        `batchSizes must be non-increasing, got batchSizes[${t}] = ${size} after batchSizes[${t - 1}] = ${sizes[t - 1]}`);
+        `batchSizes must be non-increasing, got batchSizes[${t}] = ${size} after batchSizes[${t - 1}] = ${sizes[t - 1]}`,
+      );
     }
   });
   const rows = sumOf(sizes);
   if (rows !== dataShape[0]) {
     throw new RangeError(
-      `batchSizes sum to ${rows} rows, but data has ${dataShape[0]} (data shape ${formatShape(dataShape)})`);
+      `batchSizes sum to ${rows} rows, but data has ${dataShape[0]} (data shape ${formatShape(dataShape)})`,
+    );
   }
 }
 
@@ -685,7 +714,8 @@ function resolvePermutations(
   if (broken >= 0) {
     throw new RangeError(
       `unsortedIndices must be the inverse of sortedIndices, but sortedIndices[${broken}] = ${sorted[broken]} ` +
-      `and unsortedIndices[${sorted[broken]}] = ${unsorted[sorted[broken]]}`);
+        `and unsortedIndices[${sorted[broken]}] = ${unsorted[sorted[broken]]}`,
+    );
   }
   return [sorted, unsorted];
 }
@@ -700,7 +730,8 @@ function optionalPermutation(values: unknown, name: string, batch: number): Int3
     if (index < 0 || index >= batch || seen[index]) {
       throw new RangeError(
         `${name} must be a permutation of 0…${batch - 1}, but ${name}[${j}] = ${index} is ` +
-        (index < 0 || index >= batch ? "out of range" : "repeated"));
+          (index < 0 || index >= batch ? "out of range" : "repeated"),
+      );
     }
     seen[index] = 1;
   });
@@ -709,7 +740,9 @@ function optionalPermutation(values: unknown, name: string, batch: number): Int3
 
 function invertPermutation(permutation: Int32Array): Int32Array {
   const inverse = new Int32Array(permutation.length);
-  permutation.forEach((index, j) => { inverse[index] = j; });
+  permutation.forEach((index, j) => {
+    inverse[index] = j;
+  });
   return inverse;
 }
 
@@ -764,7 +797,8 @@ function totalLengthOption(options: Record<string, unknown>, maxLength: number, 
   if (value < maxLength) {
     throw new RangeError(
       "Expected totalLength to be at least the length of the longest sequence in input, " +
-      `but got totalLength=${value} and max sequence length being ${maxLength}`);
+        `but got totalLength=${value} and max sequence length being ${maxLength}`,
+    );
   }
   return value;
 }

@@ -98,8 +98,12 @@ function randomSize(rng) {
 export function macsOf(spec) {
   const D = spec.bidirectional ? 2 : 1;
   const H = spec.hiddenSize;
-  const rows = spec.mode === "unbatched" ? spec.steps
-    : spec.mode === "packed" ? spec.lengths.reduce((a, b) => a + b, 0) : spec.steps * spec.batch;
+  const rows =
+    spec.mode === "unbatched"
+      ? spec.steps
+      : spec.mode === "packed"
+        ? spec.lengths.reduce((a, b) => a + b, 0)
+        : spec.steps * spec.batch;
   let perRow = 0;
   for (let l = 0; l < spec.numLayers; l++) perRow += D * H * ((l === 0 ? spec.inputSize : D * H) + H);
   return rows * perRow;
@@ -136,7 +140,8 @@ export function randomSpec(rng, seed) {
   if (spec.mode === "packed") spec.enforceSorted = rng.chance(0.4);
   // Wide layers get short, thin inputs (the cost is steps · batch · layers · H · (I + H)).
   for (let guard = 0; macsOf(withLengths(spec, rng)) > MAX_MACS && guard < 64; guard++) {
-    if (spec.steps > 1 && (spec.steps >= spec.batch || spec.mode === "unbatched")) spec.steps = Math.ceil(spec.steps / 2);
+    if (spec.steps > 1 && (spec.steps >= spec.batch || spec.mode === "unbatched"))
+      spec.steps = Math.ceil(spec.steps / 2);
     else if (spec.batch > 1) spec.batch = Math.ceil(spec.batch / 2);
     else if (spec.numLayers > 1) spec.numLayers--;
     else if (spec.bidirectional) spec.bidirectional = false;
@@ -245,7 +250,8 @@ function materializeHashed(spec) {
   if (spec.h0) {
     const values = new Float32Array(planes * B * H);
     for (let p = 0; p < planes; p++) {
-      for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) values[(p * B + b) * H + j] = hashNormal(seed, 200 + p, b, j, 0);
+      for (let b = 0; b < B; b++)
+        for (let j = 0; j < H; j++) values[(p * B + b) * H + j] = hashNormal(seed, 200 + p, b, j, 0);
     }
     h0 = new Tensor(values, spec.mode === "unbatched" ? [planes, H] : [planes, B, H]);
   }
@@ -279,8 +285,10 @@ function materializeStream(spec) {
   }
   const T = spec.steps;
   const B = spec.mode === "unbatched" ? 1 : spec.batch;
-  const input = fill(spec.mode === "unbatched" ? [T, I] : spec.batchFirst ? [B, T, I] : [T, B, I],
-    () => rng.normal() * spec.inputScale);
+  const input = fill(
+    spec.mode === "unbatched" ? [T, I] : spec.batchFirst ? [B, T, I] : [T, B, I],
+    () => rng.normal() * spec.inputScale,
+  );
   const planes = spec.numLayers * D;
   const h0 = spec.h0 ? fill(spec.mode === "unbatched" ? [planes, H] : [planes, B, H], () => rng.normal()) : null;
   return { stateDict, input, h0 };
@@ -416,11 +424,16 @@ function runOurs(spec, data, mutate) {
     if (spec.dirty) rnn.forward(poisonInput(spec));
     const input = modelInput(spec, data.input);
     const [out, hN] = rnn.forward(input, data.h0);
-    if (spec.mode === "packed" && !(out instanceof PackedSequence)) throw new Error("packed input gave no PackedSequence");
+    if (spec.mode === "packed" && !(out instanceof PackedSequence))
+      throw new Error("packed input gave no PackedSequence");
     const outTensor = spec.mode === "packed" ? out.data : out;
     return {
-      output: outTensor.data, outputShape: [...outTensor.shape], hN: hN.data, hNShape: [...hN.shape],
-      batchSizes: out.batchSizes, sortedIndices: out.sortedIndices,
+      output: outTensor.data,
+      outputShape: [...outTensor.shape],
+      hN: hN.data,
+      hNShape: [...hN.shape],
+      batchSizes: out.batchSizes,
+      sortedIndices: out.sortedIndices,
     };
   } finally {
     rnn.dispose();
@@ -445,11 +458,14 @@ export function checkSpec(spec, options = {}) {
   // measured over output and hN together: hN is ~90 values in a small case, and in
   // a chaotic (×5) recurrence which of them happen to lose the most is luck.
   if (spec.mode === "packed") {
-    const same = (a, b) => (a === null ? b === null : b !== null && a.length === b.length && Array.from(a).every((v, i) => v === b[i]));
+    const same = (a, b) =>
+      a === null ? b === null : b !== null && a.length === b.length && Array.from(a).every((v, i) => v === b[i]);
     if (!same(ours.batchSizes, ref64.batchSizes) || !same(ours.sortedIndices, ref64.sortedIndices)) {
       return {
-        ok: false, worst: Infinity,
-        message: `packed output has batchSizes [${ours.batchSizes}] and sortedIndices [${ours.sortedIndices}], ` +
+        ok: false,
+        worst: Infinity,
+        message:
+          `packed output has batchSizes [${ours.batchSizes}] and sortedIndices [${ours.sortedIndices}], ` +
           `expected [${ref64.batchSizes}] and [${ref64.sortedIndices}]`,
       };
     }
@@ -466,8 +482,10 @@ export function checkSpec(spec, options = {}) {
     worst = Math.max(worst, error / tol);
     if (!(error <= tol)) {
       return {
-        ok: false, worst: Infinity,
-        message: `${what}: max |ours - ref64| = ${error} > tolerance ${tol} (float32 emulation error ${f32}, ` +
+        ok: false,
+        worst: Infinity,
+        message:
+          `${what}: max |ours - ref64| = ${error} > tolerance ${tol} (float32 emulation error ${f32}, ` +
           `max |ref64| = ${maxAbs(ref64[what])})`,
       };
     }
@@ -494,9 +512,13 @@ export function prepare(spec) {
 
 function candidates(spec) {
   const out = [];
-  const push = (change) => out.push(withLengths({ ...spec, ...change, lengths: change.lengths ?? spec.lengths }, makeRng(spec.seed)));
+  const push = (change) =>
+    out.push(withLengths({ ...spec, ...change, lengths: change.lengths ?? spec.lengths }, makeRng(spec.seed)));
   const halve = (n) => Math.max(1, Math.floor(n / 2));
-  if (spec.numLayers > 1) push({ numLayers: 1 }), push({ numLayers: spec.numLayers - 1 });
+  if (spec.numLayers > 1) {
+    push({ numLayers: 1 });
+    push({ numLayers: spec.numLayers - 1 });
+  }
   if (spec.bidirectional) push({ bidirectional: false });
   if (spec.dirty) push({ dirty: false });
   if (spec.h0) push({ h0: false });
@@ -540,7 +562,7 @@ export function shrink(spec, { budget = 300, mutate } = {}) {
   let current = spec;
   let result = checkSpec(spec, { mutate });
   let evaluations = 0;
-  for (let progress = true; progress && evaluations < budget;) {
+  for (let progress = true; progress && evaluations < budget; ) {
     progress = false;
     for (const candidate of candidates(current)) {
       if (++evaluations > budget) break;
@@ -576,7 +598,7 @@ export function shrink(spec, { budget = 300, mutate } = {}) {
 export async function fuzz(options = {}) {
   const seed = options.seed ?? 1;
   const backends = options.backends ?? (await availableBackends());
-  const log = options.log === undefined ? console.log : options.log ?? (() => {});
+  const log = options.log === undefined ? console.log : (options.log ?? (() => {}));
   const doShrink = options.shrink ?? true;
   const deadline = options.seconds === undefined ? Infinity : performance.now() + options.seconds * 1000;
   const total = options.cases ?? (options.seconds === undefined ? 100 : Infinity);
@@ -608,14 +630,22 @@ export async function fuzz(options = {}) {
           continue;
         }
         const shrunk = doShrink ? shrink(spec) : { spec, result: r };
-        const failure = { backend, spec: shrunk.spec, message: shrunk.result.message, original: spec, originalMessage: r.message };
+        const failure = {
+          backend,
+          spec: shrunk.spec,
+          message: shrunk.result.message,
+          original: spec,
+          originalMessage: r.message,
+        };
         failures.push(failure);
         log(formatFailure(failure));
       }
     }
     cases += count;
     if (options.progress) {
-      log(`fuzz: ${cases} cases, ${runs} runs, ${failures.length} failures, ${((performance.now() - started) / 1000).toFixed(0)} s`);
+      log(
+        `fuzz: ${cases} cases, ${runs} runs, ${failures.length} failures, ${((performance.now() - started) / 1000).toFixed(0)} s`,
+      );
     }
   }
   return { cases, runs, failures, rescaled, worst, seconds: (performance.now() - started) / 1000 };
@@ -627,7 +657,7 @@ export function formatFailure(f) {
   return [
     `FUZZ FAILURE on the ${f.backend} build: ${f.message}`,
     `  original case (seed ${f.original.seed}): ${f.originalMessage}`,
-    "  minimal reproducer (add to tests/fuzz/regressions.json \"cases\"):",
-    "  " + JSON.stringify(entry),
+    '  minimal reproducer (add to tests/fuzz/regressions.json "cases"):',
+    `  ${JSON.stringify(entry)}`,
   ].join("\n");
 }

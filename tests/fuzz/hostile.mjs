@@ -17,12 +17,24 @@ import { init, RNN, Tensor, packSequence, padPackedSequence, unpackSequence } fr
 import * as api from "wasm-rnn";
 import { makeRng } from "./differential.mjs";
 
-const INTERNAL = /Cannot read propert|of undefined|of null|is not a function|is not iterable|unreachable|out of bounds|Invalid typed array length|Array buffer allocation failed|Maximum call stack|detached ArrayBuffer|Invalid array length/;
+const INTERNAL =
+  /Cannot read propert|of undefined|of null|is not a function|is not iterable|unreachable|out of bounds|Invalid typed array length|Array buffer allocation failed|Maximum call stack|detached ArrayBuffer|Invalid array length/;
 const RECURRENT = ["RNN", "GRU", "LSTM"].filter((m) => typeof api[m] === "function");
 
 /** Sizes where 32-bit and 31-bit arithmetic breaks, and some ordinary ones. */
-const HUGE = [2 ** 31 - 1, 2 ** 31, 2 ** 31 + 1, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, 2 ** 32 + 4, 2 ** 16, 2 ** 16 + 1,
-  2 ** 30, 2 ** 53 - 1];
+const HUGE = [
+  2 ** 31 - 1,
+  2 ** 31,
+  2 ** 31 + 1,
+  2 ** 32 - 1,
+  2 ** 32,
+  2 ** 32 + 1,
+  2 ** 32 + 4,
+  2 ** 16,
+  2 ** 16 + 1,
+  2 ** 30,
+  2 ** 53 - 1,
+];
 const INTERESTING = [-1, 0, 1, 2, 3, 100, 1e9, 2 ** 31 - 1, -(2 ** 31), 2 ** 32, 0.5, NaN];
 
 const values = (t) => Array.from(t.data instanceof Tensor ? t.data.data : t.data);
@@ -36,37 +48,60 @@ function hostileTensor(rng, shape) {
   const big = new Float32Array(n + extra).fill(rng.pick([1, -3, 1e30]));
   big.set(honest);
   switch (rng.int(0, 5)) {
-    case 0: { // own length shorter than the real array
+    case 0: {
+      // own length shorter than the real array
       Object.defineProperty(big, "length", { value: n });
       return [() => new Tensor(big, shape), new Tensor(honest, shape)];
     }
-    case 1: { // data grows after the first read
+    case 1: {
+      // data grows after the first read
       let reads = 0;
-      return [() => Object.create(Tensor.prototype, {
-        data: { get: () => (reads++ === 0 ? honest : big) }, shape: { value: shape },
-      }), new Tensor(honest, shape)];
+      return [
+        () =>
+          Object.create(Tensor.prototype, {
+            data: { get: () => (reads++ === 0 ? honest : big) },
+            shape: { value: shape },
+          }),
+        new Tensor(honest, shape),
+      ];
     }
-    case 2: { // a Proxy that lies about data or shape after the first read
+    case 2: {
+      // a Proxy that lies about data or shape after the first read
       let reads = 0;
       const key = rng.pick(["data", "shape"]);
       const lie = key === "data" ? big : [...shape.slice(0, -1), shape.at(-1) + extra];
-      return [() => new Proxy(new Tensor(honest, shape), {
-        get: (t, k) => (k === key && reads++ > 0 ? lie : Reflect.get(t, k)),
-      }), new Tensor(honest, shape)];
+      return [
+        () =>
+          new Proxy(new Tensor(honest, shape), {
+            get: (t, k) => (k === key && reads++ > 0 ? lie : Reflect.get(t, k)),
+          }),
+        new Tensor(honest, shape),
+      ];
     }
-    case 3: { // shape edited after construction
-      return [() => {
-        const t = new Tensor(honest, [...shape]);
-        t.shape[rng.int(0, shape.length - 1)] = rng.pick(HUGE);
-        return t;
-      }, null];
+    case 3: {
+      // shape edited after construction
+      return [
+        () => {
+          const t = new Tensor(honest, [...shape]);
+          t.shape[rng.int(0, shape.length - 1)] = rng.pick(HUGE);
+          return t;
+        },
+        null,
+      ];
     }
-    case 4: { // a shape near 2^31 / 2^32 elements over tiny data
-      return [() => Object.create(Tensor.prototype, {
-        data: { value: honest }, shape: { value: [rng.pick(HUGE), ...shape.slice(1)] },
-      }), null];
+    case 4: {
+      // a shape near 2^31 / 2^32 elements over tiny data
+      return [
+        () =>
+          Object.create(Tensor.prototype, {
+            data: { value: honest },
+            shape: { value: [rng.pick(HUGE), ...shape.slice(1)] },
+          }),
+        null,
+      ];
     }
-    default: { // own length longer than the real array
+    default: {
+      // own length longer than the real array
       Object.defineProperty(honest, "length", { value: n + extra });
       return [() => new Tensor(honest, shape), null];
     }
@@ -77,7 +112,8 @@ function hostileTensor(rng, shape) {
 function mutatePacked(rng, p) {
   const field = rng.pick(["batchSizes", "sortedIndices", "unsortedIndices", "replace", "data"]);
   try {
-    if (field === "replace") p[rng.pick(["sortedIndices", "unsortedIndices", "batchSizes"])] = rng.pick([null, new Int32Array([0]), [5, 1]]);
+    if (field === "replace")
+      p[rng.pick(["sortedIndices", "unsortedIndices", "batchSizes"])] = rng.pick([null, new Int32Array([0]), [5, 1]]);
     else if (field === "data") p.data.shape[0] = rng.pick(INTERESTING);
     else if (p[field]) p[field][rng.int(0, p[field].length - 1)] = rng.pick(INTERESTING);
   } catch (error) {
@@ -116,12 +152,23 @@ function runCase(seed, model) {
     return judge(seed, kind, call, honestCall, restore);
   } else if (kind === "packed") {
     const lengths = Array.from({ length: rng.int(1, 4) }, () => rng.int(1, 4));
-    const build = () => packSequence(lengths.map((len, b) =>
-      new Tensor(Float32Array.from({ length: len * I }, (_, i) => Math.sin(seed + b * 31 + i)), [len, I])),
-    { enforceSorted: false });
+    const build = () =>
+      packSequence(
+        lengths.map(
+          (len, b) =>
+            new Tensor(
+              Float32Array.from({ length: len * I }, (_, i) => Math.sin(seed + b * 31 + i)),
+              [len, I],
+            ),
+        ),
+        { enforceSorted: false },
+      );
     const consumer = rng.pick([
       (p) => outputsOf(model.forward(p)),
-      (p) => { const [t, l] = padPackedSequence(p); return [values(t), Array.from(l)]; },
+      (p) => {
+        const [t, l] = padPackedSequence(p);
+        return [values(t), Array.from(l)];
+      },
       (p) => unpackSequence(p).map(values),
     ]);
     const mutated = build();
@@ -137,7 +184,7 @@ function runCase(seed, model) {
     // below, building it or refusing it are both fine.
     const { inputSize: I0, hiddenSize: H0, numLayers: L0 = 1 } = options;
     const D0 = options.bidirectional ? 2 : 1;
-    const bytes = 4 * D0 * H0 * ((I0 + H0) + (L0 - 1) * (D0 * H0 + H0));
+    const bytes = 4 * D0 * H0 * (I0 + H0 + (L0 - 1) * (D0 * H0 + H0));
     call = () => {
       new Module(options).dispose();
       return [];
@@ -166,7 +213,9 @@ function judge(seed, kind, call, honestCall, restore) {
   if (error !== null) {
     // A refusal must come up front; an accepted call may take as long as its (legal) size needs.
     if (ms > 1000) return `${where}: refused after ${ms.toFixed(0)} ms`;
-    const clear = error instanceof TypeError || error instanceof RangeError ||
+    const clear =
+      error instanceof TypeError ||
+      error instanceof RangeError ||
       (error?.constructor === Error && /^Error\(s\) in loading state_dict/.test(error.message));
     if (!clear || INTERNAL.test(error.message)) return `${where}: ${error?.constructor?.name}: ${error?.message}`;
     const grown = memory.buffer.byteLength - bytesBefore;
@@ -199,7 +248,9 @@ export async function fuzzHostile({ seed = 1, cases = 200 } = {}) {
     }
   }
   return {
-    cases, failures, memoryGrowth: runtime.kernel.memory.buffer.byteLength - memoryBefore,
+    cases,
+    failures,
+    memoryGrowth: runtime.kernel.memory.buffer.byteLength - memoryBefore,
   };
 }
 

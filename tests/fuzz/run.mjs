@@ -42,16 +42,27 @@ let args;
 try {
   args = parseArgs(process.argv.slice(2));
 } catch (error) {
-  console.error(`fuzz: ${error.message}\nusage: run.mjs [--seconds N] [--cases N] [--seed S] [--backends scalar,simd,relaxed] [--no-shrink]`);
+  console.error(
+    `fuzz: ${error.message}\nusage: run.mjs [--seconds N] [--cases N] [--seed S] [--backends scalar,simd,relaxed] [--no-shrink]`,
+  );
   process.exit(2);
 }
-console.log(`fuzz: seed ${args.seed}, ${args.cases !== undefined ? `${args.cases} cases` : `${args.seconds} s`}` +
-  `${args.backends ? `, builds ${args.backends.join(", ")}` : ""}`);
+console.log(
+  `fuzz: seed ${args.seed}, ${args.cases !== undefined ? `${args.cases} cases` : `${args.seconds} s`}` +
+    `${args.backends ? `, builds ${args.backends.join(", ")}` : ""}`,
+);
 const result = await fuzz({
-  seed: args.seed, cases: args.cases, seconds: args.seconds, backends: args.backends, shrink: args.shrink, progress: true,
+  seed: args.seed,
+  cases: args.cases,
+  seconds: args.seconds,
+  backends: args.backends,
+  shrink: args.shrink,
+  progress: true,
 });
-console.log(`fuzz: ${result.cases} cases (${result.runs} runs across builds) in ${result.seconds.toFixed(1)} s, ` +
-  `${result.failures.length} failure(s); ${result.rescaled} case(s) regenerated at unit scale (relu overflow); ` +
-  `worst passing error/tolerance ${result.worst.ratio.toFixed(3)} (${result.worst.backend})`);
+console.log(
+  `fuzz: ${result.cases} cases (${result.runs} runs across builds) in ${result.seconds.toFixed(1)} s, ` +
+    `${result.failures.length} failure(s); ${result.rescaled} case(s) regenerated at unit scale (relu overflow); ` +
+    `worst passing error/tolerance ${result.worst.ratio.toFixed(3)} (${result.worst.backend})`,
+);
 if (result.worst.spec) console.log(`fuzz: closest passing case: ${JSON.stringify(result.worst.spec)}`);
 process.exit(result.failures.length === 0 ? 0 : 1);

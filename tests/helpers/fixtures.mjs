@@ -17,7 +17,7 @@ function isEncodedTensor(v) {
     !Array.isArray(v) &&
     typeof v.b64 === "string" &&
     Array.isArray(v.shape) &&
-    Object.prototype.hasOwnProperty.call(BYTES, v.dtype)
+    Object.hasOwn(BYTES, v.dtype)
   );
 }
 

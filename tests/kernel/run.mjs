@@ -30,7 +30,9 @@ const options = args.filter((a) => a.startsWith("-"));
 const exhaustive = options.length === 1 ? sweeps[options[0]] : undefined;
 const builds = args.filter((a) => !a.startsWith("-"));
 for (const b of [...options.filter((o) => !sweeps[o]), ...builds.filter((b) => !all.includes(b))]) {
-  console.error(`run.mjs: unknown argument ${b} (builds: ${all.join(", ")}; options: ${Object.keys(sweeps).join(", ")})`);
+  console.error(
+    `run.mjs: unknown argument ${b} (builds: ${all.join(", ")}; options: ${Object.keys(sweeps).join(", ")})`,
+  );
   process.exit(2);
 }
 if (options.length > 1) {
@@ -41,11 +43,43 @@ if (options.length > 1) {
 // f32x4.relaxed_madd in a one-function module. Node 20 accepts it only behind
 // a V8 flag, which NODE_OPTIONS does not pass: give it to the child directly.
 const relaxedProbe = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-  0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b, // type (v128 ×3) → v128
-  0x03, 0x02, 0x01, 0x00,                                     // one function
-  0x0a, 0x0d, 0x01, 0x0b, 0x00,                               // code, no locals
-  0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b, // relaxed_madd, end
+  0x00,
+  0x61,
+  0x73,
+  0x6d,
+  0x01,
+  0x00,
+  0x00,
+  0x00,
+  0x01,
+  0x08,
+  0x01,
+  0x60,
+  0x03,
+  0x7b,
+  0x7b,
+  0x7b,
+  0x01,
+  0x7b, // type (v128 ×3) → v128
+  0x03,
+  0x02,
+  0x01,
+  0x00, // one function
+  0x0a,
+  0x0d,
+  0x01,
+  0x0b,
+  0x00, // code, no locals
+  0x20,
+  0x00,
+  0x20,
+  0x01,
+  0x20,
+  0x02,
+  0xfd,
+  0x85,
+  0x02,
+  0x0b, // relaxed_madd, end
 ]);
 const relaxedFlags = WebAssembly.validate(relaxedProbe) ? [] : ["--experimental-wasm-relaxed-simd"];
 
@@ -65,8 +99,11 @@ function run(build) {
   const flags = build === "relaxed" ? relaxedFlags : [];
   const env = { ...process.env };
   if (exhaustive) env.ASPECT_ENTRIES = exhaustive.spec;
-  const child = spawn(process.execPath, [...flags, cli, "--config", "as-pect.config.js",
-    "--as-config", asconfigFor(build), "--summary"], { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(
+    process.execPath,
+    [...flags, cli, "--config", "as-pect.config.js", "--as-config", asconfigFor(build), "--summary"],
+    { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] },
+  );
   let output = "";
   let inBanner = true;
   child.stdout.setEncoding("utf8");
@@ -84,6 +121,7 @@ function run(build) {
   process.stdout.write(`\n=== kernel specs: ${build} build ===\n`);
   return new Promise((resolve) => {
     child.on("close", (code) => {
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: strips the ANSI colour codes (ESC [ … m) of as-pect's output.
       const counts = /\[Tests\]:\s*(\d+)\s*\/\s*(\d+)/.exec(output.replace(/\x1b\[[0-9;]*m/g, ""));
       resolve({
         build,

@@ -19,8 +19,7 @@ export const BACKENDS = Object.freeze([
 ]);
 
 /** Builds this runtime cannot run (reported as skipped suites so a missing flag is visible). */
-export const SKIPPED_BACKENDS = Object.freeze(
-  ["scalar", "simd", "relaxed"].filter((b) => !BACKENDS.includes(b)));
+export const SKIPPED_BACKENDS = Object.freeze(["scalar", "simd", "relaxed"].filter((b) => !BACKENDS.includes(b)));
 
 /**
  * Registers `describe("<label>: <backend> build")` for every build in BACKENDS and

@@ -12,9 +12,19 @@ const CASES = 400;
 const SEED = 20261207;
 
 test(`${CASES} hostile calls (seed ${SEED}) are answered as their honest copy or refused clearly, no victim changes`, () => {
-  const child = spawnSync(process.execPath,
-    ["--experimental-wasm-relaxed-simd", "--max-old-space-size=512", FUZZER, "--cases", String(CASES), "--seed", String(SEED)],
-    { encoding: "utf8", timeout: 120_000, maxBuffer: 16 * 2 ** 20 });
+  const child = spawnSync(
+    process.execPath,
+    [
+      "--experimental-wasm-relaxed-simd",
+      "--max-old-space-size=512",
+      FUZZER,
+      "--cases",
+      String(CASES),
+      "--seed",
+      String(SEED),
+    ],
+    { encoding: "utf8", timeout: 120_000, maxBuffer: 16 * 2 ** 20 },
+  );
   const tail = `status ${child.status}, signal ${child.signal}, error ${child.error?.code}\n${(child.stderr ?? "").slice(-1500)}`;
   let result;
   try {

@@ -13,8 +13,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import {
-  init, RNN, RNNCell, Tensor, PackedSequence, packPaddedSequence, padPackedSequence, packSequence, padSequence,
-  unpackSequence, unpadSequence, loadSafetensors, saveSafetensors, loadTorch,
+  init,
+  RNN,
+  RNNCell,
+  Tensor,
+  PackedSequence,
+  padPackedSequence,
+  packSequence,
+  padSequence,
+  unpackSequence,
+  unpadSequence,
+  loadSafetensors,
+  saveSafetensors,
+  loadTorch,
 } from "wasm-rnn";
 import * as api from "wasm-rnn";
 import { zipSync } from "fflate";
@@ -23,7 +34,8 @@ const WORKER = fileURLToPath(new URL("./workers/boundary-case.mjs", import.meta.
 const RECURRENT = ["RNN", "GRU", "LSTM"].filter((m) => typeof api[m] === "function");
 
 // Messages that mean the library did not check its input itself.
-const INTERNAL = /Cannot read propert|of undefined|of null|is not a function|is not iterable|unreachable|out of bounds|Invalid typed array length|Array buffer allocation failed|Maximum call stack|detached ArrayBuffer|Invalid array length/;
+const INTERNAL =
+  /Cannot read propert|of undefined|of null|is not a function|is not iterable|unreachable|out of bounds|Invalid typed array length|Array buffer allocation failed|Maximum call stack|detached ArrayBuffer|Invalid array length/;
 
 before(async () => {
   await init();
@@ -34,9 +46,11 @@ before(async () => {
  * dies fast) and returns its report; a crash, a hang or a missing report fails here.
  */
 function runCase(name, { timeout = 60_000, heapMB = 1024 } = {}) {
-  const child = spawnSync(process.execPath,
+  const child = spawnSync(
+    process.execPath,
     ["--experimental-wasm-relaxed-simd", `--max-old-space-size=${heapMB}`, WORKER, name],
-    { encoding: "utf8", timeout, maxBuffer: 16 * 2 ** 20 });
+    { encoding: "utf8", timeout, maxBuffer: 16 * 2 ** 20 },
+  );
   const tail = `\nstatus ${child.status}, signal ${child.signal}\nstderr: ${(child.stderr ?? "").slice(-1500)}`;
   assert.equal(child.error?.code === "ETIMEDOUT" ? "timed out" : null, null, `${name} hung past ${timeout} ms${tail}`);
   const lines = (child.stdout ?? "").trim().split("\n");
@@ -75,7 +89,8 @@ function assertRefused(r, kind, message) {
 function assertSafe(r) {
   if (r.outcome.threw) {
     assert.doesNotMatch(r.outcome.message, INTERNAL, `${r.case}: an engine error reached the user`);
-    const clear = ["TypeError", "RangeError"].includes(r.outcome.name) ||
+    const clear =
+      ["TypeError", "RangeError"].includes(r.outcome.name) ||
       (r.outcome.name === "Error" && /^Error\(s\) in loading state_dict/.test(r.outcome.message));
     assert.ok(clear, `${r.case}: ${r.outcome.name}: ${r.outcome.message}`);
     assert.equal(r.after.memory.allocated, r.before.memory.allocated, `${r.case}: kernel allocations leaked`);
@@ -146,8 +161,11 @@ test("Tensor.from of a self-containing array raises a RangeError instead of loop
   assertRefused(runCase("cyclic-array", { heapMB: 256, timeout: 30_000 }), "RangeError", /dimensions|nest|cycl/);
 });
 test("Tensor.from of an array that contains itself two levels down raises a RangeError", () => {
-  assertRefused(runCase("cyclic-array-two-levels", { heapMB: 256, timeout: 30_000 }), "RangeError",
-    /dimensions|nest|cycl/);
+  assertRefused(
+    runCase("cyclic-array-two-levels", { heapMB: 256, timeout: 30_000 }),
+    "RangeError",
+    /dimensions|nest|cycl/,
+  );
 });
 test("Tensor.from accepts 128 levels of nesting and refuses 129, as PyTorch", () => {
   const nested = (n) => {
@@ -156,7 +174,10 @@ test("Tensor.from accepts 128 levels of nesting and refuses 129, as PyTorch", ()
     return v;
   };
   assert.equal(Tensor.from(nested(128)).ndim, 128);
-  assert.throws(() => Tensor.from(nested(129)), (e) => e.constructor === RangeError && /dimensions/.test(e.message));
+  assert.throws(
+    () => Tensor.from(nested(129)),
+    (e) => e.constructor === RangeError && /dimensions/.test(e.message),
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -170,23 +191,34 @@ test("loadTorch refuses a zip bomb (256 MiB of zeros deflated to 256 KB) within 
 
 const enc = (s) => new TextEncoder().encode(s);
 /** A torch.save-shaped archive of `pkl` and one 4-float storage; level 0 stores, as torch.save does. */
-const torchArchive = (pkl, level = 0) => zipSync({
-  "archive/data.pkl": pkl, "archive/version": enc("3\n"), "archive/data/0": new Uint8Array(16),
-}, { level });
+const torchArchive = (pkl, level = 0) =>
+  zipSync(
+    {
+      "archive/data.pkl": pkl,
+      "archive/version": enc("3\n"),
+      "archive/data/0": new Uint8Array(16),
+    },
+    { level },
+  );
 
 test("loadTorch refuses a torch.save file whose entries are deflated: torch.save never compresses", () => {
   const pkl = new Uint8Array([0x80, 2, 0x7d, 0x2e]);
   assert.deepEqual(Object.keys(loadTorch(torchArchive(pkl, 0)).tensors), []);
   const deflated = torchArchive(pkl, 9);
-  assert.throws(() => loadTorch(deflated), (e) => e.constructor === RangeError && /compress|deflate/.test(e.message) &&
-    !INTERNAL.test(e.message));
+  assert.throws(
+    () => loadTorch(deflated),
+    (e) => e.constructor === RangeError && /compress|deflate/.test(e.message) && !INTERNAL.test(e.message),
+  );
 });
 
 test("loadTorch refuses an archive of more than 65536 entries with a RangeError naming the limit", () => {
   const entries = { "archive/data.pkl": new Uint8Array([0x80, 2, 0x7d, 0x2e]), "archive/version": enc("3\n") };
   for (let i = 0; i < 70000; i++) entries[`archive/extra/${i}`] = new Uint8Array(0);
   const file = withZip64Count(zipSync(entries, { level: 0 }), 70002);
-  assert.throws(() => loadTorch(file), (e) => e.constructor === RangeError && /more than 65536 entries/.test(e.message));
+  assert.throws(
+    () => loadTorch(file),
+    (e) => e.constructor === RangeError && /more than 65536 entries/.test(e.message),
+  );
 });
 
 /**
@@ -221,11 +253,15 @@ test("loadTorch refuses a pickle nested 100000 levels deep with a RangeError, no
   for (let i = 0; i < depth; i++) ops.push(0x5d); // EMPTY_LIST × depth
   for (let i = 0; i < depth - 1; i++) ops.push(0x61); // APPEND: each list into the one below
   ops.push(0x2e);
-  assert.throws(() => loadTorch(torchArchive(new Uint8Array(ops))),
-    (e) => e.constructor === RangeError && /deep|depth|nest/.test(e.message) && !INTERNAL.test(e.message));
+  assert.throws(
+    () => loadTorch(torchArchive(new Uint8Array(ops))),
+    (e) => e.constructor === RangeError && /deep|depth|nest/.test(e.message) && !INTERNAL.test(e.message),
+  );
   const marks = [0x80, 2, ...new Array(depth).fill(0x28), 0x2e]; // MARK × depth
-  assert.throws(() => loadTorch(torchArchive(new Uint8Array(marks))),
-    (e) => e.constructor === RangeError && !INTERNAL.test(e.message));
+  assert.throws(
+    () => loadTorch(torchArchive(new Uint8Array(marks))),
+    (e) => e.constructor === RangeError && !INTERNAL.test(e.message),
+  );
 });
 
 test("loadTorch refuses a data.pkl larger than its cap with a RangeError before unpickling it", () => {
@@ -234,7 +270,10 @@ test("loadTorch refuses a data.pkl larger than its cap with a RangeError before 
   big.fill(0x30, 3); // POP × n: a well-formed but enormous program
   big[big.length - 1] = 0x2e;
   const started = performance.now();
-  assert.throws(() => loadTorch(torchArchive(big)), (e) => e.constructor === RangeError && /data\.pkl|pickle/.test(e.message));
+  assert.throws(
+    () => loadTorch(torchArchive(big)),
+    (e) => e.constructor === RangeError && /data\.pkl|pickle/.test(e.message),
+  );
   assert.ok(performance.now() - started < 1000);
 });
 
@@ -242,9 +281,22 @@ test("loadTorch refuses a data.pkl larger than its cap with a RangeError before 
 // 7. PackedSequence: every consumer validates what it uses
 
 /** Packed batch of three sequences of lengths 2, 1, 3 (unsorted), input size 2. */
-const makePacked = () => packSequence(
-  [Tensor.from([[1, 2], [3, 4]]), Tensor.from([[5, 6]]), Tensor.from([[7, 8], [9, 10], [11, 12]])],
-  { enforceSorted: false });
+const makePacked = () =>
+  packSequence(
+    [
+      Tensor.from([
+        [1, 2],
+        [3, 4],
+      ]),
+      Tensor.from([[5, 6]]),
+      Tensor.from([
+        [7, 8],
+        [9, 10],
+        [11, 12],
+      ]),
+    ],
+    { enforceSorted: false },
+  );
 
 /** Mutates `p` with `edit` (a frozen field may refuse: that is fine), then `use(p)` must equal `use` of a clean copy or throw clearly. */
 function assertEditHarmless(edit, use, what) {
@@ -273,43 +325,90 @@ const padded = (p) => {
 const unpacked = (p) => unpackSequence(p).map((t) => [[...t.shape], [...t.data]]);
 
 test("padPackedSequence after batchSizes[0] = 100 refuses or answers as before (no [3, 100, 2] of zeros)", () => {
-  assertEditHarmless((p) => { p.batchSizes[0] = 100; }, padded, "batchSizes[0] = 100");
+  assertEditHarmless(
+    (p) => {
+      p.batchSizes[0] = 100;
+    },
+    padded,
+    "batchSizes[0] = 100",
+  );
 });
 test("unpackSequence after batchSizes[0] = 100 refuses or answers as before", () => {
-  assertEditHarmless((p) => { p.batchSizes[0] = 100; }, unpacked, "batchSizes[0] = 100");
+  assertEditHarmless(
+    (p) => {
+      p.batchSizes[0] = 100;
+    },
+    unpacked,
+    "batchSizes[0] = 100",
+  );
 });
 test("unpackSequence after sortedIndices[0] = 1e9 refuses or answers as before (no sparse array of 1e9 slots)", () => {
   assertSafe(runCase("packed-sortedIndices-1e9"));
 });
 test("padPackedSequence after sortedIndices and unsortedIndices are swapped for other permutations refuses or answers as before", () => {
-  assertEditHarmless((p) => { p.unsortedIndices.set([0, 1, 2]); }, padded, "unsortedIndices edited");
-  assertEditHarmless((p) => { p.sortedIndices.set([0, 1, 2]); }, unpacked, "sortedIndices edited");
+  assertEditHarmless(
+    (p) => {
+      p.unsortedIndices.set([0, 1, 2]);
+    },
+    padded,
+    "unsortedIndices edited",
+  );
+  assertEditHarmless(
+    (p) => {
+      p.sortedIndices.set([0, 1, 2]);
+    },
+    unpacked,
+    "sortedIndices edited",
+  );
 });
 test("padPackedSequence and unpackSequence after data is replaced by a tensor of another row count refuse or answer as before", () => {
   const swap = (p) => Object.defineProperty(p, "data", { value: Tensor.zeros([2, 2]) });
   assertEditHarmless(swap, padded, "data with 2 rows");
   assertEditHarmless(swap, unpacked, "data with 2 rows");
-  const grow = (p) => { p.data.shape[0] = 60; };
+  const grow = (p) => {
+    p.data.shape[0] = 60;
+  };
   assertEditHarmless(grow, padded, "data.shape[0] = 60");
   assertEditHarmless(grow, unpacked, "data.shape[0] = 60");
 });
 for (const m of RECURRENT) {
   test(`${m}: forward(p, h0) after sortedIndices = null (unsortedIndices kept) refuses or gives the same hN`, () => {
     const model = new api[m]({ inputSize: 2, hiddenSize: 3, seed: 4 });
-    const h0 = Tensor.from([[[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [-0.1, -0.2, -0.3]]]);
+    const h0 = Tensor.from([
+      [
+        [0.1, 0.2, 0.3],
+        [0.4, 0.5, 0.6],
+        [-0.1, -0.2, -0.3],
+      ],
+    ]);
     const state = m === "LSTM" ? [h0, h0] : h0;
     const hN = (p) => {
       const [out, h] = model.forward(p, state);
       return [[...out.data.data], ...(Array.isArray(h) ? h : [h]).map((t) => [...t.data])];
     };
-    assertEditHarmless((p) => { p.sortedIndices = null; }, hN, "sortedIndices = null");
-    assertEditHarmless((p) => { p.batchSizes[1] = 3; }, hN, "batchSizes[1] = 3");
+    assertEditHarmless(
+      (p) => {
+        p.sortedIndices = null;
+      },
+      hN,
+      "sortedIndices = null",
+    );
+    assertEditHarmless(
+      (p) => {
+        p.batchSizes[1] = 3;
+      },
+      hN,
+      "batchSizes[1] = 3",
+    );
     model.dispose();
   });
 }
 test("padSequence, packSequence and unpadSequence refuse a tensor whose shape no longer matches its data", () => {
   const lying = () => {
-    const t = Tensor.from([[1, 2], [3, 4]]);
+    const t = Tensor.from([
+      [1, 2],
+      [3, 4],
+    ]);
     t.shape[0] = 1000;
     return t;
   };
@@ -349,10 +448,21 @@ for (const m of RECURRENT) {
 // 9. Smaller findings
 
 test("saveSafetensors refuses a tensor whose shape no longer matches its data (it wrote files its own loader rejects)", () => {
-  const t = Tensor.from([[1, 2], [3, 4]]);
+  const t = Tensor.from([
+    [1, 2],
+    [3, 4],
+  ]);
   t.shape[0] = 3;
-  assert.throws(() => saveSafetensors({ w: t }), (e) => e instanceof RangeError && /shape/.test(e.message));
-  const ok = saveSafetensors({ w: Tensor.from([[1, 2], [3, 4]]) });
+  assert.throws(
+    () => saveSafetensors({ w: t }),
+    (e) => e instanceof RangeError && /shape/.test(e.message),
+  );
+  const ok = saveSafetensors({
+    w: Tensor.from([
+      [1, 2],
+      [3, 4],
+    ]),
+  });
   assert.deepEqual([...loadSafetensors(ok).tensors.w.data], [1, 2, 3, 4]);
 });
 
@@ -366,7 +476,9 @@ test("a Tensor from a second copy of the package is treated alike by forward and
   assert.notEqual(other.Tensor, Tensor, "the second import is a separate copy");
   const model = new RNN({ inputSize: 2, hiddenSize: 2, seed: 9 });
   const sd = model.stateDict();
-  const foreignSd = Object.fromEntries(Object.entries(sd).map(([k, t]) => [k, new other.Tensor(t.data.slice(), [...t.shape])]));
+  const foreignSd = Object.fromEntries(
+    Object.entries(sd).map(([k, t]) => [k, new other.Tensor(t.data.slice(), [...t.shape])]),
+  );
   const x = [[[1, 2]], [[3, 4]]];
   const outcome = (f) => {
     try {
@@ -377,8 +489,11 @@ test("a Tensor from a second copy of the package is treated alike by forward and
   };
   const forward = outcome(() => [...model.forward(new other.Tensor(new Float32Array(x.flat(2)), [2, 1, 2]))[0].data]);
   const load = outcome(() => model.loadStateDict(foreignSd));
-  assert.equal("ok" in forward, "ok" in load,
-    `forward ${forward.error ?? "accepts"}, loadStateDict ${load.error ?? "accepts"}: one rule for both`);
+  assert.equal(
+    "ok" in forward,
+    "ok" in load,
+    `forward ${forward.error ?? "accepts"}, loadStateDict ${load.error ?? "accepts"}: one rule for both`,
+  );
   if ("ok" in forward) {
     assert.deepEqual(forward.ok, [...model.forward(Tensor.from(x))[0].data]);
   } else {
@@ -391,9 +506,11 @@ test("a Tensor from a second copy of the package is treated alike by forward and
 });
 
 test("an uncaught error from the library prints a short report, not the minified bundle (< 8 KB of stderr)", () => {
-  const child = spawnSync(process.execPath, ["--input-type=module", "-e",
-    "import { Tensor } from 'wasm-rnn'; new Tensor(new Float32Array(3), [2, 2]);"],
-  { encoding: "utf8", timeout: 30_000, cwd: fileURLToPath(new URL("../..", import.meta.url)) });
+  const child = spawnSync(
+    process.execPath,
+    ["--input-type=module", "-e", "import { Tensor } from 'wasm-rnn'; new Tensor(new Float32Array(3), [2, 2]);"],
+    { encoding: "utf8", timeout: 30_000, cwd: fileURLToPath(new URL("../..", import.meta.url)) },
+  );
   assert.notEqual(child.status, 0);
   assert.match(child.stderr, /RangeError/);
   assert.ok(child.stderr.length < 8192, `${child.stderr.length} bytes of stderr`);

@@ -20,8 +20,13 @@ const bits = (data) => Array.from(new Uint32Array(data.buffer, data.byteOffset, 
 
 function assertNearReference(rnn, input, output, what) {
   const config = {
-    inputSize: rnn.inputSize, hiddenSize: rnn.hiddenSize, numLayers: rnn.numLayers, nonlinearity: rnn.nonlinearity,
-    bias: rnn.bias, batchFirst: rnn.batchFirst, bidirectional: rnn.bidirectional,
+    inputSize: rnn.inputSize,
+    hiddenSize: rnn.hiddenSize,
+    numLayers: rnn.numLayers,
+    nonlinearity: rnn.nonlinearity,
+    bias: rnn.bias,
+    batchFirst: rnn.batchFirst,
+    bidirectional: rnn.bidirectional,
   };
   const ref = referenceRNN(config, rnn.stateDict(), input, null).output.data;
   let worst = 0;
@@ -55,7 +60,10 @@ test("the init() called last decides the active build, whichever load finishes f
     await new Promise((r) => setTimeout(r, 30));
     return WebAssembly.instantiate(module, {});
   };
-  for (const [first, second] of [[FIRST, LAST], [LAST, FIRST]]) {
+  for (const [first, second] of [
+    [FIRST, LAST],
+    [LAST, FIRST],
+  ]) {
     await Promise.all([init({ backend: first, instantiate: slow }), init({ backend: second })]);
     assert.equal(activeBackend(), second, `init(${first}, slow) then init(${second}), awaited together`);
     const second2 = init({ backend: second });
@@ -64,7 +72,11 @@ test("the init() called last decides the active build, whichever load finishes f
     assert.equal(activeBackend(), first, `init(${second}) then init(${first}); the later call awaited first`);
     for (let round = 0; round < 3; round++) {
       await Promise.all([init({ backend: first }), init({ backend: second })]);
-      assert.equal(activeBackend(), second, `init(${first}) then init(${second}), both awaited together (round ${round + 1})`);
+      assert.equal(
+        activeBackend(),
+        second,
+        `init(${first}) then init(${second}), both awaited together (round ${round + 1})`,
+      );
     }
   }
 });
@@ -93,62 +105,69 @@ test("sequential init() calls: every model keeps the build it was created on and
   }
 });
 
-test("models used from interleaved async tasks (awaits between forwards, one model shared by two tasks, init() switching builds mid-way) " +
-  "give bit-identical results to the same work run sequentially", async () => {
-  await init({ backend: LAST });
-  const configs = [
-    { inputSize: 3, hiddenSize: 5, seed: 10 },
-    { inputSize: 6, hiddenSize: 17, numLayers: 2, bidirectional: true, seed: 11 },
-    { inputSize: 2, hiddenSize: 33, nonlinearity: "relu", batchFirst: true, seed: 12 },
-  ];
-  const rng = makeRng(13);
-  // Per task: 12 inputs of varying sizes (so workspaces grow and shrink between tasks' turns).
-  const plans = [0, 1, 2, 1].map((m) => ({
-    model: m,
-    inputs: Array.from({ length: 12 }, () => {
-      const T = rng.int(1, 9);
-      const B = rng.int(1, 6);
-      const c = configs[m];
-      if (rng.chance(0.3)) {
-        const lengths = Array.from({ length: B }, () => rng.int(1, T));
-        lengths[0] = T;
-        return packPaddedSequence(randomTensor([T, B, c.inputSize], rng), lengths, { enforceSorted: false });
-      }
-      return randomTensor(c.batchFirst ? [B, T, c.inputSize] : [T, B, c.inputSize], rng);
-    }),
-  }));
-  const result = (r) => [...bits((r[0].data.data ?? r[0].data)), ...bits(r[1].data)];
-  const pause = (i) => (i % 3 === 0 ? new Promise((r) => setImmediate(r))
-    : i % 3 === 1 ? new Promise((r) => setTimeout(r, 0)) : Promise.resolve());
-
-  const sequentialModels = configs.map((c) => new RNN(c));
-  const expected = plans.map((plan) => plan.inputs.map((x) => result(sequentialModels[plan.model].forward(x))));
-
-  const models = configs.map((c) => new RNN(c));
-  const late = [];
-  try {
-    const tasks = plans.map(async (plan, p) => {
-      const out = [];
-      for (const [i, x] of plan.inputs.entries()) {
-        await pause(i + p);
-        out.push(result(models[plan.model].forward(x)));
-        if (p === 0 && i === 5) {
-          // Another build becomes active while the other tasks are mid-way; their models must not notice.
-          await init({ backend: FIRST });
-          late.push(new RNN(configs[0]));
+test(
+  "models used from interleaved async tasks (awaits between forwards, one model shared by two tasks, init() switching builds mid-way) " +
+    "give bit-identical results to the same work run sequentially",
+  async () => {
+    await init({ backend: LAST });
+    const configs = [
+      { inputSize: 3, hiddenSize: 5, seed: 10 },
+      { inputSize: 6, hiddenSize: 17, numLayers: 2, bidirectional: true, seed: 11 },
+      { inputSize: 2, hiddenSize: 33, nonlinearity: "relu", batchFirst: true, seed: 12 },
+    ];
+    const rng = makeRng(13);
+    // Per task: 12 inputs of varying sizes (so workspaces grow and shrink between tasks' turns).
+    const plans = [0, 1, 2, 1].map((m) => ({
+      model: m,
+      inputs: Array.from({ length: 12 }, () => {
+        const T = rng.int(1, 9);
+        const B = rng.int(1, 6);
+        const c = configs[m];
+        if (rng.chance(0.3)) {
+          const lengths = Array.from({ length: B }, () => rng.int(1, T));
+          lengths[0] = T;
+          return packPaddedSequence(randomTensor([T, B, c.inputSize], rng), lengths, { enforceSorted: false });
         }
-      }
-      return out;
-    });
-    const got = await Promise.all(tasks);
-    got.forEach((outs, p) => outs.forEach((o, i) => assert.deepEqual(o, expected[p][i], `task ${p}, forward ${i}`)));
-    // The model created after the switch runs on the other build: same numbers up to float32 noise.
-    const x = plans[0].inputs.find((t) => t instanceof Tensor);
-    assertNearReference(late[0], x, late[0].forward(x)[0], "model created after the switch");
-  } finally {
-    for (const m of [...sequentialModels, ...models, ...late]) m.dispose();
-  }
-});
+        return randomTensor(c.batchFirst ? [B, T, c.inputSize] : [T, B, c.inputSize], rng);
+      }),
+    }));
+    const result = (r) => [...bits(r[0].data.data ?? r[0].data), ...bits(r[1].data)];
+    const pause = (i) =>
+      i % 3 === 0
+        ? new Promise((r) => setImmediate(r))
+        : i % 3 === 1
+          ? new Promise((r) => setTimeout(r, 0))
+          : Promise.resolve();
+
+    const sequentialModels = configs.map((c) => new RNN(c));
+    const expected = plans.map((plan) => plan.inputs.map((x) => result(sequentialModels[plan.model].forward(x))));
+
+    const models = configs.map((c) => new RNN(c));
+    const late = [];
+    try {
+      const tasks = plans.map(async (plan, p) => {
+        const out = [];
+        for (const [i, x] of plan.inputs.entries()) {
+          await pause(i + p);
+          out.push(result(models[plan.model].forward(x)));
+          if (p === 0 && i === 5) {
+            // Another build becomes active while the other tasks are mid-way; their models must not notice.
+            await init({ backend: FIRST });
+            late.push(new RNN(configs[0]));
+          }
+        }
+        return out;
+      });
+      const got = await Promise.all(tasks);
+      got.forEach((outs, p) => outs.forEach((o, i) => assert.deepEqual(o, expected[p][i], `task ${p}, forward ${i}`)));
+      // The model created after the switch runs on the other build: same numbers up to float32 noise.
+      const x = plans[0].inputs.find((t) => t instanceof Tensor);
+      assertNearReference(late[0], x, late[0].forward(x)[0], "model created after the switch");
+    } finally {
+      for (const m of [...sequentialModels, ...models, ...late]) m.dispose();
+    }
+  },
+);
 
 // ---------------------------------------------------------------------------
 // worker_threads: two Workers, each with its own instance, alongside the main thread.
@@ -172,11 +191,12 @@ function startWorker() {
   worker.on("error", (e) => {
     for (const { reject } of pending.values()) reject(e);
   });
-  return (request) => new Promise((resolve, reject) => {
-    const id = next++;
-    pending.set(id, { resolve, reject });
-    worker.postMessage({ id, ...request });
-  });
+  return (request) =>
+    new Promise((resolve, reject) => {
+      const id = next++;
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ id, ...request });
+    });
 }
 
 test("two worker_threads, each with its own wasm-rnn instance, compute bit-identical results to the main thread on the same build, at the same time", async () => {
@@ -186,7 +206,10 @@ test("two worker_threads, each with its own wasm-rnn instance, compute bit-ident
   const h0 = randomTensor([4, 4, 24], rng);
   const [w1, w2] = [startWorker(), startWorker()];
   const request = (backend) => ({
-    backend, config, input: { data: x.data.slice(), shape: [...x.shape] }, h0: { data: h0.data.slice(), shape: [...h0.shape] },
+    backend,
+    config,
+    input: { data: x.data.slice(), shape: [...x.shape] },
+    h0: { data: h0.data.slice(), shape: [...h0.shape] },
   });
   // Both workers busy while the main thread computes its own.
   const pending = [w1(request(LAST)), w2(request(FIRST)), w1(request(FIRST)), w2(request(LAST))];

@@ -36,14 +36,22 @@ test("the debug build imports env.abort (the hook through which the loader repor
 });
 
 for (const name of ["scalar", "simd", "relaxed"]) {
-  test(`the ${name} release build imports nothing: no env.abort, no assertions, no loader needed`,
-    { skip: BACKENDS.includes(name) ? false : `this runtime does not validate the ${name} build` }, async () => {
-      const module = await WebAssembly.compile(await readFile(buildFile(`rnn.${name}.wasm`)));
-      assert.deepEqual(WebAssembly.Module.imports(module), []);
-      const exported = WebAssembly.Module.exports(module).map((e) => e.name).sort();
-      assert.deepEqual(exported, WebAssembly.Module.exports(debugModule).map((e) => e.name).sort(),
-        "same ABI as the debug build");
-    });
+  test(`the ${name} release build imports nothing: no env.abort, no assertions, no loader needed`, {
+    skip: BACKENDS.includes(name) ? false : `this runtime does not validate the ${name} build`,
+  }, async () => {
+    const module = await WebAssembly.compile(await readFile(buildFile(`rnn.${name}.wasm`)));
+    assert.deepEqual(WebAssembly.Module.imports(module), []);
+    const exported = WebAssembly.Module.exports(module)
+      .map((e) => e.name)
+      .sort();
+    assert.deepEqual(
+      exported,
+      WebAssembly.Module.exports(debugModule)
+        .map((e) => e.name)
+        .sort(),
+      "same ABI as the debug build",
+    );
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -62,7 +70,10 @@ test("every forward.json case passes on the debug build (no kernel assertion fir
     try {
       rnn.loadStateDict(stateDictOf(c.stateDict));
       const [output, hN] = c.h0 === null ? rnn.forward(tensor(c.input)) : rnn.forward(tensor(c.input), tensor(c.h0));
-      for (const [what, ours, f32, f64] of [["output", output, c.output, c.output64], ["hN", hN, c.hN, c.hN64]]) {
+      for (const [what, ours, f32, f64] of [
+        ["output", output, c.output, c.output64],
+        ["hN", hN, c.hN, c.hN64],
+      ]) {
         assert.deepEqual([...ours.shape], f64.shape, `${c.name} ${what} shape`);
         const error = maxAbsError(ours.data, f64.data);
         const tol = toleranceFor(f32.data, f64.data);
@@ -87,8 +98,10 @@ function assertContract(fn, contract, file) {
   }
   assert.ok(thrown !== null, `${contract}: the violated contract did not throw`);
   assert.ok(thrown instanceof Error, `${contract}: not an Error`);
-  assert.ok(!(thrown instanceof WebAssembly.RuntimeError),
-    `${contract}: a bare trap (${thrown.message}) instead of a readable error: is the debug build compiled with abort?`);
+  assert.ok(
+    !(thrown instanceof WebAssembly.RuntimeError),
+    `${contract}: a bare trap (${thrown.message}) instead of a readable error: is the debug build compiled with abort?`,
+  );
   assert.match(thrown.message, /^abort: /, `${contract}: the loader's abort format`);
   assert.ok(thrown.message.includes(contract), `${contract}: message "${thrown.message}" names the contract`);
   const at = /at (assembly\/[\w/.-]+\.ts):(\d+):(\d+)$/.exec(thrown.message);
@@ -115,34 +128,64 @@ function withBuffers(count, floats, fn) {
 }
 
 const CONTRACTS = [
-  ["gemm: w must be 16-byte aligned", "assembly/gemm.ts", (k, y, a, w, init) =>
-    k.gemm(y, 8, a, 8, w + 4, init, 0, 2, 8, 8, 0)],
-  ["gemm: a row stride is shorter than its row", "assembly/gemm.ts", (k, y, a, w, init) =>
-    k.gemm(y, 4, a, 8, w, init, 0, 2, 8, 8, 0)],
-  ["gemm: unknown activation code", "assembly/gemm.ts", (k, y, a, w, init) =>
-    k.gemm(y, 8, a, 8, w, init, 0, 2, 8, 8, 7)],
-  ["gemm: y out of bounds", "assembly/gemm.ts", (k, y, a, w, init) =>
-    k.gemm(k.memory.buffer.byteLength - 32, 8, a, 8, w, init, 0, 2, 8, 8, 0)],
-  ["pack_panels: w out of bounds", "assembly/pack.ts", (k, y, a, w) =>
-    k.pack_panels(w, a, 8, k.memory.buffer.byteLength)],
-  ["pack_panels: panels must be 16-byte aligned", "assembly/pack.ts", (k, y, a, w) =>
-    k.pack_panels(w + 4, a, 8, 8)],
-  ["rnn_layer: batch_sizes must be positive and non-increasing", "assembly/rnn.ts", (k, y, a, w, init, bs) => {
-    new Int32Array(k.memory.buffer, bs, 3).set([1, 2, 1]); // increasing batch sizes
-    k.rnn_layer(y, a, 4, 4, init, w, init, w, a, bs, 3, 4, 1, 1);
-  }],
-  ["rnn_layer: p must be 16-byte aligned", "assembly/rnn.ts", (k, y, a, w, init, bs) => {
-    new Int32Array(k.memory.buffer, bs, 3).set([2, 2, 1]);
-    k.rnn_layer(y, a, 4, 4, init + 4, w, init, w, a, bs, 3, 4, 1, 1);
-  }],
-  ["rnn_layer: act must be tanh or relu", "assembly/rnn.ts", (k, y, a, w, init, bs) => {
-    new Int32Array(k.memory.buffer, bs, 3).set([2, 2, 1]);
-    k.rnn_layer(y, a, 4, 4, init, w, init, w, a, bs, 3, 4, 1, 0);
-  }],
-  ["rnn_layer: bad sizes", "assembly/rnn.ts", (k, y, a, w, init, bs) => {
-    new Int32Array(k.memory.buffer, bs, 3).set([2, 2, 1]);
-    k.rnn_layer(y, a, 4, 4, init, w, init, w, a, bs, 3, 4, 3, 1); // 3 directions
-  }],
+  [
+    "gemm: w must be 16-byte aligned",
+    "assembly/gemm.ts",
+    (k, y, a, w, init) => k.gemm(y, 8, a, 8, w + 4, init, 0, 2, 8, 8, 0),
+  ],
+  [
+    "gemm: a row stride is shorter than its row",
+    "assembly/gemm.ts",
+    (k, y, a, w, init) => k.gemm(y, 4, a, 8, w, init, 0, 2, 8, 8, 0),
+  ],
+  [
+    "gemm: unknown activation code",
+    "assembly/gemm.ts",
+    (k, y, a, w, init) => k.gemm(y, 8, a, 8, w, init, 0, 2, 8, 8, 7),
+  ],
+  [
+    "gemm: y out of bounds",
+    "assembly/gemm.ts",
+    (k, _y, a, w, init) => k.gemm(k.memory.buffer.byteLength - 32, 8, a, 8, w, init, 0, 2, 8, 8, 0),
+  ],
+  [
+    "pack_panels: w out of bounds",
+    "assembly/pack.ts",
+    (k, _y, a, w) => k.pack_panels(w, a, 8, k.memory.buffer.byteLength),
+  ],
+  ["pack_panels: panels must be 16-byte aligned", "assembly/pack.ts", (k, _y, a, w) => k.pack_panels(w + 4, a, 8, 8)],
+  [
+    "rnn_layer: batch_sizes must be positive and non-increasing",
+    "assembly/rnn.ts",
+    (k, y, a, w, init, bs) => {
+      new Int32Array(k.memory.buffer, bs, 3).set([1, 2, 1]); // increasing batch sizes
+      k.rnn_layer(y, a, 4, 4, init, w, init, w, a, bs, 3, 4, 1, 1);
+    },
+  ],
+  [
+    "rnn_layer: p must be 16-byte aligned",
+    "assembly/rnn.ts",
+    (k, y, a, w, init, bs) => {
+      new Int32Array(k.memory.buffer, bs, 3).set([2, 2, 1]);
+      k.rnn_layer(y, a, 4, 4, init + 4, w, init, w, a, bs, 3, 4, 1, 1);
+    },
+  ],
+  [
+    "rnn_layer: act must be tanh or relu",
+    "assembly/rnn.ts",
+    (k, y, a, w, init, bs) => {
+      new Int32Array(k.memory.buffer, bs, 3).set([2, 2, 1]);
+      k.rnn_layer(y, a, 4, 4, init, w, init, w, a, bs, 3, 4, 1, 0);
+    },
+  ],
+  [
+    "rnn_layer: bad sizes",
+    "assembly/rnn.ts",
+    (k, y, a, w, init, bs) => {
+      new Int32Array(k.memory.buffer, bs, 3).set([2, 2, 1]);
+      k.rnn_layer(y, a, 4, 4, init, w, init, w, a, bs, 3, 4, 3, 1); // 3 directions
+    },
+  ],
   ["free: pointer not from alloc", "assembly/memory.ts", (k, y) => k.free(y + 4)],
 ];
 

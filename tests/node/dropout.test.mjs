@@ -10,7 +10,15 @@ await init();
 
 /** RNN(10, H, 2, relu, no bias) with every weight = w; returns it in the given mode. */
 function constantRNN({ hidden = 1000, dropout, weight = 1, seed = 7 }) {
-  const rnn = new RNN({ inputSize: 10, hiddenSize: hidden, numLayers: 2, bias: false, nonlinearity: "relu", dropout, seed });
+  const rnn = new RNN({
+    inputSize: 10,
+    hiddenSize: hidden,
+    numLayers: 2,
+    bias: false,
+    nonlinearity: "relu",
+    dropout,
+    seed,
+  });
   const sd = rnn.stateDict();
   for (const t of Object.values(sd)) t.data.fill(weight);
   rnn.loadStateDict(sd);
@@ -20,14 +28,23 @@ function constantRNN({ hidden = 1000, dropout, weight = 1, seed = 7 }) {
 const ones = new Tensor(new Float32Array(10).fill(1), [1, 1, 10]);
 
 test("eval mode and p = 0 are deterministic and equal PyTorch's test_RNN_dropout values", () => {
-  for (const [p, mode] of [[0, "train"], [0.5, "eval"]]) {
+  for (const [p, mode] of [
+    [0, "train"],
+    [0.5, "eval"],
+  ]) {
     const rnn = constantRNN({ dropout: p });
     if (mode === "eval") rnn.eval();
     const [a, hA] = rnn.forward(ones);
     const [b] = rnn.forward(ones);
     assert.deepEqual(Array.from(a.data), Array.from(b.data));
-    assert.ok(a.data.every((v) => v === 10000), "output = hidden · inputSize");
-    assert.ok(hA.data.subarray(0, 1000).every((v) => v === 10), "hN[0] = inputSize");
+    assert.ok(
+      a.data.every((v) => v === 10000),
+      "output = hidden · inputSize",
+    );
+    assert.ok(
+      hA.data.subarray(0, 1000).every((v) => v === 10),
+      "hN[0] = inputSize",
+    );
     assert.deepEqual(Array.from(hA.data.subarray(1000)), Array.from(a.data));
   }
 });
@@ -49,7 +66,7 @@ test("training-mode dropout zeroes about p of the units and scales the rest by 1
   let kept = 0;
   for (let i = 0; i < trials; i++) {
     const [out] = rnn.forward(ones);
-    kept += out.data[0] * hidden * hidden * (1 - p) / 10;
+    kept += (out.data[0] * hidden * hidden * (1 - p)) / 10;
   }
   const fraction = kept / (trials * hidden);
   assert.ok(Math.abs(fraction - (1 - p)) < 0.01, `kept fraction ${fraction}`);
@@ -70,7 +87,9 @@ test("dropout can be changed after construction, and is validated", () => {
   assert.ok(rnn.forward(ones)[0].data.every((v) => v === 0));
   rnn.dropout = 0;
   assert.ok(rnn.forward(ones)[0].data.every((v) => v === 1000));
-  assert.throws(() => { rnn.dropout = 1.5; }, /dropout should be a number in range \[0, 1\]/);
+  assert.throws(() => {
+    rnn.dropout = 1.5;
+  }, /dropout should be a number in range \[0, 1\]/);
   assert.equal(rnn.dropout, 0);
 });
 

@@ -26,7 +26,14 @@ const worst = new Map();
 
 function record(backend, caseName, what, ours, theirs, tol) {
   const entry = worst.get(backend) ?? {
-    ratio: 0, where: "-", ours: 0, theirs: 0, used: 0, usedWhere: "-", tensors: 0, exactTorch: 0,
+    ratio: 0,
+    where: "-",
+    ours: 0,
+    theirs: 0,
+    used: 0,
+    usedWhere: "-",
+    tensors: 0,
+    exactTorch: 0,
   };
   entry.tensors++;
   if (ours / tol > entry.used) {
@@ -52,8 +59,10 @@ function checkTensor(backend, c, what, ours, f32, f64) {
   const error = maxAbsError(ours.data, f64.data);
   const torchError = maxAbsError(f32.data, f64.data);
   const tol = toleranceFor(f32.data, f64.data);
-  assert.ok(error <= tol,
-    `${c.name} ${what}: max |ours - float64| = ${error} > tolerance ${tol} (PyTorch float32 error ${torchError})`);
+  assert.ok(
+    error <= tol,
+    `${c.name} ${what}: max |ours - float64| = ${error} > tolerance ${tol} (PyTorch float32 error ${torchError})`,
+  );
   record(backend, c.name, what, error, torchError, tol);
   return error;
 }
@@ -64,9 +73,7 @@ forEachBackend((backend) => {
       const rnn = new RNN({ ...c.config, seed: 0 });
       try {
         rnn.loadStateDict(stateDictOf(c.stateDict));
-        const [output, hN] = c.h0 === null
-          ? rnn.forward(tensor(c.input))
-          : rnn.forward(tensor(c.input), tensor(c.h0));
+        const [output, hN] = c.h0 === null ? rnn.forward(tensor(c.input)) : rnn.forward(tensor(c.input), tensor(c.h0));
         assert.ok(output instanceof Tensor && hN instanceof Tensor);
         checkTensor(backend, c, "output", output, c.output, c.output64);
         checkTensor(backend, c, "hN", hN, c.hN, c.hN64);
@@ -80,10 +87,12 @@ forEachBackend((backend) => {
 after(() => {
   const lines = ["forward.json: worst error ratio ours / PyTorch float32 (both measured against float64), per build:"];
   for (const [backend, e] of worst) {
-    lines.push(`  ${backend.padEnd(8)} worst ratio ${e.ratio.toFixed(2)} (ours ${e.ours.toExponential(2)} vs ` +
-      `PyTorch f32 ${e.theirs.toExponential(2)}) at ${e.where}; worst error/tolerance ${e.used.toFixed(3)} at ` +
-      `${e.usedWhere}; worst ratio where PyTorch f32 error >= 1e-7: ${(e.bigRatio ?? 0).toFixed(2)} at ${e.bigWhere ?? "-"}; ` +
-      `${e.tensors} tensors (${e.exactTorch} where PyTorch f32 is exact: floor only)`);
+    lines.push(
+      `  ${backend.padEnd(8)} worst ratio ${e.ratio.toFixed(2)} (ours ${e.ours.toExponential(2)} vs ` +
+        `PyTorch f32 ${e.theirs.toExponential(2)}) at ${e.where}; worst error/tolerance ${e.used.toFixed(3)} at ` +
+        `${e.usedWhere}; worst ratio where PyTorch f32 error >= 1e-7: ${(e.bigRatio ?? 0).toFixed(2)} at ${e.bigWhere ?? "-"}; ` +
+        `${e.tensors} tensors (${e.exactTorch} where PyTorch f32 is exact: floor only)`,
+    );
   }
   console.log(lines.join("\n"));
 });
@@ -124,7 +133,10 @@ for (const c of init.cases) {
 test("seeds keep their low 32 bits as torch.manual_seed does: 2**32+5 and BigInt 2**64+5, 2**100+5 give seed 5's weights", () => {
   const five = init.cases.filter((c) => c.seed === 5);
   assert.ok(five.length > 0, "init.json has seed-5 cases");
-  assert.ok(init.cases.some((c) => c.seed === 2 ** 32 + 5), "init.json has the 2**32+5 case");
+  assert.ok(
+    init.cases.some((c) => c.seed === 2 ** 32 + 5),
+    "init.json has the 2**32+5 case",
+  );
   for (const c of five) {
     for (const seed of [2 ** 32 + 5, 2n ** 32n + 5n, 2n ** 64n + 5n, 2n ** 100n + 5n, 5n]) {
       const rnn = new RNN({ ...c.config, seed });

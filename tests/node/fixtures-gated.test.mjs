@@ -105,7 +105,11 @@ after(() => console.log(table.toString()));
 test("every gated.json case records torch32Error, at least its stored float32 run's error", () => {
   for (const c of gated.cases) {
     const single = Math.max(
-      ...[["output", "output64"], ["hN", "hN64"], ["cN", "cN64"]]
+      ...[
+        ["output", "output64"],
+        ["hN", "hN64"],
+        ["cN", "cN64"],
+      ]
         .filter(([k]) => c[k] !== undefined)
         .map(([k, k64]) => maxAbsError(c[k].data, c[k64].data)),
     );

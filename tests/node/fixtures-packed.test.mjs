@@ -18,8 +18,10 @@ function assertClose(what, ours, f32, f64) {
   assert.deepEqual([...ours.shape], f64.shape, `${what} shape`);
   const error = maxAbsError(ours.data, f64.data);
   const tol = toleranceFor(f32.data, f64.data);
-  assert.ok(error <= tol,
-    `${what}: max |ours - float64| = ${error} > tolerance ${tol} (PyTorch float32 error ${maxAbsError(f32.data, f64.data)})`);
+  assert.ok(
+    error <= tol,
+    `${what}: max |ours - float64| = ${error} > tolerance ${tol} (PyTorch float32 error ${maxAbsError(f32.data, f64.data)})`,
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -29,8 +31,10 @@ forEachBackend(() => {
   for (const c of packed.cases) {
     test(`${c.name}: packed output, padded output, batch sizes, indices and hN match PyTorch`, () => {
       const { batchFirst } = c.config;
-      const sequence = packPaddedSequence(tensor(c.input), c.packed.lengths,
-        { batchFirst, enforceSorted: c.packed.enforceSorted });
+      const sequence = packPaddedSequence(tensor(c.input), c.packed.lengths, {
+        batchFirst,
+        enforceSorted: c.packed.enforceSorted,
+      });
       assert.ok(sequence instanceof PackedSequence);
       assert.deepEqual(list(sequence.batchSizes), c.batchSizes, "input batchSizes");
       assert.deepEqual(list(sequence.sortedIndices), c.sortedIndices, "input sortedIndices");
@@ -72,24 +76,44 @@ function assertWithin1e6(actual, expected, what) {
 
 /** Row (t, b) of a (T, B, F) or (B, T, F) tensor. */
 function row(t, b, x, batchFirst) {
-  const [d0, d1, F] = x.shape;
+  const [_d0, d1, F] = x.shape;
   const at = batchFirst ? (b * d1 + t) * F : (t * d1 + b) * F;
   return x.data.subarray(at, at + F);
 }
 
 const PROPERTY_CASES = [
-  { name: "unsorted lengths, unidirectional, 1 layer, tanh", lengths: [3, 7, 1, 5, 2],
-    config: { inputSize: 4, hiddenSize: 6 } },
-  { name: "sorted lengths with ties, enforceSorted, bidirectional, 2 layers", lengths: [9, 6, 6, 3, 3, 1], enforceSorted: true,
-    config: { inputSize: 5, hiddenSize: 9, numLayers: 2, bidirectional: true } },
-  { name: "unsorted, bidirectional, 3 layers, relu, batchFirst", lengths: [2, 11, 4, 11, 1, 7, 3], batchFirst: true,
-    config: { inputSize: 3, hiddenSize: 5, numLayers: 3, bidirectional: true, nonlinearity: "relu" } },
-  { name: "unsorted, bidirectional, 3 layers, no bias, hidden 33 (odd panels)", lengths: [5, 1, 8, 8, 2, 6, 4, 3, 7],
-    config: { inputSize: 7, hiddenSize: 33, numLayers: 3, bidirectional: true, bias: false } },
-  { name: "one sequence longer than the rest by many steps, bidirectional", lengths: [1, 2, 17, 1],
-    config: { inputSize: 2, hiddenSize: 8, bidirectional: true } },
-  { name: "all lengths equal (packed = plain batch), unsorted flag, 2 layers", lengths: [4, 4, 4, 4, 4],
-    config: { inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, nonlinearity: "relu" } },
+  {
+    name: "unsorted lengths, unidirectional, 1 layer, tanh",
+    lengths: [3, 7, 1, 5, 2],
+    config: { inputSize: 4, hiddenSize: 6 },
+  },
+  {
+    name: "sorted lengths with ties, enforceSorted, bidirectional, 2 layers",
+    lengths: [9, 6, 6, 3, 3, 1],
+    enforceSorted: true,
+    config: { inputSize: 5, hiddenSize: 9, numLayers: 2, bidirectional: true },
+  },
+  {
+    name: "unsorted, bidirectional, 3 layers, relu, batchFirst",
+    lengths: [2, 11, 4, 11, 1, 7, 3],
+    batchFirst: true,
+    config: { inputSize: 3, hiddenSize: 5, numLayers: 3, bidirectional: true, nonlinearity: "relu" },
+  },
+  {
+    name: "unsorted, bidirectional, 3 layers, no bias, hidden 33 (odd panels)",
+    lengths: [5, 1, 8, 8, 2, 6, 4, 3, 7],
+    config: { inputSize: 7, hiddenSize: 33, numLayers: 3, bidirectional: true, bias: false },
+  },
+  {
+    name: "one sequence longer than the rest by many steps, bidirectional",
+    lengths: [1, 2, 17, 1],
+    config: { inputSize: 2, hiddenSize: 8, bidirectional: true },
+  },
+  {
+    name: "all lengths equal (packed = plain batch), unsorted flag, 2 layers",
+    lengths: [4, 4, 4, 4, 4],
+    config: { inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, nonlinearity: "relu" },
+  },
 ];
 
 function randomLengths(random, batch, maxLength) {
@@ -105,9 +129,12 @@ forEachBackend(() => {
       lengths: randomLengths(random, 1 + Math.floor(random() * 12), 1 + Math.floor(random() * 12)),
       batchFirst: random() < 0.5,
       config: {
-        inputSize: 1 + Math.floor(random() * 9), hiddenSize: 1 + Math.floor(random() * 20),
-        numLayers: 1 + Math.floor(random() * 3), bidirectional: random() < 0.6,
-        nonlinearity: random() < 0.5 ? "tanh" : "relu", bias: random() < 0.8,
+        inputSize: 1 + Math.floor(random() * 9),
+        hiddenSize: 1 + Math.floor(random() * 20),
+        numLayers: 1 + Math.floor(random() * 3),
+        bidirectional: random() < 0.6,
+        nonlinearity: random() < 0.5 ? "tanh" : "relu",
+        bias: random() < 0.8,
       },
     });
   }
@@ -131,7 +158,10 @@ forEachBackend(() => {
           for (let b = 0; b < B; b++) for (let t = pc.lengths[b]; t < T; t++) row(t, b, input, batchFirst).fill(1e3);
           const h0 = withH0 ? randomTensor([planes, B, H], r, 0.5) : null;
 
-          const sequence = packPaddedSequence(input, pc.lengths, { batchFirst, enforceSorted: pc.enforceSorted ?? false });
+          const sequence = packPaddedSequence(input, pc.lengths, {
+            batchFirst,
+            enforceSorted: pc.enforceSorted ?? false,
+          });
           const [out, hN] = rnn.forward(sequence, h0);
           const [padded, lengths] = padPackedSequence(out, { batchFirst });
           assert.deepEqual(Array.from(lengths), pc.lengths);
@@ -153,7 +183,10 @@ forEachBackend(() => {
             for (let t = 0; t < L; t++) mine.set(row(t, b, padded, batchFirst), t * D * H);
             assertWithin1e6(mine, alone.data, `output of sequence ${b} (length ${L})`);
             for (let t = L; t < T - 1; t++) {
-              assert.ok(row(t, b, padded, batchFirst).every((v) => v === 0), `padding of sequence ${b} at t=${t} is 0`);
+              assert.ok(
+                row(t, b, padded, batchFirst).every((v) => v === 0),
+                `padding of sequence ${b} at t=${t} is 0`,
+              );
             }
             const hMine = new Float32Array(planes * H);
             for (let p = 0; p < planes; p++) hMine.set(hN.data.subarray((p * B + b) * H, (p * B + b + 1) * H), p * H);

@@ -85,15 +85,24 @@ function headerMutations(random) {
   return {
     number: (bytes) => rewrite(bytes, (h) => replaceNth(h, /-?\d+/g, NUMBERS[below(NUMBERS.length)])),
     dtype: (bytes) => rewrite(bytes, (h) => replaceNth(h, /"(F32|F16|BF16|F64)"/g, DTYPES[below(DTYPES.length)])),
-    duplicateKey: (bytes) => rewrite(bytes, (h) => {
-      const keys = [...h.matchAll(/"([^"]+)":\{"dtype"/g)].map((m) => m[1]);
-      return keys.length < 2 ? h : replaceNth(h, new RegExp(`"${keys[below(keys.length)]}":`, "g"), `"${keys[0]}":`);
-    }),
-    deleteChar: (bytes) => rewrite(bytes, (h) => { const at = below(h.length); return h.slice(0, at) + h.slice(at + 1); }),
+    duplicateKey: (bytes) =>
+      rewrite(bytes, (h) => {
+        const keys = [...h.matchAll(/"([^"]+)":\{"dtype"/g)].map((m) => m[1]);
+        return keys.length < 2 ? h : replaceNth(h, new RegExp(`"${keys[below(keys.length)]}":`, "g"), `"${keys[0]}":`);
+      }),
+    deleteChar: (bytes) =>
+      rewrite(bytes, (h) => {
+        const at = below(h.length);
+        return h.slice(0, at) + h.slice(at + 1);
+      }),
     protoKey: (bytes) => rewrite(bytes, (h) => replaceNth(h, /"[^"]+":\{"dtype"/g, '"__proto__":{"dtype"')),
     headerLength(bytes) {
       const out = bytes.slice();
-      new DataView(out.buffer).setBigUint64(0, BigInt.asUintN(64, BigInt(Math.floor(random() * 2 ** 32)) << BigInt(below(33))), true);
+      new DataView(out.buffer).setBigUint64(
+        0,
+        BigInt.asUintN(64, BigInt(Math.floor(random() * 2 ** 32)) << BigInt(below(33))),
+        true,
+      );
       return out;
     },
   };
@@ -104,8 +113,10 @@ function pickleMutations(random) {
   const below = (n) => Math.floor(random() * n);
   const bytes = byteMutations(random);
   // Opcodes the unpickler knows, and some it refuses: splicing them in makes well-formed-looking programs.
-  const OPCODES = [0x28, 0x29, 0x2e, 0x4a, 0x4b, 0x4d, 0x4e, 0x51, 0x52, 0x58, 0x5d, 0x61, 0x62, 0x63, 0x65, 0x68, 0x6a,
-    0x71, 0x72, 0x73, 0x74, 0x75, 0x7d, 0x80, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8c, 0x93, 0x94, 0x95, 0x81, 0x69];
+  const OPCODES = [
+    0x28, 0x29, 0x2e, 0x4a, 0x4b, 0x4d, 0x4e, 0x51, 0x52, 0x58, 0x5d, 0x61, 0x62, 0x63, 0x65, 0x68, 0x6a, 0x71, 0x72,
+    0x73, 0x74, 0x75, 0x7d, 0x80, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8c, 0x93, 0x94, 0x95, 0x81, 0x69,
+  ];
   const rezip = (file, edit) => {
     const entries = unzipSync(file);
     const name = Object.keys(entries).find((n) => n.endsWith("/data.pkl"));
@@ -116,15 +127,21 @@ function pickleMutations(random) {
     pickleBytes: (file) => rezip(file, bytes.flipBytes),
     pickleTruncate: (file) => rezip(file, bytes.truncate),
     pickleInteger: (file) => rezip(file, bytes.interestingInteger),
-    pickleOpcode: (file) => rezip(file, (pkl) => {
-      const out = pkl.slice();
-      out[below(out.length)] = OPCODES[below(OPCODES.length)];
-      return out;
-    }),
-    pickleSplice: (file) => rezip(file, (pkl) => {
-      const at = below(pkl.length);
-      return concat(pkl.subarray(0, at), Uint8Array.from({ length: 1 + below(4) }, () => OPCODES[below(OPCODES.length)]), pkl.subarray(at));
-    }),
+    pickleOpcode: (file) =>
+      rezip(file, (pkl) => {
+        const out = pkl.slice();
+        out[below(out.length)] = OPCODES[below(OPCODES.length)];
+        return out;
+      }),
+    pickleSplice: (file) =>
+      rezip(file, (pkl) => {
+        const at = below(pkl.length);
+        return concat(
+          pkl.subarray(0, at),
+          Uint8Array.from({ length: 1 + below(4) }, () => OPCODES[below(OPCODES.length)]),
+          pkl.subarray(at),
+        );
+      }),
     storageTruncate: (file) => {
       const entries = unzipSync(file);
       const names = Object.keys(entries).filter((n) => n.includes("/data/"));
@@ -157,7 +174,11 @@ function fuzz({ load, files, mutations, seed, count }) {
       assert.ok(error instanceof Error, `${where}: threw a non-Error: ${String(error)}`);
       assert.ok(typeof error.message === "string" && error.message.length > 0, `${where}: empty message`);
       outcome.errors++;
-      const kind = error.message.replace(/['"(\[].*$/, "").replace(/\d+/g, "N").slice(0, 60).trim();
+      const kind = error.message
+        .replace(/['"([].*$/, "")
+        .replace(/\d+/g, "N")
+        .slice(0, 60)
+        .trim();
       outcome.kinds.set(kind, (outcome.kinds.get(kind) ?? 0) + 1);
     }
     const elapsed = performance.now() - start;
@@ -169,7 +190,11 @@ function fuzz({ load, files, mutations, seed, count }) {
       assert.equal(Object.getPrototypeOf(result.tensors), null, `${where}: tensors has a prototype`);
       for (const tensor of Object.values(result.tensors)) {
         assert.ok(tensor instanceof Tensor, `${where}: a value is not a Tensor`);
-        assert.equal(tensor.data.length, tensor.shape.reduce((a, b) => a * b, 1), `${where}: data and shape disagree`);
+        assert.equal(
+          tensor.data.length,
+          tensor.shape.reduce((a, b) => a * b, 1),
+          `${where}: data and shape disagree`,
+        );
       }
     }
   }
@@ -179,8 +204,13 @@ function fuzz({ load, files, mutations, seed, count }) {
 }
 
 function report(t, name, outcome) {
-  const kinds = [...outcome.kinds].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, n]) => `${n}× ${k}`);
-  t.diagnostic(`${name}: ${outcome.loaded} loaded, ${outcome.errors} clear errors; loading took ${outcome.loadMs.toFixed(0)} ms in all, ${outcome.slowest.toFixed(1)} ms at most`);
+  const kinds = [...outcome.kinds]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 8)
+    .map(([k, n]) => `${n}× ${k}`);
+  t.diagnostic(
+    `${name}: ${outcome.loaded} loaded, ${outcome.errors} clear errors; loading took ${outcome.loadMs.toFixed(0)} ms in all, ${outcome.slowest.toFixed(1)} ms at most`,
+  );
   for (const line of kinds) t.diagnostic(`  ${line}`);
 }
 
@@ -189,7 +219,14 @@ const named = (names) => names.map((name) => ({ name, bytes: read(name) }));
 test(`fuzz loadSafetensors: ${CASES_PER_LOADER} mutations of PyTorch's files`, (t) => {
   const outcome = fuzz({
     load: loadSafetensors,
-    files: named(["model.safetensors", "bi2.safetensors", "model.f16.safetensors", "model.bf16.safetensors", "model.f64.safetensors", "proto.safetensors"]),
+    files: named([
+      "model.safetensors",
+      "bi2.safetensors",
+      "model.f16.safetensors",
+      "model.bf16.safetensors",
+      "model.f64.safetensors",
+      "proto.safetensors",
+    ]),
     mutations: { ...byteMutations(makeRandom(11)), ...headerMutations(makeRandom(12)) },
     seed: 1,
     count: CASES_PER_LOADER,

@@ -68,7 +68,10 @@ test("a weight count that is not a multiple of 16 redraws the last 16 as PyTorch
 
 test("the paddingIdx row is zero after the normal draw, and a negative paddingIdx counts from the end", () => {
   const padded = casesWhere((c) => c.config.paddingIdx !== null, "a paddingIdx");
-  assert.ok(padded.some((c) => c.config.paddingIdx < 0), "normal.json has no negative paddingIdx");
+  assert.ok(
+    padded.some((c) => c.config.paddingIdx < 0),
+    "normal.json has no negative paddingIdx",
+  );
   for (const c of padded) {
     const { numEmbeddings, embeddingDim, paddingIdx } = c.config;
     const row = paddingIdx < 0 ? paddingIdx + numEmbeddings : paddingIdx;
@@ -76,8 +79,14 @@ test("the paddingIdx row is zero after the normal draw, and a negative paddingId
     try {
       const weight = embedding.stateDict().weight.data;
       const padding = bitsOf(weight.subarray(row * embeddingDim, (row + 1) * embeddingDim));
-      assert.ok(padding.every((bits) => bits === 0), `${JSON.stringify(c.config)}: row ${row} is not +0`);
-      assert.ok(weight.some((v) => v !== 0), `${JSON.stringify(c.config)}: only zeros`);
+      assert.ok(
+        padding.every((bits) => bits === 0),
+        `${JSON.stringify(c.config)}: row ${row} is not +0`,
+      );
+      assert.ok(
+        weight.some((v) => v !== 0),
+        `${JSON.stringify(c.config)}: only zeros`,
+      );
     } finally {
       embedding.dispose();
     }

@@ -36,8 +36,13 @@ function assertSameBits(actual, expected, what) {
 
 function configOf(rnn) {
   return {
-    inputSize: rnn.inputSize, hiddenSize: rnn.hiddenSize, numLayers: rnn.numLayers, nonlinearity: rnn.nonlinearity,
-    bias: rnn.bias, batchFirst: rnn.batchFirst, bidirectional: rnn.bidirectional,
+    inputSize: rnn.inputSize,
+    hiddenSize: rnn.hiddenSize,
+    numLayers: rnn.numLayers,
+    nonlinearity: rnn.nonlinearity,
+    bias: rnn.bias,
+    batchFirst: rnn.batchFirst,
+    bidirectional: rnn.bidirectional,
   };
 }
 
@@ -77,9 +82,10 @@ function modelWith(options, fill) {
 }
 
 /** One unit computing act(x) per batch row: W_ih = [[1]], W_hh = [[0]], no bias. */
-const identityUnit = (nonlinearity) => modelWith(
-  { inputSize: 1, hiddenSize: 1, nonlinearity, bias: false },
-  (name) => [name.startsWith("weight_ih") ? 1 : 0]);
+const identityUnit = (nonlinearity) =>
+  modelWith({ inputSize: 1, hiddenSize: 1, nonlinearity, bias: false }, (name) => [
+    name.startsWith("weight_ih") ? 1 : 0,
+  ]);
 
 forEachBackend((backend) => {
   test("a NaN in x[t, b] makes row b NaN in every unit from step t on and in hN[b]; the other rows are bit-identical to a clean run", () => {
@@ -128,7 +134,8 @@ forEachBackend((backend) => {
         assert.equal(row.subarray(0, H).every(Number.isNaN), t >= t0, `forward half at t=${t}`);
         assert.equal(row.subarray(H).every(Number.isNaN), t <= t0, `reverse half at t=${t}`);
         for (let b = 0; b < B; b++) {
-          if (b !== b0) assert.ok(r1.out.data.subarray((t * B + b) * 2 * H, (t * B + b + 1) * 2 * H).every(Number.isFinite));
+          if (b !== b0)
+            assert.ok(r1.out.data.subarray((t * B + b) * 2 * H, (t * B + b + 1) * 2 * H).every(Number.isFinite));
         }
       }
       const r2 = runBoth(two, x);
@@ -195,7 +202,8 @@ forEachBackend((backend) => {
       assertLikeReference(hN.data, ref.hN.data, "hN");
       assert.ok(out.data.some(Number.isNaN), "the NaN propagates");
       for (let t = 0; t < 5; t++) {
-        for (const b of [0, 1]) assert.ok(out.data.subarray((t * 3 + b) * 8, (t * 3 + b + 1) * 8).every(Number.isFinite));
+        for (const b of [0, 1])
+          assert.ok(out.data.subarray((t * 3 + b) * 8, (t * 3 + b + 1) * 8).every(Number.isFinite));
       }
     } finally {
       rnn.dispose();
@@ -271,7 +279,10 @@ forEachBackend((backend) => {
       for (let t = 0; t < 4; t++) {
         // tanh(0.5) itself may be a few ulps off (the kernel's tanh is within 4 ulps): allow 1e-6, 16 ulps.
         const error = Math.abs(out.data[t] - ref.output.data[t]);
-        assert.ok(error <= 1e-6, `x = ${x.data[t]}: ${out.data[t]}, reference tanh(0.5) = ${ref.output.data[t]} (error ${error})`);
+        assert.ok(
+          error <= 1e-6,
+          `x = ${x.data[t]}: ${out.data[t]}, reference tanh(0.5) = ${ref.output.data[t]} (error ${error})`,
+        );
       }
     } finally {
       rnn.dispose();
@@ -290,8 +301,11 @@ forEachBackend((backend) => {
       assertLikeReference(out.data, ref.output.data, "output");
       assertLikeReference(hN.data, ref.hN.data, "hN");
       const saturated = out.data.subarray((1 * 2 + 0) * 5, (1 * 2 + 0) * 5 + 5);
-      assert.ok(saturated.every((v) => v === 1 || v === -1), `row 0 at t=1 saturated: ${saturated}`);
-      for (let t = 2; t < 5; t++) assert.ok(out.data.subarray((t * 2) * 5, (t * 2) * 5 + 5).every(Number.isFinite));
+      assert.ok(
+        saturated.every((v) => v === 1 || v === -1),
+        `row 0 at t=1 saturated: ${saturated}`,
+      );
+      for (let t = 2; t < 5; t++) assert.ok(out.data.subarray(t * 2 * 5, t * 2 * 5 + 5).every(Number.isFinite));
     } finally {
       rnn.dispose();
     }
@@ -331,7 +345,9 @@ forEachBackend((backend) => {
       }
     }
     // Subnormal weights times normal inputs: the products are subnormal too.
-    const tiny = modelWith({ inputSize: 2, hiddenSize: 1, bias: false }, (name) => (name.startsWith("weight_ih") ? [1e-39, 2e-39] : [0]));
+    const tiny = modelWith({ inputSize: 2, hiddenSize: 1, bias: false }, (name) =>
+      name.startsWith("weight_ih") ? [1e-39, 2e-39] : [0],
+    );
     try {
       const [out] = tiny.forward(new Tensor(Float32Array.from([1, 1, 0.5, -1]), [2, 1, 2]));
       assert.ok(Math.abs(out.data[0] - Math.fround(3e-39)) <= 2 ** -148, `1e-39 + 2e-39 = ${out.data[0]}`);
@@ -348,14 +364,23 @@ forEachBackend((backend) => {
     const rnn = new RNN({ inputSize: 128, hiddenSize: 128, bias: false, seed: 17 });
     try {
       const normal = randomTensor([64, 16, 128], rng);
-      const subnormal = new Tensor(normal.data.map((v) => v * 1e-39), normal.shape);
+      const subnormal = new Tensor(
+        normal.data.map((v) => v * 1e-39),
+        normal.shape,
+      );
       const [probe] = rnn.forward(subnormal);
-      assert.ok(probe.data.some((v) => v !== 0 && Math.abs(v) < 1.1754944e-38), "the states really are subnormal");
+      assert.ok(
+        probe.data.some((v) => v !== 0 && Math.abs(v) < 1.1754944e-38),
+        "the states really are subnormal",
+      );
       // Alternate the two inputs so machine noise (a shared CI box) hits both alike; report medians.
       const runs = { normal: [], subnormal: [] };
       rnn.forward(normal); // warm-up
       for (let i = 0; i < 9; i++) {
-        for (const [key, x] of [["normal", normal], ["subnormal", subnormal]]) {
+        for (const [key, x] of [
+          ["normal", normal],
+          ["subnormal", subnormal],
+        ]) {
           const t = performance.now();
           rnn.forward(x);
           runs[key].push(performance.now() - t);
@@ -426,7 +451,9 @@ forEachBackend((backend) => {
 
 after(() => {
   for (const { backend, tNormal, tSubnormal } of timings) {
-    console.log(`subnormal timing (${backend} build, 128→128, T=64, B=16, forward median of 9): normal ${tNormal.toFixed(2)} ms, ` +
-      `all-subnormal ${tSubnormal.toFixed(2)} ms (×${(tSubnormal / tNormal).toFixed(2)})`);
+    console.log(
+      `subnormal timing (${backend} build, 128→128, T=64, B=16, forward median of 9): normal ${tNormal.toFixed(2)} ms, ` +
+        `all-subnormal ${tSubnormal.toFixed(2)} ms (×${(tSubnormal / tNormal).toFixed(2)})`,
+    );
   }
 });

@@ -4,8 +4,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  Tensor, PackedSequence, packPaddedSequence, padPackedSequence,
-  packSequence, padSequence, unpackSequence, unpadSequence,
+  Tensor,
+  PackedSequence,
+  packPaddedSequence,
+  padPackedSequence,
+  packSequence,
+  padSequence,
+  unpackSequence,
+  unpadSequence,
 } from "wasm-rnn";
 import { makeRandom, randomTensor } from "../helpers/random.mjs";
 
@@ -91,14 +97,20 @@ test("packSequence([b, c, a]) sorts: sortedIndices [2, 0, 1], unsortedIndices [1
 });
 
 test("packSequence rejects unsorted sequences under enforceSorted with PyTorch's helpful message", () => {
-  assert.throws(() => packSequence([b, c, a], { enforceSorted: true }), (error) => {
-    assert.ok(error instanceof RangeError);
-    assert.match(error.message, /^`lengths` array must be sorted in decreasing order when `enforceSorted` is true\. /);
-    assert.match(error.message, /You can pass `enforceSorted: false` to packPaddedSequence and\/or packSequence/);
-    assert.match(error.message, /if you do not need ONNX exportability\./);
-    assert.match(error.message, /Got lengths\[2\] = 3 after lengths\[1\] = 1\.$/);
-    return true;
-  });
+  assert.throws(
+    () => packSequence([b, c, a], { enforceSorted: true }),
+    (error) => {
+      assert.ok(error instanceof RangeError);
+      assert.match(
+        error.message,
+        /^`lengths` array must be sorted in decreasing order when `enforceSorted` is true\. /,
+      );
+      assert.match(error.message, /You can pass `enforceSorted: false` to packPaddedSequence and\/or packSequence/);
+      assert.match(error.message, /if you do not need ONNX exportability\./);
+      assert.match(error.message, /Got lengths\[2\] = 3 after lengths\[1\] = 1\.$/);
+      return true;
+    },
+  );
 });
 
 test("packSequence equals packPaddedSequence(padSequence(...)) and padPackedSequence inverts it", () => {
@@ -106,7 +118,11 @@ test("packSequence equals packPaddedSequence(padSequence(...)) and padPackedSequ
   for (let numDim = 0; numDim <= 3; numDim++) {
     const unsorted = squareLengthSequences(numDim, random);
     const sorted = [...unsorted].sort((x, y) => y.shape[0] - x.shape[0]);
-    const cases = [[sorted, true], [sorted, false], [unsorted, false]];
+    const cases = [
+      [sorted, true],
+      [sorted, false],
+      [unsorted, false],
+    ];
     for (const batchFirst of [true, false]) {
       for (const [sequences, enforceSorted] of cases) {
         const lengths = sequences.map((s) => s.shape[0]);
@@ -131,8 +147,10 @@ test("packPaddedSequence rejects increasing lengths under enforceSorted (test_wr
   const longer = new Tensor(new Float32Array(25 * 3).fill(1), [25, 3]);
   const shorter = new Tensor(new Float32Array(22 * 3).fill(1), [22, 3]);
   const padded = padSequence([shorter, longer]);
-  assert.throws(() => packPaddedSequence(padded, [22, 25], { enforceSorted: true }),
-    { name: "RangeError", message: /must be sorted in decreasing order.*lengths\[1\] = 25 after lengths\[0\] = 22/s });
+  assert.throws(() => packPaddedSequence(padded, [22, 25], { enforceSorted: true }), {
+    name: "RangeError",
+    message: /must be sorted in decreasing order.*lengths\[1\] = 25 after lengths\[0\] = 22/s,
+  });
 });
 
 test("padSequence reads a stacked tensor and any iterable like an array (test_pad_sequence_with_tensor_sequences)", () => {
@@ -140,14 +158,21 @@ test("padSequence reads a stacked tensor and any iterable like an array (test_pa
   const fromStacked = padSequence(Tensor.from([[[7, 6]], [[-7, -1]]]));
   const fromSet = padSequence(new Set([Tensor.from([[7, 6]]), Tensor.from([[-7, -1]])]));
   assert.deepEqual(fromArray.shape, [1, 2, 2]);
-  assert.deepEqual(fromArray.toArray(), [[[7, 6], [-7, -1]]]);
+  assert.deepEqual(fromArray.toArray(), [
+    [
+      [7, 6],
+      [-7, -1],
+    ],
+  ]);
   assert.deepEqual(fromStacked.toArray(), fromArray.toArray());
   assert.deepEqual(fromSet.toArray(), fromArray.toArray());
 });
 
 test("padSequence rejects a non-iterable with PyTorch's message", () => {
-  assert.throws(() => padSequence(5),
-    { name: "TypeError", message: /Expected iterable for input sequences, but got arg of type: 5/ });
+  assert.throws(() => padSequence(5), {
+    name: "TypeError",
+    message: /Expected iterable for input sequences, but got arg of type: 5/,
+  });
   assert.throws(() => padSequence(null), { name: "TypeError", message: /Expected iterable.*null/ });
   assert.throws(() => padSequence(Tensor.from([[1]]).reshape([])), { name: "TypeError", message: /Expected iterable/ });
 });
@@ -159,7 +184,8 @@ test("padPackedSequence rejects totalLength shorter than the longest sequence (t
     for (const batchFirst of [true, false]) {
       assert.throws(() => padPackedSequence(packed, { batchFirst, totalLength }), {
         name: "RangeError",
-        message: "Expected totalLength to be at least the length of the longest sequence in input, " +
+        message:
+          "Expected totalLength to be at least the length of the longest sequence in input, " +
           `but got totalLength=${totalLength} and max sequence length being ${maxLength}`,
       });
     }
@@ -185,12 +211,23 @@ test("padPackedSequence pads up to totalLength with zeros and keeps the lengths 
 });
 
 test("padSequence pads 1-D sequences on the right, batch-first or time-major (test_pad_sequence)", () => {
-  const expected = [[4, 5, 0], [1, 2, 3], [6, 0, 0]];
+  const expected = [
+    [4, 5, 0],
+    [1, 2, 3],
+    [6, 0, 0],
+  ];
   assert.deepEqual(padSequence([b, a, c], { batchFirst: true }).toArray(), expected);
   assert.deepEqual(padSequence([b, a, c]).toArray(), transpose01(expected));
-  assert.deepEqual(padSequence([b, a, c], { batchFirst: true, paddingValue: 1 }).toArray(),
-    [[4, 5, 1], [1, 2, 3], [6, 1, 1]]);
-  assert.deepEqual(padSequence([a, b, c], { batchFirst: true }).toArray(), [[1, 2, 3], [4, 5, 0], [6, 0, 0]]);
+  assert.deepEqual(padSequence([b, a, c], { batchFirst: true, paddingValue: 1 }).toArray(), [
+    [4, 5, 1],
+    [1, 2, 3],
+    [6, 1, 1],
+  ]);
+  assert.deepEqual(padSequence([a, b, c], { batchFirst: true }).toArray(), [
+    [1, 2, 3],
+    [4, 5, 0],
+    [6, 0, 0],
+  ]);
 });
 
 test("padSequence matches a reference pad for 0 to 3 extra trailing dims (test_pad_sequence)", () => {
@@ -204,10 +241,16 @@ test("padSequence matches a reference pad for 0 to 3 extra trailing dims (test_p
 });
 
 test("padSequence with paddingSide left right-aligns every sequence", () => {
-  assert.deepEqual(padSequence([b, a, c], { batchFirst: true, paddingSide: "left" }).toArray(),
-    [[0, 4, 5], [1, 2, 3], [0, 0, 6]]);
-  assert.deepEqual(padSequence([b, a, c], { paddingSide: "left", paddingValue: -1 }).toArray(),
-    [[-1, 1, -1], [4, 2, -1], [5, 3, 6]]);
+  assert.deepEqual(padSequence([b, a, c], { batchFirst: true, paddingSide: "left" }).toArray(), [
+    [0, 4, 5],
+    [1, 2, 3],
+    [0, 0, 6],
+  ]);
+  assert.deepEqual(padSequence([b, a, c], { paddingSide: "left", paddingValue: -1 }).toArray(), [
+    [-1, 1, -1],
+    [4, 2, -1],
+    [5, 3, 6],
+  ]);
 });
 
 test("unpadSequence inverts padSequence, 1-D and with trailing dims (test_unpad_sequence)", () => {
@@ -250,7 +293,8 @@ function packPaddedCase(sortedLengths, permutation) {
   });
   const batchSizes = Array.from({ length: steps }, (_, t) => sortedLengths.filter((l) => l > t).length);
   const expectedData = batchSizes.flatMap((size, n) =>
-    Array.from({ length: size }, (_, i) => [1, 2, 3, 4, 5].map((k) => (i + 1) * 100 + 5 * n + k)));
+    Array.from({ length: size }, (_, i) => [1, 2, 3, 4, 5].map((k) => (i + 1) * 100 + 5 * n + k)),
+  );
   const lengths = permutation ? permutation.map((p) => sortedLengths[p]) : sortedLengths;
   return { padded: new Tensor(padded, [steps, batch, 5]), lengths, expectedData, batchSizes };
 }
@@ -264,7 +308,12 @@ test("packPaddedSequence packs PyTorch's sorted and shuffled cases and padPacked
   ];
   for (const [sortedLengths, shouldShuffle] of cases) {
     for (const batchFirst of [true, false]) {
-      const permutation = shouldShuffle ? shuffled(sortedLengths.map((_, i) => i), random) : null;
+      const permutation = shouldShuffle
+        ? shuffled(
+            sortedLengths.map((_, i) => i),
+            random,
+          )
+        : null;
       const { padded, lengths, expectedData, batchSizes } = packPaddedCase(sortedLengths, permutation);
       const source = batchFirst ? Tensor.from(transpose01(padded.toArray())) : padded;
       const packed = packPaddedSequence(source, lengths, { batchFirst, enforceSorted: !shouldShuffle });
@@ -279,25 +328,44 @@ test("packPaddedSequence packs PyTorch's sorted and shuffled cases and padPacked
 });
 
 test("packPaddedSequence error cases from test_pack_padded_sequence", () => {
-  assert.throws(() => packPaddedSequence(randomTensor([3, 3], makeRandom(8)), [1, 3, 2]),
-    { name: "RangeError", message: /You can pass `enforceSorted: false`/ });
-  assert.throws(() => packPaddedSequence(Tensor.zeros([0, 0]), []),
-    { name: "RangeError", message: "Cannot pack empty tensors. (input shape [0, 0])" });
+  assert.throws(() => packPaddedSequence(randomTensor([3, 3], makeRandom(8)), [1, 3, 2]), {
+    name: "RangeError",
+    message: /You can pass `enforceSorted: false`/,
+  });
+  assert.throws(() => packPaddedSequence(Tensor.zeros([0, 0]), []), {
+    name: "RangeError",
+    message: "Cannot pack empty tensors. (input shape [0, 0])",
+  });
   // The empty check comes first, as in PyTorch: the garbage lengths are never looked at.
-  assert.throws(() => packPaddedSequence(Tensor.zeros([0, 1, 10]), [[11, 14], 2.5], { batchFirst: true }),
-    { name: "RangeError", message: /^Cannot pack empty tensors\./ });
+  assert.throws(() => packPaddedSequence(Tensor.zeros([0, 1, 10]), [[11, 14], 2.5], { batchFirst: true }), {
+    name: "RangeError",
+    message: /^Cannot pack empty tensors\./,
+  });
 });
 
 // ---------------------------------------------------------------------------
 // Beyond PyTorch: errors for what it mishandles
 
 test("packPaddedSequence rejects 1-D and non-Tensor input", () => {
-  assert.throws(() => packPaddedSequence(Tensor.from([1, 2, 3]), [3]),
-    { name: "RangeError", message: "packPaddedSequence: input must be at least 2-D, (T, B, *), got 1-D tensor of shape [3]" });
-  assert.throws(() => packPaddedSequence(Tensor.from([1, 2, 3]), [3], { batchFirst: true }),
-    { name: "RangeError", message: /\(B, T, \*\)/ });
-  assert.throws(() => packPaddedSequence([[1, 2], [3, 4]], [2, 2]),
-    { name: "TypeError", message: "packPaddedSequence: input must be a Tensor, got an array of length 2" });
+  assert.throws(() => packPaddedSequence(Tensor.from([1, 2, 3]), [3]), {
+    name: "RangeError",
+    message: "packPaddedSequence: input must be at least 2-D, (T, B, *), got 1-D tensor of shape [3]",
+  });
+  assert.throws(() => packPaddedSequence(Tensor.from([1, 2, 3]), [3], { batchFirst: true }), {
+    name: "RangeError",
+    message: /\(B, T, \*\)/,
+  });
+  assert.throws(
+    () =>
+      packPaddedSequence(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [2, 2],
+      ),
+    { name: "TypeError", message: "packPaddedSequence: input must be a Tensor, got an array of length 2" },
+  );
 });
 
 test("packPaddedSequence rejects a lengths count different from the batch with PyTorch's message", () => {
@@ -312,13 +380,19 @@ test("packPaddedSequence rejects a lengths count different from the batch with P
 test("packPaddedSequence rejects zero or negative lengths wherever they are, with PyTorch's message", () => {
   const input = Tensor.zeros([4, 3]);
   const message = "Length of all samples has to be greater than 0, but found an element in 'lengths' that is <= 0";
-  assert.throws(() => packPaddedSequence(input, [4, 2, 0]),
-    { name: "RangeError", message: `${message} (lengths[2] = 0)` });
+  assert.throws(() => packPaddedSequence(input, [4, 2, 0]), {
+    name: "RangeError",
+    message: `${message} (lengths[2] = 0)`,
+  });
   // PyTorch only checks the last length after sorting; a middle -1 would slip through there.
-  assert.throws(() => packPaddedSequence(input, [4, -1, 2], { enforceSorted: false }),
-    { name: "RangeError", message: `${message} (lengths[1] = -1)` });
-  assert.throws(() => packSequence([a, Tensor.zeros([0])], { enforceSorted: false }),
-    { name: "RangeError", message: `${message} (lengths[1] = 0)` });
+  assert.throws(() => packPaddedSequence(input, [4, -1, 2], { enforceSorted: false }), {
+    name: "RangeError",
+    message: `${message} (lengths[1] = -1)`,
+  });
+  assert.throws(() => packSequence([a, Tensor.zeros([0])], { enforceSorted: false }), {
+    name: "RangeError",
+    message: `${message} (lengths[1] = 0)`,
+  });
 });
 
 test("packPaddedSequence rejects a length longer than the padded input, naming both numbers", () => {
@@ -326,42 +400,73 @@ test("packPaddedSequence rejects a length longer than the padded input, naming b
     name: "RangeError",
     message: "lengths[0] = 5 is longer than the padded input, which has 4 time steps (dim 0 of shape [4, 3])",
   });
-  assert.throws(() => packPaddedSequence(Tensor.zeros([3, 4, 2]), [1, 5, 2], { batchFirst: true, enforceSorted: false }),
-    { name: "RangeError", message: /lengths\[1\] = 5 is longer .* 4 time steps \(dim 1 of shape \[3, 4, 2\]\)/ });
+  assert.throws(
+    () => packPaddedSequence(Tensor.zeros([3, 4, 2]), [1, 5, 2], { batchFirst: true, enforceSorted: false }),
+    { name: "RangeError", message: /lengths\[1\] = 5 is longer .* 4 time steps \(dim 1 of shape \[3, 4, 2\]\)/ },
+  );
 });
 
 test("packPaddedSequence rejects non-integer, non-finite and non-numeric lengths", () => {
   const input = Tensor.zeros([4, 3]);
-  assert.throws(() => packPaddedSequence(input, [3.7, 2.2, 1.9]), { name: "TypeError", message: "lengths[0] must be an integer, got 3.7" });
-  assert.throws(() => packPaddedSequence(input, new Float32Array([3, 2.5, 1])), { name: "TypeError", message: /lengths\[1\] .* 2\.5/ });
-  assert.throws(() => packPaddedSequence(input, [3, NaN, 1]), { name: "RangeError", message: "lengths[1] must be a finite integer, got NaN" });
+  assert.throws(() => packPaddedSequence(input, [3.7, 2.2, 1.9]), {
+    name: "TypeError",
+    message: "lengths[0] must be an integer, got 3.7",
+  });
+  assert.throws(() => packPaddedSequence(input, new Float32Array([3, 2.5, 1])), {
+    name: "TypeError",
+    message: /lengths\[1\] .* 2\.5/,
+  });
+  assert.throws(() => packPaddedSequence(input, [3, NaN, 1]), {
+    name: "RangeError",
+    message: "lengths[1] must be a finite integer, got NaN",
+  });
   assert.throws(() => packPaddedSequence(input, [Infinity, 2, 1]), { name: "RangeError", message: /Infinity/ });
-  assert.throws(() => packPaddedSequence(input, ["3", 2, 1]), { name: "TypeError", message: "lengths[0] must be an integer, got '3'" });
-  assert.throws(() => packPaddedSequence(input, 3), { name: "TypeError", message: /lengths must be an array or typed array of integers, got 3/ });
+  assert.throws(() => packPaddedSequence(input, ["3", 2, 1]), {
+    name: "TypeError",
+    message: "lengths[0] must be an integer, got '3'",
+  });
+  assert.throws(() => packPaddedSequence(input, 3), {
+    name: "TypeError",
+    message: /lengths must be an array or typed array of integers, got 3/,
+  });
   assert.throws(() => packPaddedSequence(input, "321"), { name: "TypeError", message: /got '321'/ });
   assert.throws(() => packPaddedSequence(input, Tensor.from([3, 2, 1])), { name: "TypeError", message: /got Tensor/ });
 });
 
 test("packPaddedSequence accepts lengths as Int32Array, BigInt64Array, Uint8Array and integral Float64Array", () => {
   // Time-major columns: sequence 0 = [1], sequence 1 = [2, 4, 6], sequence 2 = [3, 5].
-  const input = Tensor.from([[1, 2, 3], [0, 4, 5], [0, 6, 0]]);
+  const input = Tensor.from([
+    [1, 2, 3],
+    [0, 4, 5],
+    [0, 6, 0],
+  ]);
   const expected = packPaddedSequence(input, [1, 3, 2], { enforceSorted: false });
   assert.deepEqual(list(expected.data.data), [2, 3, 1, 4, 5, 6]);
-  const variants = [new Int32Array([1, 3, 2]), new BigInt64Array([1n, 3n, 2n]), new Uint8Array([1, 3, 2]),
-    new Float64Array([1, 3, 2]), [1n, 3n, 2n]];
+  const variants = [
+    new Int32Array([1, 3, 2]),
+    new BigInt64Array([1n, 3n, 2n]),
+    new Uint8Array([1, 3, 2]),
+    new Float64Array([1, 3, 2]),
+    [1n, 3n, 2n],
+  ];
   for (const lengths of variants) {
     const packed = packPaddedSequence(input, lengths, { enforceSorted: false });
     assert.deepEqual(list(packed.data.data), list(expected.data.data), lengths.constructor.name);
     assert.deepEqual(list(packed.batchSizes), list(expected.batchSizes));
     assert.deepEqual(list(packed.sortedIndices), [1, 2, 0]);
   }
-  assert.throws(() => packPaddedSequence(input, new BigInt64Array([1n, 2n ** 62n, 2n]), { enforceSorted: false }),
-    { name: "RangeError", message: "lengths[1] must be a safe integer (|value| <= 2^53 - 1), got 4611686018427387904" });
+  assert.throws(() => packPaddedSequence(input, new BigInt64Array([1n, 2n ** 62n, 2n]), { enforceSorted: false }), {
+    name: "RangeError",
+    message: "lengths[1] must be a safe integer (|value| <= 2^53 - 1), got 4611686018427387904",
+  });
 });
 
 test("enforceSorted false sorts stably: ties keep the caller's order in a batch of 20", () => {
   const lengths = Array.from({ length: 20 }, (_, i) => [2, 3, 1, 3][i % 4]);
-  const input = new Tensor(Float32Array.from({ length: 3 * 20 }, (_, k) => k), [3, 20]);
+  const input = new Tensor(
+    Float32Array.from({ length: 3 * 20 }, (_, k) => k),
+    [3, 20],
+  );
   const packed = packPaddedSequence(input, lengths, { enforceSorted: false });
   const byLength = (length) => lengths.flatMap((l, i) => (l === length ? [i] : []));
   const expectedOrder = [...byLength(3), ...byLength(2), ...byLength(1)];
@@ -376,14 +481,37 @@ test("enforceSorted false sorts stably: ties keep the caller's order in a batch 
 });
 
 test("packPaddedSequence drops steps past the longest length and totalLength brings them back", () => {
-  const input = new Tensor(Float32Array.from({ length: 5 * 2 * 2 }, (_, k) => k + 1), [5, 2, 2]);
+  const input = new Tensor(
+    Float32Array.from({ length: 5 * 2 * 2 }, (_, k) => k + 1),
+    [5, 2, 2],
+  );
   const packed = packPaddedSequence(input, [3, 2]);
   assert.deepEqual(list(packed.batchSizes), [2, 2, 1]);
   assert.deepEqual(packed.data.shape, [5, 2]);
   const [restored] = padPackedSequence(packed, { totalLength: 5, paddingValue: -1 });
   assert.deepEqual(restored.shape, [5, 2, 2]);
-  assert.deepEqual(restored.toArray(),
-    [[[1, 2], [3, 4]], [[5, 6], [7, 8]], [[9, 10], [-1, -1]], [[-1, -1], [-1, -1]], [[-1, -1], [-1, -1]]]);
+  assert.deepEqual(restored.toArray(), [
+    [
+      [1, 2],
+      [3, 4],
+    ],
+    [
+      [5, 6],
+      [7, 8],
+    ],
+    [
+      [9, 10],
+      [-1, -1],
+    ],
+    [
+      [-1, -1],
+      [-1, -1],
+    ],
+    [
+      [-1, -1],
+      [-1, -1],
+    ],
+  ]);
 });
 
 test("packPaddedSequence with batchFirst reads (B, T, *) and keeps trailing dims", () => {
@@ -391,10 +519,27 @@ test("packPaddedSequence with batchFirst reads (B, T, *) and keeps trailing dims
   const values = [0, 1].flatMap((i) => [0, 1, 2].flatMap((t) => [10 * i + t, -(10 * i + t)]));
   const input = new Tensor(Float32Array.from(values), [2, 3, 2]);
   const packed = packPaddedSequence(input, [2, 3], { batchFirst: true, enforceSorted: false });
-  assert.deepEqual(packed.data.toArray(), [[10, -10], [0, -0], [11, -11], [1, -1], [12, -12]]);
+  assert.deepEqual(packed.data.toArray(), [
+    [10, -10],
+    [0, -0],
+    [11, -11],
+    [1, -1],
+    [12, -12],
+  ]);
   const [padded, lengths] = padPackedSequence(packed, { batchFirst: true });
   assert.deepEqual(padded.shape, [2, 3, 2]);
-  assert.deepEqual(padded.toArray(), [[[0, -0], [1, -1], [0, 0]], [[10, -10], [11, -11], [12, -12]]]);
+  assert.deepEqual(padded.toArray(), [
+    [
+      [0, -0],
+      [1, -1],
+      [0, 0],
+    ],
+    [
+      [10, -10],
+      [11, -11],
+      [12, -12],
+    ],
+  ]);
   assert.deepEqual(list(lengths), [2, 3]);
 });
 
@@ -402,65 +547,128 @@ test("options reject snake_case names, unknown names and wrong types", () => {
   const input = Tensor.zeros([2, 2]);
   assert.throws(() => packPaddedSequence(input, [2, 2], { batch_first: true }), {
     name: "TypeError",
-    message: "packPaddedSequence: unknown option 'batch_first' (did you mean 'batchFirst'?); expected batchFirst, enforceSorted",
+    message:
+      "packPaddedSequence: unknown option 'batch_first' (did you mean 'batchFirst'?); expected batchFirst, enforceSorted",
   });
-  assert.throws(() => packSequence([a], { enforce_sorted: false }), { name: "TypeError", message: /did you mean 'enforceSorted'/ });
-  assert.throws(() => padSequence([a], { padding_value: 1 }), { name: "TypeError", message: /did you mean 'paddingValue'/ });
-  assert.throws(() => padSequence([a], { side: "left" }), { name: "TypeError", message: /unknown option 'side'; expected/ });
-  assert.throws(() => packPaddedSequence(input, [2, 2], { batchFirst: 1 }),
-    { name: "TypeError", message: "packPaddedSequence: batchFirst must be a boolean, got 1" });
-  assert.throws(() => padSequence([a], { paddingValue: "0" }), { name: "TypeError", message: /paddingValue must be a number, got '0'/ });
-  assert.throws(() => unpadSequence(input, [2, 2], true), { name: "TypeError", message: /options must be an object, got true/ });
-  assert.throws(() => padPackedSequence(packSequence([a]), { totalLength: 3.5 }),
-    { name: "TypeError", message: "padPackedSequence: totalLength must be an integer, got 3.5" });
+  assert.throws(() => packSequence([a], { enforce_sorted: false }), {
+    name: "TypeError",
+    message: /did you mean 'enforceSorted'/,
+  });
+  assert.throws(() => padSequence([a], { padding_value: 1 }), {
+    name: "TypeError",
+    message: /did you mean 'paddingValue'/,
+  });
+  assert.throws(() => padSequence([a], { side: "left" }), {
+    name: "TypeError",
+    message: /unknown option 'side'; expected/,
+  });
+  assert.throws(() => packPaddedSequence(input, [2, 2], { batchFirst: 1 }), {
+    name: "TypeError",
+    message: "packPaddedSequence: batchFirst must be a boolean, got 1",
+  });
+  assert.throws(() => padSequence([a], { paddingValue: "0" }), {
+    name: "TypeError",
+    message: /paddingValue must be a number, got '0'/,
+  });
+  assert.throws(() => unpadSequence(input, [2, 2], true), {
+    name: "TypeError",
+    message: /options must be an object, got true/,
+  });
+  assert.throws(() => padPackedSequence(packSequence([a]), { totalLength: 3.5 }), {
+    name: "TypeError",
+    message: "padPackedSequence: totalLength must be an integer, got 3.5",
+  });
 });
 
 test("padSequence rejects an unknown paddingSide with PyTorch's message", () => {
-  assert.throws(() => padSequence([a, b], { paddingSide: "center" }),
-    { name: "RangeError", message: "Expected paddingSide to be one of left or right, but got 'center'." });
+  assert.throws(() => padSequence([a, b], { paddingSide: "center" }), {
+    name: "RangeError",
+    message: "Expected paddingSide to be one of left or right, but got 'center'.",
+  });
 });
 
 test("padSequence and packSequence reject an empty list with PyTorch's message", () => {
   assert.throws(() => padSequence([]), { name: "RangeError", message: "received an empty list of sequences" });
   assert.throws(() => packSequence([]), { name: "RangeError", message: "received an empty list of sequences" });
-  assert.throws(() => padSequence(Tensor.zeros([0, 3])), { name: "RangeError", message: "received an empty list of sequences" });
+  assert.throws(() => padSequence(Tensor.zeros([0, 3])), {
+    name: "RangeError",
+    message: "received an empty list of sequences",
+  });
 });
 
 test("padSequence rejects mismatched trailing dims, including size 1 that PyTorch would broadcast", () => {
   assert.throws(() => padSequence([Tensor.zeros([2, 3]), Tensor.zeros([4, 3]), Tensor.zeros([5, 4])]), {
     name: "RangeError",
-    message: "padSequence: all sequences must have the trailing dims of sequences[0], [3], but sequences[2] has shape [5, 4]",
+    message:
+      "padSequence: all sequences must have the trailing dims of sequences[0], [3], but sequences[2] has shape [5, 4]",
   });
-  assert.throws(() => padSequence([Tensor.zeros([2, 3]), Tensor.zeros([2, 1])]), { message: /sequences\[1\] has shape \[2, 1\]/ });
-  assert.throws(() => packSequence([Tensor.zeros([2, 3]), Tensor.zeros([2, 3, 1])]), { message: /^packSequence: .*\[2, 3, 1\]/ });
+  assert.throws(() => padSequence([Tensor.zeros([2, 3]), Tensor.zeros([2, 1])]), {
+    message: /sequences\[1\] has shape \[2, 1\]/,
+  });
+  assert.throws(() => packSequence([Tensor.zeros([2, 3]), Tensor.zeros([2, 3, 1])]), {
+    message: /^packSequence: .*\[2, 3, 1\]/,
+  });
 });
 
 test("padSequence rejects non-Tensor members and 0-D sequences", () => {
-  assert.throws(() => padSequence([a, [1, 2]]), { name: "TypeError", message: "padSequence: sequences[1] must be a Tensor, got an array of length 2" });
-  assert.throws(() => padSequence([a, Tensor.from([1]).reshape([])]),
-    { name: "RangeError", message: "padSequence: each sequence must be at least 1-D (length, *), but sequences[1] is 0-D" });
+  assert.throws(() => padSequence([a, [1, 2]]), {
+    name: "TypeError",
+    message: "padSequence: sequences[1] must be a Tensor, got an array of length 2",
+  });
+  assert.throws(() => padSequence([a, Tensor.from([1]).reshape([])]), {
+    name: "RangeError",
+    message: "padSequence: each sequence must be at least 1-D (length, *), but sequences[1] is 0-D",
+  });
 });
 
 test("padSequence accepts zero-length sequences; packing them then fails clearly", () => {
   const padded = padSequence([Tensor.zeros([0, 2]), Tensor.from([[1, 2]])], { batchFirst: true, paddingValue: 9 });
   assert.deepEqual(padded.toArray(), [[[9, 9]], [[1, 2]]]);
-  assert.throws(() => packSequence([Tensor.zeros([0]), Tensor.zeros([0])]), { message: /^Cannot pack empty tensors\./ });
+  assert.throws(() => packSequence([Tensor.zeros([0]), Tensor.zeros([0])]), {
+    message: /^Cannot pack empty tensors\./,
+  });
 });
 
 test("padPackedSequence and unpackSequence reject anything but a PackedSequence", () => {
-  const lookalike = { data: Tensor.from([1]), batchSizes: new Int32Array([1]), sortedIndices: null, unsortedIndices: null };
-  assert.throws(() => padPackedSequence(lookalike), { name: "TypeError", message: "padPackedSequence expects a PackedSequence, got an object" });
-  assert.throws(() => unpackSequence(Tensor.from([1])), { name: "TypeError", message: "unpackSequence expects a PackedSequence, got Tensor" });
+  const lookalike = {
+    data: Tensor.from([1]),
+    batchSizes: new Int32Array([1]),
+    sortedIndices: null,
+    unsortedIndices: null,
+  };
+  assert.throws(() => padPackedSequence(lookalike), {
+    name: "TypeError",
+    message: "padPackedSequence expects a PackedSequence, got an object",
+  });
+  assert.throws(() => unpackSequence(Tensor.from([1])), {
+    name: "TypeError",
+    message: "unpackSequence expects a PackedSequence, got Tensor",
+  });
 });
 
 test("unpadSequence rejects lengths that are negative, longer than T, or miscounted; zero is fine", () => {
   const padded = Tensor.zeros([3, 2, 4]);
-  assert.throws(() => unpadSequence(padded, [3, -1]), { name: "RangeError", message: "lengths must not be negative, got lengths[1] = -1" });
-  assert.throws(() => unpadSequence(padded, [4, 1]), { name: "RangeError", message: /lengths\[0\] = 4 is longer .* 3 time steps/ });
+  assert.throws(() => unpadSequence(padded, [3, -1]), {
+    name: "RangeError",
+    message: "lengths must not be negative, got lengths[1] = -1",
+  });
+  assert.throws(() => unpadSequence(padded, [4, 1]), {
+    name: "RangeError",
+    message: /lengths\[0\] = 4 is longer .* 3 time steps/,
+  });
   assert.throws(() => unpadSequence(padded, [3]), { name: "RangeError", message: /but got 1 \(batch_size=2\)/ });
-  assert.throws(() => unpadSequence(Tensor.from([1, 2]), [1]), { name: "RangeError", message: /unpadSequence: input must be at least 2-D/ });
+  assert.throws(() => unpadSequence(Tensor.from([1, 2]), [1]), {
+    name: "RangeError",
+    message: /unpadSequence: input must be at least 2-D/,
+  });
   const parts = unpadSequence(padded, [0, 3]);
-  assert.deepEqual(parts.map((p) => p.shape), [[0, 4], [3, 4]]);
+  assert.deepEqual(
+    parts.map((p) => p.shape),
+    [
+      [0, 4],
+      [3, 4],
+    ],
+  );
 });
 
 // ---------------------------------------------------------------------------
@@ -482,29 +690,55 @@ test("PackedSequence computes unsortedIndices as the inverse of sortedIndices, a
 test("PackedSequence rejects invalid batchSizes", () => {
   const data = Tensor.zeros([6, 2]);
   assert.throws(() => new PackedSequence(data, []), { name: "RangeError", message: "batchSizes can not be empty" });
-  assert.throws(() => new PackedSequence(data, [2, 3, 1]),
-    { name: "RangeError", message: "batchSizes must be non-increasing, got batchSizes[1] = 3 after batchSizes[0] = 2" });
-  assert.throws(() => new PackedSequence(data, [6, 0]), { name: "RangeError", message: "batchSizes must be positive, got batchSizes[1] = 0" });
-  assert.throws(() => new PackedSequence(data, [3, 2]),
-    { name: "RangeError", message: "batchSizes sum to 5 rows, but data has 6 (data shape [6, 2])" });
-  assert.throws(() => new PackedSequence(data, [3, 2.5, 0.5]), { name: "TypeError", message: "batchSizes[1] must be an integer, got 2.5" });
+  assert.throws(() => new PackedSequence(data, [2, 3, 1]), {
+    name: "RangeError",
+    message: "batchSizes must be non-increasing, got batchSizes[1] = 3 after batchSizes[0] = 2",
+  });
+  assert.throws(() => new PackedSequence(data, [6, 0]), {
+    name: "RangeError",
+    message: "batchSizes must be positive, got batchSizes[1] = 0",
+  });
+  assert.throws(() => new PackedSequence(data, [3, 2]), {
+    name: "RangeError",
+    message: "batchSizes sum to 5 rows, but data has 6 (data shape [6, 2])",
+  });
+  assert.throws(() => new PackedSequence(data, [3, 2.5, 0.5]), {
+    name: "TypeError",
+    message: "batchSizes[1] must be an integer, got 2.5",
+  });
   assert.throws(() => new PackedSequence(data, 6), { name: "TypeError", message: /batchSizes must be an array/ });
 });
 
 test("PackedSequence rejects bad data and index arrays that are not inverse permutations of the batch", () => {
   const data = Tensor.from([1, 4, 6, 2, 5, 3]);
-  assert.throws(() => new PackedSequence([1, 2], [2]), { name: "TypeError", message: "PackedSequence data must be a Tensor, got an array of length 2" });
-  assert.throws(() => new PackedSequence(Tensor.from([1]).reshape([]), [1]), { name: "RangeError", message: /at least 1-D/ });
-  assert.throws(() => new PackedSequence(data, [3, 2, 1], [0, 1]),
-    { name: "RangeError", message: "sortedIndices must hold batchSizes[0] = 3 indices, got 2" });
-  assert.throws(() => new PackedSequence(data, [3, 2, 1], [0, 1, 1]),
-    { name: "RangeError", message: "sortedIndices must be a permutation of 0…2, but sortedIndices[2] = 1 is repeated" });
-  assert.throws(() => new PackedSequence(data, [3, 2, 1], [0, 3, 1]),
-    { name: "RangeError", message: "sortedIndices must be a permutation of 0…2, but sortedIndices[1] = 3 is out of range" });
-  assert.throws(() => new PackedSequence(data, [3, 2, 1], null, [-1, 0, 1]), { name: "RangeError", message: /unsortedIndices\[0\] = -1 is out of range/ });
+  assert.throws(() => new PackedSequence([1, 2], [2]), {
+    name: "TypeError",
+    message: "PackedSequence data must be a Tensor, got an array of length 2",
+  });
+  assert.throws(() => new PackedSequence(Tensor.from([1]).reshape([]), [1]), {
+    name: "RangeError",
+    message: /at least 1-D/,
+  });
+  assert.throws(() => new PackedSequence(data, [3, 2, 1], [0, 1]), {
+    name: "RangeError",
+    message: "sortedIndices must hold batchSizes[0] = 3 indices, got 2",
+  });
+  assert.throws(() => new PackedSequence(data, [3, 2, 1], [0, 1, 1]), {
+    name: "RangeError",
+    message: "sortedIndices must be a permutation of 0…2, but sortedIndices[2] = 1 is repeated",
+  });
+  assert.throws(() => new PackedSequence(data, [3, 2, 1], [0, 3, 1]), {
+    name: "RangeError",
+    message: "sortedIndices must be a permutation of 0…2, but sortedIndices[1] = 3 is out of range",
+  });
+  assert.throws(() => new PackedSequence(data, [3, 2, 1], null, [-1, 0, 1]), {
+    name: "RangeError",
+    message: /unsortedIndices\[0\] = -1 is out of range/,
+  });
   assert.throws(() => new PackedSequence(data, [3, 2, 1], [2, 0, 1], [2, 0, 1]), {
     name: "RangeError",
-    message: "unsortedIndices must be the inverse of sortedIndices, but sortedIndices[0] = 2 and unsortedIndices[2] = 1",
+    message:
+      "unsortedIndices must be the inverse of sortedIndices, but sortedIndices[0] = 2 and unsortedIndices[2] = 1",
   });
 });
 
@@ -536,7 +770,10 @@ test("results own fresh data: writing to them never reaches the inputs, nor the 
   assert.notEqual(unpacked.data.buffer, packed.data.data.buffer);
   const before = results.map((r) => list(r.data));
   input.data.fill(0);
-  assert.deepEqual(results.map((r) => list(r.data)), before);
+  assert.deepEqual(
+    results.map((r) => list(r.data)),
+    before,
+  );
 });
 
 test("successful calls never mutate the caller's lengths or input (no in-place sort, no transpose)", () => {
@@ -565,11 +802,22 @@ test("a rejected call changes nothing: inputs, lengths and PackedSequence stay a
   assert.deepEqual(list(input.data), inputBefore);
 
   const packed = packPaddedSequence(input, [2, 4, 3], { enforceSorted: false });
-  const snapshot = [list(packed.data.data), list(packed.batchSizes), list(packed.sortedIndices), list(packed.unsortedIndices)];
+  const snapshot = [
+    list(packed.data.data),
+    list(packed.batchSizes),
+    list(packed.sortedIndices),
+    list(packed.unsortedIndices),
+  ];
   assert.throws(() => padPackedSequence(packed, { totalLength: 2 }), RangeError);
-  assert.deepEqual([list(packed.data.data), list(packed.batchSizes), list(packed.sortedIndices), list(packed.unsortedIndices)], snapshot);
+  assert.deepEqual(
+    [list(packed.data.data), list(packed.batchSizes), list(packed.sortedIndices), list(packed.unsortedIndices)],
+    snapshot,
+  );
 
   const sequences = [Tensor.from([[1, 2]]), Tensor.from([[3, 4, 5]])];
   assert.throws(() => padSequence(sequences), RangeError);
-  assert.deepEqual(sequences.map((s) => s.toArray()), [[[1, 2]], [[3, 4, 5]]]);
+  assert.deepEqual(
+    sequences.map((s) => s.toArray()),
+    [[[1, 2]], [[3, 4, 5]]],
+  );
 });

@@ -42,7 +42,8 @@ const CONFIGS = [
   { inputSize: 1, hiddenSize: 1, numLayers: 2, bias: false },
   { inputSize: 6, hiddenSize: 17, numLayers: 1, bidirectional: true, bias: false, nonlinearity: "relu" },
 ];
-const label = (c) => `I${c.inputSize} H${c.hiddenSize} L${c.numLayers ?? 1}` +
+const label = (c) =>
+  `I${c.inputSize} H${c.hiddenSize} L${c.numLayers ?? 1}` +
   `${c.bidirectional ? " bi" : ""}${c.bias === false ? " nobias" : ""} ${c.nonlinearity ?? "tanh"}`;
 
 /** referenceForward memoised by key: the inputs and seeded weights are the same in every build. */
@@ -58,7 +59,7 @@ function referenceForward(rnn, x, h0) {
   const [T, B] = x.shape;
   const H = rnn.hiddenSize;
   const D = rnn.numDirections;
-  const act = rnn.nonlinearity === "tanh" ? Math.tanh : (v) => (v < 0 ? 0 : v);
+  const act = rnn.nonlinearity === "tanh" ? Math.tanh : (v) => Math.max(v, 0);
   let input = Float64Array.from(x.data);
   let inSize = x.shape[2];
   const hN = new Float64Array(rnn.numLayers * D * B * H);
@@ -97,7 +98,7 @@ function referenceForward(rnn, x, h0) {
 
 // ---------------------------------------------------------------------------
 
-forEachBackend((backend, context) => {
+forEachBackend((_backend, context) => {
   for (const config of CONFIGS) {
     test(`unbatched (L, I) input equals batched (L, 1, I) with N=1, output and hN bit-identical (${label(config)})`, () => {
       const r = makeRandom(1);
@@ -131,7 +132,11 @@ forEachBackend((backend, context) => {
       const tm = new RNN({ ...config, seed: 12 });
       const bf = new RNN({ ...config, batchFirst: true, seed: 12 });
       try {
-        for (const [N, L] of [[5, 4], [1, 7], [9, 1]]) {
+        for (const [N, L] of [
+          [5, 4],
+          [1, 7],
+          [9, 1],
+        ]) {
           const x = randomTensor([L, N, config.inputSize], r);
           const h0 = randomTensor([tm.numLayers * tm.numDirections, N, config.hiddenSize], r);
           const [out, hN] = tm.forward(x, h0);
@@ -184,11 +189,17 @@ forEachBackend((backend, context) => {
           const [outRaw, hN] = rnn.forward(x, h0);
           const out = batchFirst ? transpose01(outRaw) : outRaw; // (T, N, D·H)
           for (let n = 0; n < N; n++) {
-            assert.deepEqual(slice(hN.data, ((last * D) * N + n) * H, H), slice(out.data, ((T - 1) * N + n) * D * H, H),
-              `hN[${last * D}][${n}] == output[-1, ${n}, :H] (batchFirst ${batchFirst})`);
+            assert.deepEqual(
+              slice(hN.data, (last * D * N + n) * H, H),
+              slice(out.data, ((T - 1) * N + n) * D * H, H),
+              `hN[${last * D}][${n}] == output[-1, ${n}, :H] (batchFirst ${batchFirst})`,
+            );
             if (D === 2) {
-              assert.deepEqual(slice(hN.data, ((last * D + 1) * N + n) * H, H), slice(out.data, n * D * H + H, H),
-                `hN[${last * D + 1}][${n}] == output[0, ${n}, H:] (batchFirst ${batchFirst})`);
+              assert.deepEqual(
+                slice(hN.data, ((last * D + 1) * N + n) * H, H),
+                slice(out.data, n * D * H + H, H),
+                `hN[${last * D + 1}][${n}] == output[0, ${n}, H:] (batchFirst ${batchFirst})`,
+              );
             }
           }
           // Unbatched: the same identities without the batch dim.
@@ -230,7 +241,10 @@ forEachBackend((backend, context) => {
       const x = randomTensor([4000, 2, 3], r);
       const h0 = randomTensor([4, 2, 16], r);
       const [out, hN] = rnn.forward(x, h0);
-      assert.ok(out.data.every((v) => Number.isFinite(v) && Math.abs(v) <= 1), "tanh outputs finite, in [-1, 1]");
+      assert.ok(
+        out.data.every((v) => Number.isFinite(v) && Math.abs(v) <= 1),
+        "tanh outputs finite, in [-1, 1]",
+      );
       const ref = cachedReference("tanh-4000", rnn, x, h0);
       let worst = 0;
       for (let i = 0; i < out.data.length; i++) worst = Math.max(worst, Math.abs(out.data[i] - ref.output[i]));
@@ -278,7 +292,10 @@ forEachBackend((backend, context) => {
           const h0 = randomTensor([rnn.numDirections, B, H], r);
           const [out, hN] = rnn.forward(x, h0);
           const ref = cachedReference(`sweep-${B}-${H}`, rnn, x, h0);
-          for (const [ours, theirs] of [[out.data, ref.output], [hN.data, ref.hN]]) {
+          for (const [ours, theirs] of [
+            [out.data, ref.output],
+            [hN.data, ref.hN],
+          ]) {
             for (let i = 0; i < theirs.length; i++) {
               const e = Math.abs(ours[i] - theirs[i]) / Math.max(1, Math.abs(theirs[i]));
               if (!(e <= worst)) {
@@ -311,7 +328,10 @@ forEachBackend((backend, context) => {
         const [out, hN] = rnn.forward(x);
         const ref = cachedReference(`blocks-${config.inputSize}-${config.hiddenSize}`, rnn, x, null);
         let worst = 0;
-        for (const [ours, theirs] of [[out.data, ref.output], [hN.data, ref.hN]]) {
+        for (const [ours, theirs] of [
+          [out.data, ref.output],
+          [hN.data, ref.hN],
+        ]) {
           for (let i = 0; i < theirs.length; i++) {
             worst = Math.max(worst, Math.abs(ours[i] - theirs[i]) / Math.max(1, Math.abs(theirs[i])));
           }
@@ -349,10 +369,16 @@ forEachBackend((backend, context) => {
               continue;
             }
             const fwd = mine.slice(0, config.hiddenSize);
-            assert.ok(t >= t0 ? fwd.every(Number.isNaN) : fwd.every(Number.isFinite), `forward state of ${b} at t=${t}`);
+            assert.ok(
+              t >= t0 ? fwd.every(Number.isNaN) : fwd.every(Number.isFinite),
+              `forward state of ${b} at t=${t}`,
+            );
             if (D === 2) {
               const rev = mine.slice(config.hiddenSize);
-              assert.ok(t <= t0 ? rev.every(Number.isNaN) : rev.every(Number.isFinite), `reverse state of ${b} at t=${t}`);
+              assert.ok(
+                t <= t0 ? rev.every(Number.isNaN) : rev.every(Number.isFinite),
+                `reverse state of ${b} at t=${t}`,
+              );
             }
           }
         }
@@ -485,7 +511,8 @@ const GATED = [
   { Module: GRU, config: { inputSize: 9, hiddenSize: 17, numLayers: 3, bidirectional: true, bias: false } },
   { Module: LSTM, config: { inputSize: 1, hiddenSize: 8, projSize: 1, bias: false } },
 ];
-const gatedLabel = ({ Module, config }) => `${Module.name} ${label(config)}${config.projSize ? ` P${config.projSize}` : ""}`;
+const gatedLabel = ({ Module, config }) =>
+  `${Module.name} ${label(config)}${config.projSize ? ` P${config.projSize}` : ""}`;
 
 /** Sizes of a gated module's state: planes L·D, h width (P or H), c width H. */
 function stateSizes(m) {
@@ -536,7 +563,12 @@ forEachBackend(() => {
       const tm = new Module({ ...config, seed: 22 });
       const bf = new Module({ ...config, batchFirst: true, seed: 22 });
       try {
-        for (const [N, L] of [[5, 4], [1, 7], [9, 1], [0, 2]]) {
+        for (const [N, L] of [
+          [5, 4],
+          [1, 7],
+          [9, 1],
+          [0, 2],
+        ]) {
           const x = randomTensor([L, N, config.inputSize], r);
           const state = randomState(tm, [N], r);
           const a = flatResult(tm.forward(x, state));
@@ -556,14 +588,21 @@ forEachBackend(() => {
       try {
         const { planes, hOut, cOut } = stateSizes(m);
         const x = randomTensor([5, 3, config.inputSize], r);
-        const zeroState = m instanceof LSTM
-          ? [Tensor.zeros([planes, 3, hOut]), Tensor.zeros([planes, 3, cOut])]
-          : Tensor.zeros([planes, 3, hOut]);
+        const zeroState =
+          m instanceof LSTM
+            ? [Tensor.zeros([planes, 3, hOut]), Tensor.zeros([planes, 3, cOut])]
+            : Tensor.zeros([planes, 3, hOut]);
         const a = flatResult(m.forward(x));
-        for (const [what, result] of [["null", m.forward(x, null)], ["zeros", m.forward(x, zeroState)]]) {
+        for (const [what, result] of [
+          ["null", m.forward(x, null)],
+          ["zeros", m.forward(x, zeroState)],
+        ]) {
           flatResult(result).forEach((t, i) => assertSame(t, a[i], `${what}: result ${i}`));
         }
-        assert.notDeepEqual(Array.from(flatResult(m.forward(x, randomState(m, [3], r)))[0].data), Array.from(a[0].data));
+        assert.notDeepEqual(
+          Array.from(flatResult(m.forward(x, randomState(m, [3], r)))[0].data),
+          Array.from(a[0].data),
+        );
       } finally {
         m.dispose();
       }
@@ -578,11 +617,17 @@ forEachBackend(() => {
         const [T, N] = [6, 4];
         const [out, hN] = flatResult(m.forward(randomTensor([T, N, config.inputSize], r), randomState(m, [N], r)));
         for (let n = 0; n < N; n++) {
-          assert.deepEqual(slice(hN.data, (last * D * N + n) * hOut, hOut), slice(out.data, ((T - 1) * N + n) * D * hOut, hOut),
-            `forward final state of sequence ${n}`);
+          assert.deepEqual(
+            slice(hN.data, (last * D * N + n) * hOut, hOut),
+            slice(out.data, ((T - 1) * N + n) * D * hOut, hOut),
+            `forward final state of sequence ${n}`,
+          );
           if (D === 2) {
-            assert.deepEqual(slice(hN.data, ((last * D + 1) * N + n) * hOut, hOut), slice(out.data, n * D * hOut + hOut, hOut),
-              `reverse final state of sequence ${n}`);
+            assert.deepEqual(
+              slice(hN.data, ((last * D + 1) * N + n) * hOut, hOut),
+              slice(out.data, n * D * hOut + hOut, hOut),
+              `reverse final state of sequence ${n}`,
+            );
           }
         }
       } finally {
@@ -595,7 +640,10 @@ forEachBackend(() => {
       const m = new Module({ ...config, seed: 25 });
       try {
         const { planes, hOut, D } = stateSizes(m);
-        for (const [lengths, enforceSorted] of [[[5, 3, 3, 1], true], [[2, 6, 1, 4, 4], false]]) {
+        for (const [lengths, enforceSorted] of [
+          [[5, 3, 3, 1], true],
+          [[2, 6, 1, 4, 4], false],
+        ]) {
           const B = lengths.length;
           const T = Math.max(...lengths);
           const x = randomTensor([T, B, config.inputSize], r);
@@ -660,17 +708,28 @@ forEachBackend(() => {
       const r = makeRandom(47);
       const config = { inputSize: 3, hiddenSize: 5, numLayers: 2, ...(Module === LSTM ? { projSize: 2 } : {}) };
       const m = new Module({ ...config, dropout: 1, seed: 27 });
-      const top = new Module({ inputSize: m.projSize || 5, hiddenSize: 5, ...(Module === LSTM ? { projSize: 2 } : {}) });
+      const top = new Module({
+        inputSize: m.projSize || 5,
+        hiddenSize: 5,
+        ...(Module === LSTM ? { projSize: 2 } : {}),
+      });
       try {
         const sd = m.stateDict();
-        top.loadStateDict(Object.fromEntries(Object.entries(sd).filter(([k]) => k.endsWith("_l1"))
-          .map(([k, v]) => [k.replace(/_l1$/, "_l0"), v])));
+        top.loadStateDict(
+          Object.fromEntries(
+            Object.entries(sd)
+              .filter(([k]) => k.endsWith("_l1"))
+              .map(([k, v]) => [k.replace(/_l1$/, "_l0"), v]),
+          ),
+        );
         const state = randomState(m, [2], r);
         const [out, ...finals] = flatResult(m.forward(randomTensor([4, 2, 3], r), state));
         const topState = mapState(state, (s) => new Tensor(s.data.slice(s.data.length / 2), [1, ...s.shape.slice(1)]));
         const [outTop, ...finalsTop] = flatResult(top.forward(Tensor.zeros([4, 2, top.inputSize]), topState));
         assertClose(out.data, outTop.data, 1e-6, "output");
-        finals.forEach((f, i) => assertClose(f.data.subarray(f.data.length / 2), finalsTop[i].data, 1e-6, `top layer state ${i}`));
+        finals.forEach((f, i) =>
+          assertClose(f.data.subarray(f.data.length / 2), finalsTop[i].data, 1e-6, `top layer state ${i}`),
+        );
       } finally {
         m.dispose();
         top.dispose();
@@ -696,23 +755,35 @@ forEachBackend(() => {
           const rank = pick([1, 2, 3, 3, 3, 4]);
           const T = near(3);
           const N = near(2);
-          const xShape = [[near(config.inputSize)], [T, near(config.inputSize)], [T, N, near(config.inputSize)],
-            [1, T, N, config.inputSize]][rank - 1];
+          const xShape = [
+            [near(config.inputSize)],
+            [T, near(config.inputSize)],
+            [T, N, near(config.inputSize)],
+            [1, T, N, config.inputSize],
+          ][rank - 1];
           const batch = rank === 3 ? [xShape[1]] : [];
           const stateRank = pick([null, "right", "right", "wrong"]);
           const dims = (w) => (stateRank === "wrong" ? [near(planes), w] : [near(planes), ...batch.map(near), near(w)]);
           let state;
           if (stateRank !== null) {
-            state = Module === LSTM
-              ? pick([[Tensor.zeros(dims(hOut)), Tensor.zeros(dims(cOut))], [Tensor.zeros(dims(hOut))], Tensor.zeros(dims(hOut))])
-              : Tensor.zeros(dims(hOut));
+            state =
+              Module === LSTM
+                ? pick([
+                    [Tensor.zeros(dims(hOut)), Tensor.zeros(dims(cOut))],
+                    [Tensor.zeros(dims(hOut))],
+                    Tensor.zeros(dims(hOut)),
+                  ])
+                : Tensor.zeros(dims(hOut));
           }
           const shapeOk = (t, w) => t instanceof Tensor && t.shape.join() === [planes, ...batch, w].join();
-          const stateOk = state === undefined || (Module === LSTM
-            ? Array.isArray(state) && state.length === 2 && shapeOk(state[0], hOut) && shapeOk(state[1], cOut)
-            : shapeOk(state, hOut));
+          const stateOk =
+            state === undefined ||
+            (Module === LSTM
+              ? Array.isArray(state) && state.length === 2 && shapeOk(state[0], hOut) && shapeOk(state[1], cOut)
+              : shapeOk(state, hOut));
           const ok = (rank === 2 || rank === 3) && xShape[0] > 0 && xShape[rank - 1] === config.inputSize && stateOk;
-          const call = () => (state === undefined ? m.forward(Tensor.zeros(xShape)) : m.forward(Tensor.zeros(xShape), state));
+          const call = () =>
+            state === undefined ? m.forward(Tensor.zeros(xShape)) : m.forward(Tensor.zeros(xShape), state);
           const what = `x ${JSON.stringify(xShape)}, state ${JSON.stringify(mapState(state ?? null, (t) => t?.shape))}`;
           if (ok) {
             valid++;
@@ -721,11 +792,19 @@ forEachBackend(() => {
             assert.deepEqual([...finals[0].shape], [planes, ...batch, hOut], `${what}: hN shape`);
             if (Module === LSTM) assert.deepEqual([...finals[1].shape], [planes, ...batch, cOut], `${what}: cN shape`);
           } else {
-            assert.throws(call, (e) => e instanceof TypeError || e instanceof RangeError, `${what}: TypeError or RangeError`);
+            assert.throws(
+              call,
+              (e) => e instanceof TypeError || e instanceof RangeError,
+              `${what}: TypeError or RangeError`,
+            );
           }
         }
         assert.ok(valid > 20 && valid < 280, `both valid and invalid calls were drawn (${valid} valid)`);
-        assert.deepEqual(snapshotOf(m, () => m.forward(probe)), before, "module unchanged");
+        assert.deepEqual(
+          snapshotOf(m, () => m.forward(probe)),
+          before,
+          "module unchanged",
+        );
       } finally {
         m.dispose();
       }

@@ -65,7 +65,9 @@ function packFixture(c) {
   }
   return {
     data: { data: Float64Array.from(rows), shape: [rows.length / I, I] },
-    batchSizes: c.batchSizes, sortedIndices: c.sortedIndices, unsortedIndices: c.unsortedIndices,
+    batchSizes: c.batchSizes,
+    sortedIndices: c.sortedIndices,
+    unsortedIndices: c.unsortedIndices,
   };
 }
 
@@ -87,8 +89,12 @@ test("the reference is not trivially agreeable: a perturbed weight or a wrong no
   sd.weight_hh_l1_reverse.data = sd.weight_hh_l1_reverse.data.map((v, i) => (i === 0 ? v + 1e-3 : v));
   const moved = referenceRNN(c.config, sd, c.input, c.h0);
   assert.ok(maxAbsError(moved.output.data, ref.output.data) > 1e-9);
-  const relu = referenceRNN({ ...c.config, nonlinearity: c.config.nonlinearity === "tanh" ? "relu" : "tanh" },
-    c.stateDict, c.input, c.h0);
+  const relu = referenceRNN(
+    { ...c.config, nonlinearity: c.config.nonlinearity === "tanh" ? "relu" : "tanh" },
+    c.stateDict,
+    c.input,
+    c.h0,
+  );
   assert.ok(maxAbsError(relu.output.data, c.output64.data) > 1e-3);
 });
 
@@ -113,9 +119,13 @@ test("the float32 emulation loses about what PyTorch float32 loses (the fuzzer's
 after(() => {
   emulationRatios.sort((a, b) => a.ratio - b.ratio);
   const q = (p) => emulationRatios[Math.min(emulationRatios.length - 1, Math.floor(p * emulationRatios.length))];
-  console.log(`reference: worst float64 disagreement with PyTorch ${worst64.error.toExponential(2)} (relative) at ${worst64.where}`);
+  console.log(
+    `reference: worst float64 disagreement with PyTorch ${worst64.error.toExponential(2)} (relative) at ${worst64.where}`,
+  );
   if (emulationRatios.length > 0) {
-    console.log(`reference: float32-emulation error / PyTorch float32 error over ${emulationRatios.length} outputs: ` +
-      `min ${q(0).ratio.toFixed(2)}, median ${q(0.5).ratio.toFixed(2)}, max ${q(1).ratio.toFixed(2)} (${q(1).where})`);
+    console.log(
+      `reference: float32-emulation error / PyTorch float32 error over ${emulationRatios.length} outputs: ` +
+        `min ${q(0).ratio.toFixed(2)}, median ${q(0.5).ratio.toFixed(2)}, max ${q(1).ratio.toFixed(2)} (${q(1).where})`,
+    );
   }
 });

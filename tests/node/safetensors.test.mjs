@@ -53,8 +53,10 @@ test("aligned F32 tensors are views on the input; unaligned ones are copies", ()
   const shifted = new Uint8Array(new ArrayBuffer(bytes.length + 8), 1, bytes.length);
   shifted.set(bytes);
   // The header of this file is a multiple of 8 bytes, so every F32 tensor starts 4-aligned.
-  for (const tensor of Object.values(loadSafetensors(aligned).tensors)) assert.equal(tensor.data.buffer, aligned.buffer);
-  for (const tensor of Object.values(loadSafetensors(shifted).tensors)) assert.notEqual(tensor.data.buffer, shifted.buffer);
+  for (const tensor of Object.values(loadSafetensors(aligned).tensors))
+    assert.equal(tensor.data.buffer, aligned.buffer);
+  for (const tensor of Object.values(loadSafetensors(shifted).tensors))
+    assert.notEqual(tensor.data.buffer, shifted.buffer);
   assert.deepEqual(loadSafetensors(shifted).tensors["fc.bias"].data, loadSafetensors(aligned).tensors["fc.bias"].data);
 });
 
@@ -69,19 +71,22 @@ test("converted dtypes own their data", () => {
 test("save → load round-trips shapes, bits (NaN payloads included) and metadata", () => {
   const nanBits = new Float32Array(new Uint32Array([0x7fa00001, 0xffc00000, 0x7f800000, 0x00000001]).buffer);
   const tensors = {
-    b: Tensor.from([[1, 2, 3], [4, 5, 6]]),
+    b: Tensor.from([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]),
     a: new Tensor(nanBits, [4]),
     scalar: new Tensor(new Float32Array([2.5]), []),
     empty: Tensor.zeros([0, 3]),
   };
-  const bytes = saveSafetensors(tensors, { format: "pt", "名前": "値" });
+  const bytes = saveSafetensors(tensors, { format: "pt", 名前: "値" });
   const loaded = loadSafetensors(bytes);
   assert.deepEqual(Object.keys(loaded.tensors).sort(), ["a", "b", "empty", "scalar"]);
   for (const [name, tensor] of Object.entries(tensors)) {
     assert.deepEqual([...loaded.tensors[name].shape], [...tensor.shape], name);
     assert.deepEqual(bytesOf(loaded.tensors[name].data), bytesOf(tensor.data), name);
   }
-  assert.deepEqual({ ...loaded.metadata }, { format: "pt", "名前": "値" });
+  assert.deepEqual({ ...loaded.metadata }, { format: "pt", 名前: "値" });
 });
 
 test("save lays files out like the Rust implementation: padded header, keys in UTF-8 byte order", () => {
@@ -109,9 +114,15 @@ test("save validates its arguments", () => {
   const t = Tensor.from([1]);
   assert.throws(() => saveSafetensors(null), { name: "TypeError", message: /object of tensors/ });
   assert.throws(() => saveSafetensors(t), { name: "TypeError", message: /object of tensors/ });
-  assert.throws(() => saveSafetensors({ w: [1, 2] }), { name: "TypeError", message: /'w' must be a Tensor, got an array/ });
+  assert.throws(() => saveSafetensors({ w: [1, 2] }), {
+    name: "TypeError",
+    message: /'w' must be a Tensor, got an array/,
+  });
   assert.throws(() => saveSafetensors({ __metadata__: t }), { name: "TypeError", message: /reserved/ });
-  assert.throws(() => saveSafetensors({ w: t }, { n: 1 }), { name: "TypeError", message: /metadata value for 'n' must be a string/ });
+  assert.throws(() => saveSafetensors({ w: t }, { n: 1 }), {
+    name: "TypeError",
+    message: /metadata value for 'n' must be a string/,
+  });
   assert.throws(() => saveSafetensors({ w: t }, "x"), { name: "TypeError", message: /metadata must be an object/ });
 });
 
@@ -123,62 +134,172 @@ const w = (info) => ({ w: { dtype: "F32", shape: [2, 2], data_offsets: [0, 16], 
 const HOSTILE = [
   ["empty file", new Uint8Array(0), /file is 0 bytes, too short for the 8-byte header length/],
   ["7 bytes", new Uint8Array(7), /file is 7 bytes/],
-  ["header length past the end", (() => { const b = craft(w(), F32x4); b[0] += 100; return b; })(),
-    /header length \d+ runs past the end of the file \(\d+ bytes follow the length field\)/],
-  ["header length 2^64 - 1", (() => { const b = craft(w(), F32x4); b.fill(0xff, 0, 8); return b; })(),
-    /header length 18446744073709552000 is above the limit of 100000000 bytes/],
-  ["header length 100 MB + 1", (() => { const b = craft(w(), F32x4); new DataView(b.buffer).setUint32(0, 100_000_001, true); return b; })(),
-    /above the limit of 100000000 bytes/],
+  [
+    "header length past the end",
+    (() => {
+      const b = craft(w(), F32x4);
+      b[0] += 100;
+      return b;
+    })(),
+    /header length \d+ runs past the end of the file \(\d+ bytes follow the length field\)/,
+  ],
+  [
+    "header length 2^64 - 1",
+    (() => {
+      const b = craft(w(), F32x4);
+      b.fill(0xff, 0, 8);
+      return b;
+    })(),
+    /header length 18446744073709552000 is above the limit of 100000000 bytes/,
+  ],
+  [
+    "header length 100 MB + 1",
+    (() => {
+      const b = craft(w(), F32x4);
+      new DataView(b.buffer).setUint32(0, 100_000_001, true);
+      return b;
+    })(),
+    /above the limit of 100000000 bytes/,
+  ],
   ["header not an object", craft("[1, 2]"), /must be a JSON object starting with '\{'/],
   ["leading space", craft(" {}"), /must be a JSON object starting with '\{'/],
-  ["invalid JSON", craft('{"w": {"dtype": "F32",}}'), /invalid JSON header at character \d+: expected a string, got '\}/],
-  ["unterminated JSON", craft('{"w": ', new Uint8Array(0), { pad: false }), /invalid JSON header at character 6: expected a JSON value, got the end/],
-  ["trailing garbage", craft('{} x'), /expected the end of the header \(only spaces may pad it\)/],
-  ["padding with NUL", craft('{}\0\0\0\0\0\0', new Uint8Array(0), { pad: false }), /expected the end of the header/],
-  ["invalid UTF-8", (() => { const b = craft('{"w\u00e9":1}'); b[12] = 0xff; return b; })(), /header is not valid UTF-8/],
-  ["duplicate key", craft('{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', new Uint8Array(8)),
-    /expected a new key, not a second 'w'/],
+  [
+    "invalid JSON",
+    craft('{"w": {"dtype": "F32",}}'),
+    /invalid JSON header at character \d+: expected a string, got '\}/,
+  ],
+  [
+    "unterminated JSON",
+    craft('{"w": ', new Uint8Array(0), { pad: false }),
+    /invalid JSON header at character 6: expected a JSON value, got the end/,
+  ],
+  ["trailing garbage", craft("{} x"), /expected the end of the header \(only spaces may pad it\)/],
+  ["padding with NUL", craft("{}\0\0\0\0\0\0", new Uint8Array(0), { pad: false }), /expected the end of the header/],
+  [
+    "invalid UTF-8",
+    (() => {
+      const b = craft('{"w\u00e9":1}');
+      b[12] = 0xff;
+      return b;
+    })(),
+    /header is not valid UTF-8/,
+  ],
+  [
+    "duplicate key",
+    craft(
+      '{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}',
+      new Uint8Array(8),
+    ),
+    /expected a new key, not a second 'w'/,
+  ],
   ["deep nesting", craft(`{"w":${"[".repeat(1000)}${"]".repeat(1000)}}`), /at most 32 levels of nesting/],
-  ["unknown dtype", craft(w({ dtype: "F128" }), F32x4), /tensor 'w' has dtype 'F128'; supported dtypes are F32, F16, BF16 and F64/],
+  [
+    "unknown dtype",
+    craft(w({ dtype: "F128" }), F32x4),
+    /tensor 'w' has dtype 'F128'; supported dtypes are F32, F16, BF16 and F64/,
+  ],
   ["integer dtype", craft(w({ dtype: "I64", shape: [2] }), F32x4), /tensor 'w' has dtype 'I64'/],
   ["missing dtype", craft({ w: { shape: [4], data_offsets: [0, 16] } }, F32x4), /has dtype undefined/],
-  ["tensor info not an object", craft({ w: 5 }), /tensor 'w' must be described by \{dtype, shape, data_offsets\}, got 5/],
-  ["negative shape", craft(w({ shape: [-2, -2] }), F32x4), /has shape \[-2,-2\]; expected an array of non-negative integers/],
+  [
+    "tensor info not an object",
+    craft({ w: 5 }),
+    /tensor 'w' must be described by \{dtype, shape, data_offsets\}, got 5/,
+  ],
+  [
+    "negative shape",
+    craft(w({ shape: [-2, -2] }), F32x4),
+    /has shape \[-2,-2\]; expected an array of non-negative integers/,
+  ],
   ["fractional shape", craft(w({ shape: [2.5, 2] }), F32x4), /has shape \[2.5,2\]/],
   ["string shape", craft(w({ shape: "2x2" }), F32x4), /has shape "2x2"/],
-  ["huge shape", craft(w({ shape: [2 ** 40, 2 ** 40] }), F32x4), /shape \[1099511627776, 1099511627776\] has too many elements/],
-  ["shape × dtype ≠ bytes", craft(w({ data_offsets: [0, 12] }), new Uint8Array(12)),
-    /tensor 'w' has data_offsets \[0, 12\] \(12 bytes\) but shape \[2, 2\] of F32 needs 16 bytes/],
+  [
+    "huge shape",
+    craft(w({ shape: [2 ** 40, 2 ** 40] }), F32x4),
+    /shape \[1099511627776, 1099511627776\] has too many elements/,
+  ],
+  [
+    "shape × dtype ≠ bytes",
+    craft(w({ data_offsets: [0, 12] }), new Uint8Array(12)),
+    /tensor 'w' has data_offsets \[0, 12\] \(12 bytes\) but shape \[2, 2\] of F32 needs 16 bytes/,
+  ],
   ["F16 size mismatch", craft(w({ dtype: "F16" }), F32x4), /shape \[2, 2\] of F16 needs 8 bytes/],
-  ["reversed offsets", craft(w({ data_offsets: [16, 0] }), F32x4), /data_offsets \[16,0\]; expected \[begin, end\] with 0 <= begin <= end/],
+  [
+    "reversed offsets",
+    craft(w({ data_offsets: [16, 0] }), F32x4),
+    /data_offsets \[16,0\]; expected \[begin, end\] with 0 <= begin <= end/,
+  ],
   ["negative offsets", craft(w({ data_offsets: [-16, 0] }), F32x4), /data_offsets \[-16,0\]/],
   ["fractional offsets", craft(w({ data_offsets: [0.5, 16.5] }), F32x4), /data_offsets \[0.5,16.5\]/],
   ["three offsets", craft(w({ data_offsets: [0, 8, 16] }), F32x4), /data_offsets \[0,8,16\]/],
-  ["offsets past the data", craft(w({ data_offsets: [16, 32] }), F32x4), /tensor 'w' starts at byte 16 and leaves a gap after the start of the data, which ends at byte 0/],
-  ["overlapping tensors", craft({ a: { dtype: "F32", shape: [4], data_offsets: [0, 16] }, b: { dtype: "F32", shape: [2], data_offsets: [8, 16] } }, F32x4),
-    /tensor 'b' starts at byte 8 and overlaps tensor 'a', which ends at byte 16/],
-  ["gap between tensors", craft({ a: { dtype: "F32", shape: [1], data_offsets: [0, 4] }, b: { dtype: "F32", shape: [1], data_offsets: [8, 12] } }, new Uint8Array(12)),
-    /tensor 'b' starts at byte 8 and leaves a gap after tensor 'a', which ends at byte 4/],
-  ["truncated data", craft(w(), new Uint8Array(15)), /the tensors cover 16 bytes of data but the file holds 15: the file is truncated/],
-  ["trailing bytes", craft(w(), new Uint8Array(20)), /the tensors cover 16 bytes of data but the file holds 20: the file has trailing bytes/],
-  ["metadata not strings", craft({ __metadata__: { epoch: 3 } }), /__metadata__ value for 'epoch' must be a string, got 3/],
+  [
+    "offsets past the data",
+    craft(w({ data_offsets: [16, 32] }), F32x4),
+    /tensor 'w' starts at byte 16 and leaves a gap after the start of the data, which ends at byte 0/,
+  ],
+  [
+    "overlapping tensors",
+    craft(
+      {
+        a: { dtype: "F32", shape: [4], data_offsets: [0, 16] },
+        b: { dtype: "F32", shape: [2], data_offsets: [8, 16] },
+      },
+      F32x4,
+    ),
+    /tensor 'b' starts at byte 8 and overlaps tensor 'a', which ends at byte 16/,
+  ],
+  [
+    "gap between tensors",
+    craft(
+      { a: { dtype: "F32", shape: [1], data_offsets: [0, 4] }, b: { dtype: "F32", shape: [1], data_offsets: [8, 12] } },
+      new Uint8Array(12),
+    ),
+    /tensor 'b' starts at byte 8 and leaves a gap after tensor 'a', which ends at byte 4/,
+  ],
+  [
+    "truncated data",
+    craft(w(), new Uint8Array(15)),
+    /the tensors cover 16 bytes of data but the file holds 15: the file is truncated/,
+  ],
+  [
+    "trailing bytes",
+    craft(w(), new Uint8Array(20)),
+    /the tensors cover 16 bytes of data but the file holds 20: the file has trailing bytes/,
+  ],
+  [
+    "metadata not strings",
+    craft({ __metadata__: { epoch: 3 } }),
+    /__metadata__ value for 'epoch' must be a string, got 3/,
+  ],
   ["metadata not an object", craft({ __metadata__: "x" }), /__metadata__ must be an object of strings, got 'x'/],
 ];
 
 for (const [name, bytes, message] of HOSTILE) {
   test(`hostile safetensors: ${name}`, () => {
-    assert.throws(() => loadSafetensors(bytes), (error) => {
-      assert.ok(error instanceof Error, `an Error, got ${error}`);
-      assert.match(error.message, /^safetensors: /);
-      assert.match(error.message, message);
-      return true;
-    });
+    assert.throws(
+      () => loadSafetensors(bytes),
+      (error) => {
+        assert.ok(error instanceof Error, `an Error, got ${error}`);
+        assert.match(error.message, /^safetensors: /);
+        assert.match(error.message, message);
+        return true;
+      },
+    );
   });
 }
 
 test("non-bytes arguments are a TypeError", () => {
-  for (const value of [undefined, null, "file.safetensors", [1, 2], new Float32Array(4), new DataView(new ArrayBuffer(8))]) {
-    assert.throws(() => loadSafetensors(value), { name: "TypeError", message: /loadSafetensors expects the file as a Uint8Array or an ArrayBuffer/ });
+  for (const value of [
+    undefined,
+    null,
+    "file.safetensors",
+    [1, 2],
+    new Float32Array(4),
+    new DataView(new ArrayBuffer(8)),
+  ]) {
+    assert.throws(() => loadSafetensors(value), {
+      name: "TypeError",
+      message: /loadSafetensors expects the file as a Uint8Array or an ArrayBuffer/,
+    });
   }
 });
 
@@ -193,7 +314,10 @@ test("keys like __proto__ are plain own keys and never touch Object.prototype", 
   assert.equal(typeof {}.toString, "function");
 
   // A hand-made header trying the same through __metadata__ and a nested object.
-  const bytes = craft('{"__metadata__":{"__proto__":"polluted"},"__proto__":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"__proto__":{"polluted":1}}}', new Uint8Array(4));
+  const bytes = craft(
+    '{"__metadata__":{"__proto__":"polluted"},"__proto__":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"__proto__":{"polluted":1}}}',
+    new Uint8Array(4),
+  );
   const loaded = loadSafetensors(bytes);
   assert.equal(Object.getOwnPropertyDescriptor(loaded.metadata, "__proto__").value, "polluted");
   assert.equal({}.polluted, undefined);

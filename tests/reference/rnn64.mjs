@@ -115,7 +115,7 @@ function runSequence(cfg, params, steps, initialState, arithmetic) {
 
 /** relu as PyTorch defines it: relu(-0) = -0, relu(NaN) = NaN. */
 function relu(x) {
-  return x < 0 ? 0 : x;
+  return Math.max(x, 0);
 }
 
 /**
@@ -142,32 +142,33 @@ function arithmeticOf(float32) {
     round: f,
     fused: variant.fused === true,
     tanh: variant.tanh === "expm1" ? tanhExpm1F32 : (v) => f(Math.tanh(v)),
-    dot: variant.lanes > 1
-      ? (W, j, x, start) => {
-        // Partial sum i takes terms i, i + lanes, …; the sums are independent, so one after another.
-        const n = x.length;
-        const lanes = variant.lanes;
-        let sum = 0;
-        for (let i = 0; i < lanes; i++) {
-          let partial = i === 0 ? start : 0;
-          for (let k = i; k < n; k += lanes) partial = f(partial + f(W[j * n + k] * x[k]));
-          sum = i === 0 ? partial : f(sum + partial);
-        }
-        return sum;
-      }
-      : variant.reverse
-      ? (W, j, x, start) => {
-        const n = x.length;
-        let sum = start;
-        for (let k = n - 1; k >= 0; k--) sum = f(sum + f(W[j * n + k] * x[k]));
-        return sum;
-      }
-      : (W, j, x, start) => {
-        const n = x.length;
-        let sum = start;
-        for (let k = 0; k < n; k++) sum = f(sum + f(W[j * n + k] * x[k]));
-        return sum;
-      },
+    dot:
+      variant.lanes > 1
+        ? (W, j, x, start) => {
+            // Partial sum i takes terms i, i + lanes, …; the sums are independent, so one after another.
+            const n = x.length;
+            const lanes = variant.lanes;
+            let sum = 0;
+            for (let i = 0; i < lanes; i++) {
+              let partial = i === 0 ? start : 0;
+              for (let k = i; k < n; k += lanes) partial = f(partial + f(W[j * n + k] * x[k]));
+              sum = i === 0 ? partial : f(sum + partial);
+            }
+            return sum;
+          }
+        : variant.reverse
+          ? (W, j, x, start) => {
+              const n = x.length;
+              let sum = start;
+              for (let k = n - 1; k >= 0; k--) sum = f(sum + f(W[j * n + k] * x[k]));
+              return sum;
+            }
+          : (W, j, x, start) => {
+              const n = x.length;
+              let sum = start;
+              for (let k = 0; k < n; k++) sum = f(sum + f(W[j * n + k] * x[k]));
+              return sum;
+            },
   };
 }
 
@@ -177,7 +178,7 @@ function arithmeticOf(float32) {
  * of random size and sign at every operation, as a stochastic model of float32 implementations.
  */
 function noisyArithmetic(seed) {
-  let state = (seed >>> 0) || 1;
+  let state = seed >>> 0 || 1;
   const round = (v) => {
     state ^= state << 13;
     state ^= state >>> 17;
@@ -231,7 +232,9 @@ function describeInput(cfg, input) {
     checkFeatures(features, I);
     const seq = Array.from({ length: T }, (_, t) => Float64Array.from(data.slice(t * I, (t + 1) * I)));
     return {
-      kind: "unbatched", batch: 1, sequences: [seq],
+      kind: "unbatched",
+      batch: 1,
+      sequences: [seq],
       assemble: ([out], F) => ({ data: concatRows(out, F), shape: [T, F] }),
     };
   }
@@ -241,9 +244,12 @@ function describeInput(cfg, input) {
   // Element (t, b) sits at row t·N + b time-major, or b·T + t batch-first.
   const rowOf = (t, b) => (cfg.batchFirst ? b * T + t : t * N + b);
   const sequences = Array.from({ length: N }, (_, b) =>
-    Array.from({ length: T }, (_, t) => Float64Array.from(data.slice(rowOf(t, b) * I, (rowOf(t, b) + 1) * I))));
+    Array.from({ length: T }, (_, t) => Float64Array.from(data.slice(rowOf(t, b) * I, (rowOf(t, b) + 1) * I))),
+  );
   return {
-    kind: "batched", batch: N, sequences,
+    kind: "batched",
+    batch: N,
+    sequences,
     assemble: (outputs, F) => {
       const out = new Float64Array(T * N * F);
       for (let b = 0; b < N; b++) for (let t = 0; t < T; t++) out.set(outputs[b][t], rowOf(t, b) * F);
@@ -278,7 +284,9 @@ function describePacked(cfg, packed) {
     });
   }
   return {
-    kind: "packed", batch: N, sequences,
+    kind: "packed",
+    batch: N,
+    sequences,
     assemble: (outputs, F) => {
       const out = new Float64Array(rows * F);
       for (let j = 0; j < N; j++) {

@@ -30,7 +30,8 @@ function options(url) {
     greedy: q.has("greedy") && q.get("greedy") !== "0",
   };
   if (opts.prompt.length === 0) throw new RangeError("prompt must not be empty");
-  if (!Number.isInteger(opts.length) || opts.length < 0 || opts.length > 5000) throw new RangeError("length must be an integer from 0 to 5000");
+  if (!Number.isInteger(opts.length) || opts.length < 0 || opts.length > 5000)
+    throw new RangeError("length must be an integer from 0 to 5000");
   if (!(opts.temperature > 0)) throw new RangeError("temperature must be a number above 0");
   if (!Number.isInteger(opts.seed)) throw new RangeError("seed must be an integer");
   return opts;
@@ -83,8 +84,10 @@ const worker = {
         latencies.push(ms);
       }
       if (text !== sample.greedy) {
-        throw new Error(`greedy text from ${JSON.stringify(sample.prompt)} differs from PyTorch's:\n` +
-          `  got      ${JSON.stringify(text)}\n  expected ${JSON.stringify(sample.greedy)}`);
+        throw new Error(
+          `greedy text from ${JSON.stringify(sample.prompt)} differs from PyTorch's:\n` +
+            `  got      ${JSON.stringify(text)}\n  expected ${JSON.stringify(sample.greedy)}`,
+        );
       }
     }
     // The same through the HTTP handler, as a client sees it.
@@ -100,8 +103,10 @@ const worker = {
     const refused = await worker.fetch(new Request("http://worker/?prompt=%C3%A9"));
     if (refused.status !== 400) throw new Error(`an unknown character gave HTTP ${refused.status}, not 400`);
     // workerd's clock only advances on I/O (a Spectre mitigation), so in-Worker latency reads as 0.
-    console.log(`worker: greedy text of ${expected.samples.length} prompts and sampled text equal PyTorch's · backend ${runtime.backend} · ` +
-      `median ${(median(latencies) * 1000).toFixed(1)} µs per character (workerd's frozen clock)`);
+    console.log(
+      `worker: greedy text of ${expected.samples.length} prompts and sampled text equal PyTorch's · backend ${runtime.backend} · ` +
+        `median ${(median(latencies) * 1000).toFixed(1)} µs per character (workerd's frozen clock)`,
+    );
   },
 };
 

@@ -46,7 +46,8 @@ export function loadTorch(bytes: Uint8Array | ArrayBuffer): TorchFile {
   const pickleBytes = archive.entries.get(pickleName)!.originalSize;
   if (pickleBytes > MAX_PICKLE_BYTES) {
     throw new RangeError(
-      `torch: ${pickleName} is ${pickleBytes} bytes, above the ${MAX_PICKLE_BYTES}-byte limit for a state dict's pickle`);
+      `torch: ${pickleName} is ${pickleBytes} bytes, above the ${MAX_PICKLE_BYTES}-byte limit for a state dict's pickle`,
+    );
   }
   const pickle = archive.read([pickleName]).get(pickleName)!;
   const found = collectTensors(new Unpickler(pickle).load());
@@ -76,13 +77,16 @@ function collectTensors(root: Value): [string, TensorRef][] {
   const names = new Set<string>();
   const visited = new Set<PickleDict>();
   const walk = (dict: PickleDict, prefix: string, depth: number): void => {
-    if (visited.has(dict)) throw new Error(`torch: the dict at '${prefix}' was reached twice; expected a tree of dicts`);
+    if (visited.has(dict))
+      throw new Error(`torch: the dict at '${prefix}' was reached twice; expected a tree of dicts`);
     if (depth > MAX_DICT_DEPTH) throw new RangeError(`torch: dicts are nested more than ${MAX_DICT_DEPTH} levels deep`);
     visited.add(dict);
     for (const [key, value] of dict.items) {
       if (!(value instanceof TensorRef || value instanceof PickleDict)) continue; // epochs, learning rates, notes
       if (typeof key !== "string" && !Number.isSafeInteger(key)) {
-        throw new Error(`torch: a dict key under '${prefix}' is ${describeValue(key)}; expected a string or an integer`);
+        throw new Error(
+          `torch: a dict key under '${prefix}' is ${describeValue(key)}; expected a string or an integer`,
+        );
       }
       const name = `${prefix}${String(key)}`;
       if (value instanceof PickleDict) {
@@ -105,11 +109,14 @@ function readStorages(archive: ZipArchive, prefix: string, found: [string, Tenso
     if (storage.dtype === null) {
       throw new Error(
         `torch: tensor '${name}' is stored as ${storage.typeName}; only float32, float16, bfloat16 and float64 ` +
-        "tensors are supported");
+          "tensors are supported",
+      );
     }
     const entry = `${prefix}/data/${storage.key}`;
     if (!archive.entries.has(entry)) {
-      throw new Error(`torch: storage '${storage.key}' of tensor '${name}' is missing: the zip has no entry '${entry}'`);
+      throw new Error(
+        `torch: storage '${storage.key}' of tensor '${name}' is missing: the zip has no entry '${entry}'`,
+      );
     }
     entryNames.set(storage.key, entry);
   }
@@ -122,7 +129,8 @@ function readStorages(archive: ZipArchive, prefix: string, found: [string, Tenso
     if (bytes.length % BYTES_PER_ELEMENT[dtype] !== 0) {
       throw new Error(
         `torch: storage '${storage.key}' of tensor '${name}' has ${bytes.length} bytes, not a whole number of ` +
-        `${BYTES_PER_ELEMENT[dtype]}-byte elements (${storage.typeName})`);
+          `${BYTES_PER_ELEMENT[dtype]}-byte elements (${storage.typeName})`,
+      );
     }
     storages.set(storage.key, decodeFloats(bytes, dtype));
   }
@@ -156,14 +164,16 @@ function materialize(name: string, ref: TensorRef, storage: Float32Array, budget
   if (!Number.isSafeInteger(count) || !Number.isSafeInteger(last) || last >= storage.length) {
     throw new Error(
       `torch: tensor '${name}' (size ${formatShape(shape)}, stride ${formatShape(stride)}, offset ${offset}) reads ` +
-      `element ${last} of storage '${ref.storage.key}', which holds ${storage.length}`);
+        `element ${last} of storage '${ref.storage.key}', which holds ${storage.length}`,
+    );
   }
   if (isRowMajor(shape, stride)) return new Tensor(storage.subarray(offset, offset + count), shape);
   budget.elements -= count;
   if (budget.elements < 0) {
     throw new Error(
       `torch: tensor '${name}' (size ${formatShape(shape)}, stride ${formatShape(stride)}) repeats stored elements ` +
-      "beyond the copy limit: non-contiguous tensors may copy twice the stored elements plus 16 Mi");
+        "beyond the copy limit: non-contiguous tensors may copy twice the stored elements plus 16 Mi",
+    );
   }
   return new Tensor(gather(storage, offset, shape, stride, count), shape);
 }

@@ -25,7 +25,18 @@ const REBUILD_PARAMETER = "torch._utils._rebuild_parameter";
 const CALLABLES = new Set([ORDERED_DICT, REBUILD_TENSOR, REBUILD_PARAMETER]);
 
 /** A pickled value. Lists are arrays; tuples are frozen arrays. */
-export type Value = null | boolean | number | bigint | string | Value[] | readonly Value[] | PickleDict | PickleGlobal | StorageRef | TensorRef;
+export type Value =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Value[]
+  | readonly Value[]
+  | PickleDict
+  | PickleGlobal
+  | StorageRef
+  | TensorRef;
 
 /** A Python dict (or OrderedDict); keys are compared as JavaScript Map keys. */
 export class PickleDict {
@@ -39,7 +50,10 @@ class PickleGlobal {
 
 /** A persistent id `('storage', type, key, location, numel)`: the zip entry `data/<key>`. */
 class StorageRef {
-  constructor(readonly key: string, readonly typeName: string) {}
+  constructor(
+    readonly key: string,
+    readonly typeName: string,
+  ) {}
 
   get dtype(): FloatDtype | null {
     return STORAGE_TYPES[this.typeName];
@@ -93,42 +107,120 @@ export class Unpickler {
         if (protocol > 5) this.fail(`pickle protocol ${protocol} is not supported (expected 2 to 5)`);
         return;
       }
-      case 0x95: /* FRAME: a size hint for buffered readers */ this.take(8); return;
-      case 0x7d: /* } EMPTY_DICT */ this.push(new PickleDict()); return;
-      case 0x5d: /* ] EMPTY_LIST */ this.push([]); return;
-      case 0x29: /* ) EMPTY_TUPLE */ this.push(Object.freeze([])); return;
-      case 0x28: /* ( MARK */ this.checkDepth(this.marks.length); this.marks.push(this.stack.length); return;
-      case 0x74: /* t TUPLE */ this.push(Object.freeze(this.popMark())); return;
-      case 0x85: /* TUPLE1 */ this.push(Object.freeze(this.popCount(1))); return;
-      case 0x86: /* TUPLE2 */ this.push(Object.freeze(this.popCount(2))); return;
-      case 0x87: /* TUPLE3 */ this.push(Object.freeze(this.popCount(3))); return;
-      case 0x58: /* X BINUNICODE */ this.push(this.text(this.u32())); return;
-      case 0x8c: /* SHORT_BINUNICODE */ this.push(this.text(this.u8())); return;
-      case 0x4a: /* J BININT */ this.push(this.u32() | 0); return;
-      case 0x4b: /* K BININT1 */ this.push(this.u8()); return;
-      case 0x4d: /* M BININT2 */ this.push(this.u8() | (this.u8() << 8)); return;
-      case 0x8a: /* LONG1 */ this.push(this.long(this.u8())); return;
-      case 0x47: /* G BINFLOAT */ this.push(this.float64BigEndian()); return;
-      case 0x88: /* NEWTRUE */ this.push(true); return;
-      case 0x89: /* NEWFALSE */ this.push(false); return;
-      case 0x4e: /* N NONE */ this.push(null); return;
-      case 0x73: /* s SETITEM */ { const value = this.pop(); const key = this.pop(); this.setItems([key, value]); return; }
-      case 0x75: /* u SETITEMS */ this.setItems(this.popMark()); return;
-      case 0x61: /* a APPEND */ this.append([this.pop()]); return;
-      case 0x65: /* e APPENDS */ this.append(this.popMark()); return;
-      case 0x71: /* q BINPUT */ this.memo.set(this.u8(), this.top()); return;
-      case 0x72: /* r LONG_BINPUT */ this.memo.set(this.u32(), this.top()); return;
-      case 0x94: /* MEMOIZE */ this.memo.set(this.memo.size, this.top()); return;
-      case 0x68: /* h BINGET */ this.push(this.memoGet(this.u8())); return;
-      case 0x6a: /* j LONG_BINGET */ this.push(this.memoGet(this.u32())); return;
-      case 0x63: /* c GLOBAL */ { const module = this.line(); this.push(this.global(module, this.line())); return; }
-      case 0x93: /* STACK_GLOBAL */ { const name = this.pop(); this.push(this.global(this.pop(), name)); return; }
-      case 0x52: /* R REDUCE */ { const args = this.pop(); this.push(this.call(this.pop(), args)); return; }
-      case 0x51: /* Q BINPERSID */ this.push(this.persistentLoad(this.pop())); return;
-      case 0x62: /* b BUILD */ this.build(this.pop()); return;
+      case 0x95:
+        /* FRAME: a size hint for buffered readers */ this.take(8);
+        return;
+      case 0x7d:
+        /* } EMPTY_DICT */ this.push(new PickleDict());
+        return;
+      case 0x5d:
+        /* ] EMPTY_LIST */ this.push([]);
+        return;
+      case 0x29:
+        /* ) EMPTY_TUPLE */ this.push(Object.freeze([]));
+        return;
+      case 0x28:
+        /* ( MARK */ this.checkDepth(this.marks.length);
+        this.marks.push(this.stack.length);
+        return;
+      case 0x74:
+        /* t TUPLE */ this.push(Object.freeze(this.popMark()));
+        return;
+      case 0x85:
+        /* TUPLE1 */ this.push(Object.freeze(this.popCount(1)));
+        return;
+      case 0x86:
+        /* TUPLE2 */ this.push(Object.freeze(this.popCount(2)));
+        return;
+      case 0x87:
+        /* TUPLE3 */ this.push(Object.freeze(this.popCount(3)));
+        return;
+      case 0x58:
+        /* X BINUNICODE */ this.push(this.text(this.u32()));
+        return;
+      case 0x8c:
+        /* SHORT_BINUNICODE */ this.push(this.text(this.u8()));
+        return;
+      case 0x4a:
+        /* J BININT */ this.push(this.u32() | 0);
+        return;
+      case 0x4b:
+        /* K BININT1 */ this.push(this.u8());
+        return;
+      case 0x4d:
+        /* M BININT2 */ this.push(this.u8() | (this.u8() << 8));
+        return;
+      case 0x8a:
+        /* LONG1 */ this.push(this.long(this.u8()));
+        return;
+      case 0x47:
+        /* G BINFLOAT */ this.push(this.float64BigEndian());
+        return;
+      case 0x88:
+        /* NEWTRUE */ this.push(true);
+        return;
+      case 0x89:
+        /* NEWFALSE */ this.push(false);
+        return;
+      case 0x4e:
+        /* N NONE */ this.push(null);
+        return;
+      case 0x73: /* s SETITEM */ {
+        const value = this.pop();
+        const key = this.pop();
+        this.setItems([key, value]);
+        return;
+      }
+      case 0x75:
+        /* u SETITEMS */ this.setItems(this.popMark());
+        return;
+      case 0x61:
+        /* a APPEND */ this.append([this.pop()]);
+        return;
+      case 0x65:
+        /* e APPENDS */ this.append(this.popMark());
+        return;
+      case 0x71:
+        /* q BINPUT */ this.memo.set(this.u8(), this.top());
+        return;
+      case 0x72:
+        /* r LONG_BINPUT */ this.memo.set(this.u32(), this.top());
+        return;
+      case 0x94:
+        /* MEMOIZE */ this.memo.set(this.memo.size, this.top());
+        return;
+      case 0x68:
+        /* h BINGET */ this.push(this.memoGet(this.u8()));
+        return;
+      case 0x6a:
+        /* j LONG_BINGET */ this.push(this.memoGet(this.u32()));
+        return;
+      case 0x63: /* c GLOBAL */ {
+        const module = this.line();
+        this.push(this.global(module, this.line()));
+        return;
+      }
+      case 0x93: /* STACK_GLOBAL */ {
+        const name = this.pop();
+        this.push(this.global(this.pop(), name));
+        return;
+      }
+      case 0x52: /* R REDUCE */ {
+        const args = this.pop();
+        this.push(this.call(this.pop(), args));
+        return;
+      }
+      case 0x51:
+        /* Q BINPERSID */ this.push(this.persistentLoad(this.pop()));
+        return;
+      case 0x62:
+        /* b BUILD */ this.build(this.pop());
+        return;
       default:
-        this.fail(`unsupported pickle opcode 0x${opcode.toString(16).padStart(2, "0")}` +
-          (opcode >= 0x20 && opcode < 0x7f ? ` ('${String.fromCharCode(opcode)}')` : ""));
+        this.fail(
+          `unsupported pickle opcode 0x${opcode.toString(16).padStart(2, "0")}` +
+            (opcode >= 0x20 && opcode < 0x7f ? ` ('${String.fromCharCode(opcode)}')` : ""),
+        );
     }
   }
 
@@ -149,13 +241,15 @@ export class Unpickler {
     if (!(callable instanceof PickleGlobal) || !CALLABLES.has(callable.name)) {
       this.fail(`cannot call ${describeValue(callable)}`);
     }
-    if (!Array.isArray(args) || !Object.isFrozen(args)) this.fail(`${callable.name} expects a tuple of arguments, got ${describeValue(args)}`);
+    if (!Array.isArray(args) || !Object.isFrozen(args))
+      this.fail(`${callable.name} expects a tuple of arguments, got ${describeValue(args)}`);
     switch (callable.name) {
       case ORDERED_DICT:
         if (args.length !== 0) this.fail(`${ORDERED_DICT} expects no arguments, got ${args.length}`);
         return new PickleDict();
       case REBUILD_PARAMETER:
-        if (!(args[0] instanceof TensorRef)) this.fail(`${REBUILD_PARAMETER} expects a tensor, got ${describeValue(args[0])}`);
+        if (!(args[0] instanceof TensorRef))
+          this.fail(`${REBUILD_PARAMETER} expects a tensor, got ${describeValue(args[0])}`);
         return args[0];
       default:
         return this.rebuildTensor(args);
@@ -168,10 +262,14 @@ export class Unpickler {
     if (args.length < 4 || !(storage instanceof StorageRef)) {
       this.fail(`${REBUILD_TENSOR} expects (storage, offset, size, stride, ...), got ${args.length} arguments`);
     }
-    if (!isIndex(offset)) this.fail(`a tensor's storage offset must be a non-negative integer, got ${describeValue(offset)}`);
-    if (!isIndexTuple(shape)) this.fail(`a tensor's size must be a tuple of non-negative integers, got ${describeValue(shape)}`);
+    if (!isIndex(offset))
+      this.fail(`a tensor's storage offset must be a non-negative integer, got ${describeValue(offset)}`);
+    if (!isIndexTuple(shape))
+      this.fail(`a tensor's size must be a tuple of non-negative integers, got ${describeValue(shape)}`);
     if (!isIndexTuple(stride) || stride.length !== shape.length) {
-      this.fail(`a tensor's stride must be a tuple of ${shape.length} non-negative integers, got ${describeValue(stride)}`);
+      this.fail(
+        `a tensor's stride must be a tuple of ${shape.length} non-negative integers, got ${describeValue(stride)}`,
+      );
     }
     return new TensorRef(storage, offset, [...shape], [...stride]);
   }
@@ -202,7 +300,9 @@ export class Unpickler {
   private build(state: Value): void {
     const target = this.top();
     if (!(target instanceof PickleDict) || !(state === null || state instanceof PickleDict)) {
-      this.fail(`BUILD is only supported for a dict's attributes, got ${describeValue(state)} for ${describeValue(target)}`);
+      this.fail(
+        `BUILD is only supported for a dict's attributes, got ${describeValue(state)} for ${describeValue(target)}`,
+      );
     }
   }
 
@@ -215,7 +315,8 @@ export class Unpickler {
 
   private append(items: Value[]): void {
     const list = this.top();
-    if (!Array.isArray(list) || Object.isFrozen(list)) this.fail(`APPEND(S) expects a list, got ${describeValue(list)}`);
+    if (!Array.isArray(list) || Object.isFrozen(list))
+      this.fail(`APPEND(S) expects a list, got ${describeValue(list)}`);
     for (const item of items) list.push(item);
   }
 
@@ -235,7 +336,8 @@ export class Unpickler {
     if (height >= MAX_STACK_DEPTH) {
       throw new RangeError(
         `torch: the pickle nests more than ${MAX_STACK_DEPTH} values deep on its stack (data.pkl byte ${this.opcodeAt}); ` +
-        "a state dict needs a few thousand at most");
+          "a state dict needs a few thousand at most",
+      );
     }
   }
 

@@ -15,11 +15,13 @@ export function checkSignature(file: Uint8Array): void {
     // Before 1.6, torch.save wrote a bare pickle stream (it starts with a magic-number pickle).
     throw new Error(
       "torch: legacy torch.save format is not supported, re-save with " +
-      "torch.save(..., _use_new_zipfile_serialization=True)");
+        "torch.save(..., _use_new_zipfile_serialization=True)",
+    );
   }
   const head = Array.from(file.subarray(0, 4), (b) => `0x${b.toString(16).padStart(2, "0")}`).join(" ");
   throw new Error(
-    `torch: not a torch.save file: expected a zip archive starting with 50 4b 03 04 ('PK'), got ${head || "an empty file"}`);
+    `torch: not a torch.save file: expected a zip archive starting with 50 4b 03 04 ('PK'), got ${head || "an empty file"}`,
+  );
 }
 
 /** The top-level folder of the archive: "archive" since PyTorch 2, the file's base name before. */
@@ -27,7 +29,8 @@ export function archivePrefix(archive: ZipArchive): string {
   const pickles = [...archive.entries.keys()].filter((name) => /^[^/]+\/data\.pkl$/.test(name));
   if (pickles.length !== 1) {
     throw new Error(
-      `torch: expected exactly one '<archive>/data.pkl' in the zip, found ${pickles.length === 0 ? "none" : pickles.join(", ")}`);
+      `torch: expected exactly one '<archive>/data.pkl' in the zip, found ${pickles.length === 0 ? "none" : pickles.join(", ")}`,
+    );
   }
   return pickles[0].slice(0, -"/data.pkl".length);
 }
@@ -91,14 +94,17 @@ export class ZipArchive {
     this.view = new DataView(file.buffer, file.byteOffset, file.byteLength);
     const { count, start, end } = this.centralDirectory();
     if (count > MAX_ENTRIES) {
-      throw new RangeError(`torch: the zip holds more than ${MAX_ENTRIES} entries; a torch.save file has one per storage`);
+      throw new RangeError(
+        `torch: the zip holds more than ${MAX_ENTRIES} entries; a torch.save file has one per storage`,
+      );
     }
     const decoder = new TextDecoder();
     let at = start;
     for (let i = 0; i < count; i++) {
       if (at + 46 > end || this.u32(at) !== CENTRAL) {
         throw invalid(
-          `the central directory holds fewer than the ${count} entries it declares (entry ${i} is missing)`);
+          `the central directory holds fewer than the ${count} entries it declares (entry ${i} is missing)`,
+        );
       }
       const nameEnd = at + 46 + this.u16(at + 28);
       const extraEnd = nameEnd + this.u16(at + 30);
@@ -118,9 +124,17 @@ export class ZipArchive {
       const size = wide(this.u32(at + 20));
       const offset = wide(this.u32(at + 42));
       if (this.entries.has(name)) throw new Error(`torch: the zip holds two entries named '${name}'`);
-      this.entries.set(name, checkEntrySizes({
-        name, compression: this.u16(at + 10), encrypted: this.u16(at + 8) % 2 === 1, size, originalSize, offset,
-      }));
+      this.entries.set(
+        name,
+        checkEntrySizes({
+          name,
+          compression: this.u16(at + 10),
+          encrypted: this.u16(at + 8) % 2 === 1,
+          size,
+          originalSize,
+          offset,
+        }),
+      );
       at = next;
     }
   }
@@ -132,7 +146,8 @@ export class ZipArchive {
     if (this.compressedBytesRead > this.file.length) {
       throw new Error(
         `torch: the zip entries read add up to ${this.compressedBytesRead} bytes, more than the ${this.file.length}-byte ` +
-        "file: entries overlap (a zip bomb?)");
+          "file: entries overlap (a zip bomb?)",
+      );
     }
     const out = new Map<string, Uint8Array>();
     for (const name of wanted) {
@@ -144,7 +159,8 @@ export class ZipArchive {
       const available = Math.max(0, Math.min(originalSize, this.file.length - start));
       if (available !== originalSize) {
         throw new Error(
-          `torch: zip entry '${name}' declares ${originalSize} bytes but ${available} could be read: the file is truncated or corrupt`);
+          `torch: zip entry '${name}' declares ${originalSize} bytes but ${available} could be read: the file is truncated or corrupt`,
+        );
       }
       out.set(name, this.file.slice(start, start + originalSize));
     }
@@ -208,17 +224,22 @@ export class ZipArchive {
 function checkEntrySizes(entry: ZipEntry): ZipEntry {
   const { name, compression, size, originalSize } = entry;
   if (originalSize > MAX_ENTRY_BYTES) {
-    throw new Error(`torch: zip entry '${name}' declares ${originalSize} bytes, above the ${MAX_ENTRY_BYTES}-byte limit`);
+    throw new Error(
+      `torch: zip entry '${name}' declares ${originalSize} bytes, above the ${MAX_ENTRY_BYTES}-byte limit`,
+    );
   }
   if (compression !== 0) {
     const method = compression === 8 ? "8 (deflate)" : String(compression);
     throw new RangeError(
       `torch: zip entry '${name}' is compressed (method ${method}); torch.save stores every entry uncompressed ` +
-      "(method 0), so a compressed archive is refused rather than inflated (a zip bomb?): load and re-save it with torch.save");
+        "(method 0), so a compressed archive is refused rather than inflated (a zip bomb?): load and re-save it with torch.save",
+    );
   }
   if (entry.encrypted) throw new Error(`torch: zip entry '${name}' is encrypted; torch.save never encrypts`);
   if (size !== originalSize) {
-    throw new Error(`torch: stored zip entry '${name}' declares ${size} bytes in the file but ${originalSize} uncompressed`);
+    throw new Error(
+      `torch: stored zip entry '${name}' declares ${size} bytes in the file but ${originalSize} uncompressed`,
+    );
   }
   return entry;
 }

@@ -54,10 +54,35 @@ function deflatedTorchFile(numel) {
   const glob = (m, n) => [0x63, ...enc(`${m}\n${n}\n`)];
   const int = (n) => [0x4a, ...u32(n)];
   const pkl = new Uint8Array([
-    0x80, 2, 0x7d, ...str("w"), ...glob("torch._utils", "_rebuild_tensor_v2"), 0x28,
-    0x28, ...str("storage"), ...glob("torch", "FloatStorage"), ...str("0"), ...str("cpu"), ...int(numel), 0x74, 0x51,
-    ...int(0), 0x28, ...int(numel), 0x74, 0x28, ...int(1), 0x74, 0x89, ...glob("collections", "OrderedDict"), 0x29, 0x52,
-    0x74, 0x52, 0x73, 0x2e,
+    0x80,
+    2,
+    0x7d,
+    ...str("w"),
+    ...glob("torch._utils", "_rebuild_tensor_v2"),
+    0x28,
+    0x28,
+    ...str("storage"),
+    ...glob("torch", "FloatStorage"),
+    ...str("0"),
+    ...str("cpu"),
+    ...int(numel),
+    0x74,
+    0x51,
+    ...int(0),
+    0x28,
+    ...int(numel),
+    0x74,
+    0x28,
+    ...int(1),
+    0x74,
+    0x89,
+    ...glob("collections", "OrderedDict"),
+    0x29,
+    0x52,
+    0x74,
+    0x52,
+    0x73,
+    0x2e,
   ]);
   return zipOf([
     { name: "archive/data.pkl", data: pkl },
@@ -90,17 +115,44 @@ function zipOf(entries) {
       size = entry.data.length;
     }
     const method = entry.zeros !== undefined ? 8 : 0;
-    const common = [...le(20, 2), ...le(0, 2), ...le(method, 2), ...le(0, 4), ...le(crc, 4), ...le(body.length, 4),
-      ...le(size, 4), ...le(name.length, 2)];
+    const common = [
+      ...le(20, 2),
+      ...le(0, 2),
+      ...le(method, 2),
+      ...le(0, 4),
+      ...le(crc, 4),
+      ...le(body.length, 4),
+      ...le(size, 4),
+      ...le(name.length, 2),
+    ];
     const local = new Uint8Array([...le(0x04034b50, 4), ...common, ...le(0, 2), ...name]);
-    central.push(new Uint8Array([...le(0x02014b50, 4), ...le(20, 2), ...common, ...le(0, 2), ...le(0, 2), ...le(0, 2),
-      ...le(0, 2), ...le(0, 4), ...le(offset, 4), ...name]));
+    central.push(
+      new Uint8Array([
+        ...le(0x02014b50, 4),
+        ...le(20, 2),
+        ...common,
+        ...le(0, 2),
+        ...le(0, 2),
+        ...le(0, 2),
+        ...le(0, 2),
+        ...le(0, 4),
+        ...le(offset, 4),
+        ...name,
+      ]),
+    );
     parts.push(local, body);
     offset += local.length + body.length;
   }
   const dirSize = central.reduce((s, c) => s + c.length, 0);
-  const end = new Uint8Array([...le(0x06054b50, 4), ...le(0, 4), ...le(entries.length, 2), ...le(entries.length, 2),
-    ...le(dirSize, 4), ...le(offset, 4), ...le(0, 2)]);
+  const end = new Uint8Array([
+    ...le(0x06054b50, 4),
+    ...le(0, 4),
+    ...le(entries.length, 2),
+    ...le(entries.length, 2),
+    ...le(dirSize, 4),
+    ...le(offset, 4),
+    ...le(0, 2),
+  ]);
   return new Uint8Array(Buffer.concat([...parts, ...central, end]));
 }
 
@@ -117,7 +169,8 @@ function crc32(bytes, crc = 0) {
 function crcOfZeros(n) {
   const chunk = new Uint8Array(2 ** 20);
   let crc = 0;
-  for (let done = 0; done < n; done += chunk.length) crc = crc32(chunk.subarray(0, Math.min(chunk.length, n - done)), crc);
+  for (let done = 0; done < n; done += chunk.length)
+    crc = crc32(chunk.subarray(0, Math.min(chunk.length, n - done)), crc);
   return crc;
 }
 
@@ -128,17 +181,26 @@ function crcOfZeros(n) {
 const CASES = {
   // 1. An output of exactly 2^32 floats: a 32-bit rounding of its size wraps to 0.
   "output-of-2^32-floats": {
-    setup: () => ({ model: new api[moduleName]({ inputSize: 1, hiddenSize: 4096, seed: 1 }), x: Tensor.zeros([2 ** 20, 1, 1]) }),
+    setup: () => ({
+      model: new api[moduleName]({ inputSize: 1, hiddenSize: 4096, seed: 1 }),
+      x: Tensor.zeros([2 ** 20, 1, 1]),
+    }),
     attack: ({ model, x }) => model.forward(x),
   },
   // 1. The issue's own reproducer: hiddenSize 16384, 262144 steps (1 GiB of weights, 16 GiB of output).
   "issue-reproducer-16384": {
-    setup: () => ({ model: new api[moduleName]({ inputSize: 1, hiddenSize: 16384, seed: 1 }), x: Tensor.zeros([262144, 1, 1]) }),
+    setup: () => ({
+      model: new api[moduleName]({ inputSize: 1, hiddenSize: 16384, seed: 1 }),
+      x: Tensor.zeros([262144, 1, 1]),
+    }),
     attack: ({ model, x }) => model.forward(x),
   },
   // 1. An h0 whose size alone wraps (batch · H = 2^32 / L·D): input small, state huge.
   "batch-of-2^30": {
-    setup: () => ({ model: new api[moduleName]({ inputSize: 1, hiddenSize: 4, seed: 1 }), x: Tensor.zeros([1, 2 ** 30, 1]) }),
+    setup: () => ({
+      model: new api[moduleName]({ inputSize: 1, hiddenSize: 4, seed: 1 }),
+      x: Tensor.zeros([1, 2 ** 30, 1]),
+    }),
     attack: ({ model, x }) => model.forward(x),
   },
 
@@ -156,8 +218,8 @@ const CASES = {
       const model = new api[moduleName]({ inputSize: 4, hiddenSize: 4, seed: 3 });
       return { model, expected: forwardOutput(model, Tensor.from([[[1, 1, 1, 1]]])) };
     },
-    attack: ({ model }) => forwardOutput(model,
-      changingData(new Float32Array(4).fill(1), new Float32Array(4000).fill(1), [1, 1, 4])),
+    attack: ({ model }) =>
+      forwardOutput(model, changingData(new Float32Array(4).fill(1), new Float32Array(4000).fill(1), [1, 1, 4])),
     check: (out, { expected }) => sameValues(out, expected),
   },
   "proxy-data-forward": {
@@ -165,8 +227,8 @@ const CASES = {
       const model = new api[moduleName]({ inputSize: 4, hiddenSize: 4, seed: 3 });
       return { model, expected: forwardOutput(model, Tensor.from([[[1, 1, 1, 1]]])) };
     },
-    attack: ({ model }) => forwardOutput(model,
-      proxyData(Tensor.from([[[1, 1, 1, 1]]]), new Float32Array(4000).fill(1))),
+    attack: ({ model }) =>
+      forwardOutput(model, proxyData(Tensor.from([[[1, 1, 1, 1]]]), new Float32Array(4000).fill(1))),
     check: (out, { expected }) => sameValues(out, expected),
   },
   "own-length-h0": {
@@ -239,14 +301,17 @@ const CASES = {
   // 7. Packed sequences edited after construction.
   "packed-sortedIndices-1e9": {
     setup: () => {
-      const q = api.packSequence([Tensor.from([[1], [2]]), Tensor.from([[3]]), Tensor.from([[4], [5], [6]])],
-        { enforceSorted: false });
+      const q = api.packSequence([Tensor.from([[1], [2]]), Tensor.from([[3]]), Tensor.from([[4], [5], [6]])], {
+        enforceSorted: false,
+      });
       return { q, expected: api.unpackSequence(q).map((t) => plain(t.data)) };
     },
     attack: ({ q }) => {
       try {
         q.sortedIndices[0] = 1e9;
-      } catch { /* a frozen or read-only array refuses the write: that is one correct outcome */ }
+      } catch {
+        /* a frozen or read-only array refuses the write: that is one correct outcome */
+      }
       return api.unpackSequence(q).map((t) => plain(t.data));
     },
     check: (got, { expected }) => sameValues(JSON.stringify(got), JSON.stringify(expected)),
@@ -277,7 +342,8 @@ const CASES = {
 
 /** Null when equal, else a message. */
 function sameValues(got, expected) {
-  return JSON.stringify(got) === JSON.stringify(expected) ? null
+  return JSON.stringify(got) === JSON.stringify(expected)
+    ? null
     : `got ${JSON.stringify(got).slice(0, 200)}, expected ${JSON.stringify(expected).slice(0, 200)}`;
 }
 
@@ -346,9 +412,10 @@ const victims = () => {
     return `${error.constructor.name}: ${error.message}`;
   }
 };
-const memory = () => (runtime
-  ? { wasm: runtime.kernel.memory.buffer.byteLength, allocated: runtime.kernel.allocated_bytes() >>> 0 }
-  : { wasm: 0, allocated: 0 });
+const memory = () =>
+  runtime
+    ? { wasm: runtime.kernel.memory.buffer.byteLength, allocated: runtime.kernel.allocated_bytes() >>> 0 }
+    : { wasm: 0, allocated: 0 };
 
 const before = { victims: victims(), memory: memory(), rss: process.memoryUsage().rss };
 const started = performance.now();

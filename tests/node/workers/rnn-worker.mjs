@@ -18,10 +18,16 @@ async function handle({ id, backend, config, input, h0 }) {
     const rnn = new RNN(config);
     try {
       const [out, hN] = rnn.forward(new Tensor(input.data, input.shape), h0 && new Tensor(h0.data, h0.shape));
-      parentPort.postMessage({
-        id, backend: runtime.backend, memory: runtime.kernel.memory.buffer.byteLength,
-        output: { data: out.data, shape: [...out.shape] }, hN: { data: hN.data, shape: [...hN.shape] },
-      }, [out.data.buffer, hN.data.buffer]);
+      parentPort.postMessage(
+        {
+          id,
+          backend: runtime.backend,
+          memory: runtime.kernel.memory.buffer.byteLength,
+          output: { data: out.data, shape: [...out.shape] },
+          hN: { data: hN.data, shape: [...hN.shape] },
+        },
+        [out.data.buffer, hN.data.buffer],
+      );
     } finally {
       rnn.dispose();
     }
