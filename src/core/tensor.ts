@@ -52,7 +52,11 @@ export class Tensor {
       if (isDetached(values.buffer)) {
         throw new TypeError("Tensor.from got a typed array whose ArrayBuffer is detached (transferred away)");
       }
-      return new Tensor(Float32Array.from(values as ArrayLike<number>), [(values as ArrayLike<number>).length]);
+      // A Float32Array is copied bit for bit (NaN payloads kept); the length is the copy's own, not an
+      // own `length` property of the argument.
+      const copy =
+        values instanceof Float32Array ? new Float32Array(values) : Float32Array.from(values as ArrayLike<number>);
+      return new Tensor(copy, [copy.length]);
     }
     const shape: number[] = [];
     let level: unknown = values;

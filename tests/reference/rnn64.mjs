@@ -39,15 +39,15 @@
 /**
  * Runs the reference RNN.
  *
- * @param config { inputSize, hiddenSize, numLayers = 1, nonlinearity = "tanh", bias = true,
- *   batchFirst = false, bidirectional = false } — the RNN options.
+ * @param config the RNN options: { inputSize, hiddenSize, numLayers = 1, nonlinearity = "tanh", bias = true,
+ *   batchFirst = false, bidirectional = false }.
  * @param stateDict PyTorch names → tensors (weight_ih_l0, …, bias_hh_l1_reverse).
  * @param input a 2-D (L, I) unbatched tensor, a 3-D (L, N, I) or batch-first (N, L, I) tensor,
  *   or a packed sequence { data: (rows, I) tensor, batchSizes, sortedIndices?, unsortedIndices? }.
  * @param h0 (layers·D, N, H), (layers·D, H) when unbatched, or null for zeros. For packed input
  *   its batch is in the caller's order, as in PyTorch.
- * @param options { float32: boolean } — round every operation to float32.
- * @returns { output, hN }: output is a tensor in the input's layout, or for packed input
+ * @param options `{ float32 }`: round every operation to float32.
+ * @returns `{ output, hN }`: output is a tensor in the input's layout, or for packed input
  *   { data, batchSizes, sortedIndices, unsortedIndices } with the input's metadata.
  */
 export function referenceRNN(config, stateDict, input, h0 = null, options = {}) {
