@@ -6,7 +6,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 
 // Covers tanh and relu, bias or not, h0 or not, time- and batch-first, 1–3
 // layers, both directions, unbatched input, hidden sizes off the SIMD width,
-// tanh saturation, and packed sequences given sorted and unsorted.
+// tanh saturation, and packed sequences given sorted and unsorted; GRU and
+// LSTM (with and without projSize) batched, unbatched and packed; Linear and
+// Embedding.
 const PICKS = {
   forward: [
     "tanh-bias-bf0-bi0-L2-h0-batched-I5-H31-T3-B3",
@@ -20,10 +22,20 @@ const PICKS = {
     "varseq-relu-bias-bf1-bi1-L2-h0-unsorted-len2_1_3_2_10_5_3-ties",
     "distinct-tanh-bias-bf0-bi1-L3-h0-unsorted-len4_1_6_2_5_3",
   ],
+  gated: [
+    "GRU-bias-bf0-bi1-L2-state-batched-I9-H7-T4-B4",
+    "GRU-bias-bf0-bi0-L2-state-unbatched-I5-H9-T2",
+    "saturate-x8-GRU-bias-bf0-bi0-L1-state-sorted-I5-H9-len6_4_1",
+    "LSTM-bias-bf1-bi1-L1-state-batched-I8-H1-T5-B3",
+    "LSTM-P5-bias-bf0-bi0-L1-state-batched-I8-H7-T3-B3",
+    "LSTM-bias-bf0-bi0-L2-state-unsorted-I1-H7-len3_1_4_4_2_6",
+  ],
+  "linear-embedding": ["Linear-bias-in1-out1-x2x3x1", "Embedding-n10-dim3-padNone-x3x1x4"],
 };
 
 const FIELDS = [
   "name",
+  "module",
   "config",
   "stateDict",
   "packed",
@@ -35,6 +47,12 @@ const FIELDS = [
   "hN64",
   "packedData",
   "packedData64",
+  "c0",
+  "cN",
+  "cN64",
+  "torch32Error",
+  "indices",
+  "shape",
 ];
 
 /** Writes the bundle to `path`; throws if a picked case is no longer in the fixtures. */
