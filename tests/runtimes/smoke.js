@@ -63,7 +63,10 @@ function checkCase(pkg, c) {
       const output = module.forward(c.indices, c.shape);
       const expected = decode(c.output);
       check(String(output.shape) === String(c.output.shape), `${c.name}: shape [${output.shape}]`);
-      check(output.data.every((v, i) => Object.is(v, expected[i])), `${c.name}: rows differ from PyTorch's`);
+      check(
+        output.data.every((v, i) => Object.is(v, expected[i])),
+        `${c.name}: rows differ from PyTorch's`,
+      );
       return 0;
     }
     return checkRecurrent(pkg, c, module, tensor);
