@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launch } from "../../tests/runtimes/lib/chromium.mjs";
 import { startDemo } from "./serve.mjs";
 
 const expected = JSON.parse(readFileSync(new URL("./expected.json", import.meta.url), "utf8"));
@@ -21,17 +21,6 @@ const SCREENSHOT =
   process.env.UPDATE_SCREENSHOT === "1"
     ? fileURLToPath(new URL("./screenshot.png", import.meta.url))
     : join(tmpdir(), "wasm-rnn-char-rnn-screenshot.png");
-// Debian's Chromium; the flags keep it off the network (there is none here to reach).
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 let server;
 let browser;
@@ -42,7 +31,7 @@ const pageErrors = [];
 
 before(async () => {
   server = await startDemo(0);
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ARGS });
+  browser = await launch();
   page = await browser.newPage({ viewport: { width: 900, height: 860 } });
   page.on("console", (m) => {
     const line = `console.${m.type()}: ${m.text()} (${m.location().url || "no url"})`;

@@ -2,7 +2,7 @@ import { Tensor } from "../core/tensor.js";
 import { describe, formatShape } from "../core/describe.js";
 import { normalFill } from "../core/normal.js";
 import { MT19937, randomSeed } from "../core/random.js";
-import { checkFitsInMemory } from "../core/sizes.js";
+import { checkFitsInMemory, MEMORY_LIMIT_BYTES } from "../core/sizes.js";
 import { copyInt32, readShape, typedArrayLength } from "../core/snapshot.js";
 import { Module } from "./module.js";
 import { checkKnownKeys, checkSize, readOptionsObject, readSeed } from "./options.js";
@@ -81,6 +81,11 @@ export class Embedding extends Module {
       for (const index of read.values) {
         if (!(index >= 0 && index < n)) throw new RangeError(`index ${index} is out of range for ${this}`);
       }
+      if (!(count * dim * 4 <= MEMORY_LIMIT_BYTES)) {
+        throw new RangeError(
+          `Embedding: ${count} indices of ${dim} floats need ${count * dim * 4} bytes, more than 4 GiB`,
+        );
+      }
       const table = this.params.get("weight")!;
       const out = new Float32Array(count * dim);
       read.values.forEach((index, i) => out.set(table.subarray(index * dim, (index + 1) * dim), i * dim));
@@ -118,6 +123,9 @@ function checkPaddingIdx(value: unknown, numEmbeddings: number): number | null {
   return index;
 }
 
+/** The longest JavaScript array. */
+const MAX_ARRAY_LENGTH = 2 ** 32 - 1;
+
 /** Indices read once into an Int32-ranged number list, with the shape their nesting gives. */
 function readIndices(indices: unknown): { values: number[] | Int32Array; shape: readonly number[] } {
   const int32 = typedArrayLength(indices, "Int32Array");
@@ -125,7 +133,8 @@ function readIndices(indices: unknown): { values: number[] | Int32Array; shape: 
   if (Array.isArray(indices)) return readNested(indices);
   if (typeof indices === "object" && indices !== null && typeof (indices as ArrayLike<unknown>).length === "number") {
     const length = (indices as ArrayLike<unknown>).length;
-    if (!Number.isSafeInteger(length) || length < 0)
+    // Checked before anything is built from it: Array.from would otherwise try a huge array.
+    if (!Number.isSafeInteger(length) || length < 0 || length > MAX_ARRAY_LENGTH)
       throw new TypeError(`Embedding: indices have an invalid length ${length}`);
     const values = Array.from({ length }, (_, i) => checkIndex((indices as ArrayLike<unknown>)[i], i));
     return { values, shape: [length] };
