@@ -1,12 +1,25 @@
 // What every module shares, as torch.nn.Module does for them: parameters by
-// PyTorch name, stateDict / loadStateDict, train / eval, dispose, and the
-// guard that refuses a call while another one on the same module runs (user
-// code — a getter on an input — may call back into the module mid-call).
+// PyTorch name, stateDict / loadStateDict, train / eval, dispose, gradients
+// and zeroGrad, and the guard that refuses a call while another one on the
+// same module runs (user code — a getter on an input — may call back into the
+// module mid-call).
 
 import { Tensor } from "../core/tensor.js";
 import { describe } from "../core/describe.js";
 import { loadParameters, type LoadStateDictOptions, type StateDictInput } from "../io/state-dict.js";
 import type { ParameterSpec } from "./parameters.js";
+
+/**
+ * One parameter as an optimizer sees it: the module's live value array, which
+ * the optimizer updates in place before calling `parametersUpdated()`, and the
+ * live gradient accumulated by `backward` since the last `zeroGrad()`.
+ * Take them afresh for every step: `loadStateDict` replaces the value arrays.
+ */
+export interface TrainableParameter {
+  readonly name: string;
+  readonly value: Float32Array;
+  readonly grad: Float32Array;
+}
 
 export abstract class Module {
   /** true after `train()` (the initial mode, as in PyTorch), false after `eval()`. */
@@ -15,6 +28,13 @@ export abstract class Module {
   protected params: Map<string, Float32Array>;
   private readonly specs: readonly ParameterSpec[];
   private phase: "idle" | "running" | "disposed" = "idle";
+  /** Gradients accumulated by backward, by parameter name; allocated (zeros) on first use. */
+  private grads: Map<string, Float32Array> | null = null;
+  /**
+   * Counts changes of the parameters (loadStateDict, an optimizer step): what
+   * a forward kept for its backward is stale once this moved on.
+   */
+  protected parametersVersion = 0;
 
   protected constructor(
     protected readonly typeName: string,
@@ -51,6 +71,47 @@ export abstract class Module {
       for (const [name, data] of values) next.set(name, data);
       this.apply(next);
       this.params = next;
+      this.parametersVersion++;
+    });
+  }
+
+  /**
+   * The gradients accumulated by `backward` since the last `zeroGrad()`, keyed
+   * and ordered like `stateDict()`; zeros before any backward. Each tensor is a copy.
+   */
+  gradients(): Record<string, Tensor> {
+    this.checkAlive();
+    const grads = this.gradientArrays();
+    const out: Record<string, Tensor> = {};
+    for (const spec of this.specs) out[spec.name] = new Tensor(grads.get(spec.name)!.slice(), spec.shape);
+    return out;
+  }
+
+  /** Sets every accumulated gradient to zero (PyTorch's `zero_grad(set_to_none=False)`). */
+  zeroGrad(): void {
+    this.checkAlive();
+    if (this.grads !== null) for (const g of this.grads.values()) g.fill(0);
+  }
+
+  /**
+   * The parameters with their live values and gradients, in stateDict order.
+   * @internal For optimizers and clipGradNorm.
+   */
+  trainableParameters(): TrainableParameter[] {
+    this.checkAlive();
+    const grads = this.gradientArrays();
+    return this.specs.map((s) => ({ name: s.name, value: this.params.get(s.name)!, grad: grads.get(s.name)! }));
+  }
+
+  /**
+   * Makes in-place changes to the value arrays of `trainableParameters()`
+   * take effect (repacks them), and marks what forwards kept as stale.
+   * @internal For optimizers.
+   */
+  parametersUpdated(): void {
+    this.guard(() => {
+      this.apply(this.params);
+      this.parametersVersion++;
     });
   }
 
@@ -71,6 +132,7 @@ export abstract class Module {
     if (this.phase === "running") throw new Error("forward is already running on this module");
     if (this.phase === "disposed") return;
     this.release();
+    this.grads = null;
     this.phase = "disposed";
   }
 
@@ -85,6 +147,20 @@ export abstract class Module {
 
   /** Frees what the module holds in linear memory. */
   protected abstract release(): void;
+
+  /** Adds `values` (a parameter's shape, float32) into its accumulated gradient. */
+  protected accumulateGradient(name: string, values: Float32Array): void {
+    const g = this.gradientArrays().get(name)!;
+    for (let i = 0; i < g.length; i++) g[i] += values[i];
+  }
+
+  /** The gradient arrays, allocated as zeros on first use. */
+  private gradientArrays(): Map<string, Float32Array> {
+    if (this.grads === null) {
+      this.grads = new Map(this.specs.map((s) => [s.name, new Float32Array(this.params.get(s.name)!.length)]));
+    }
+    return this.grads;
+  }
 
   /** Runs `fn` as the module's one call in progress. */
   protected guard<T>(fn: () => T): T {
