@@ -3,16 +3,19 @@
 // (this checkout) against without it (a git ref before it, built once into a
 // temporary directory), on the workloads where a per-call cost weighs most:
 // one streaming step per call (batch 1, one time step), a one-row Linear, and
-// RNN S1 / S2 and LSTM-M of bench/workloads.json at their full lengths.
+// RNN S1 / S2 and LSTM-M of bench/workloads.json at their full lengths; then
+// the smallest calls of three kernel exports on their own.
 //
 //   node bench/guard.mjs [--base <git ref>] [--rounds N] [--backend simd|relaxed|scalar]
 //
 // Prerequisite: `npm run build` here. The base (default: the commit before the
 // guard, abcbc1c) is built with its own scripts/build.mjs into
-// $TMPDIR/wasm-rnn-guard-<sha>/ on first use. Each round times both variants,
-// each in a fresh process, in alternating order (A B, B A, …), so drift of a
-// shared machine falls on both; the report gives per workload the median of
-// the rounds' per-call medians, their range, and the difference.
+// $TMPDIR/wasm-rnn-guard-<sha>/ on first use. Each round is a fresh process
+// that loads both packages side by side and times them in alternating batches
+// (A B, B A, …), so the drift of a shared machine falls on both alike; the
+// report gives per workload the medians over rounds and the guard's paired
+// difference (each round's guard median against the same round's base
+// median): its median and its range over the rounds.
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
@@ -37,17 +40,90 @@ function argument(name, fallback) {
   return i >= 0 ? process.argv[i + 1] : fallback;
 }
 
-if (process.argv[2] === "--child") await child(process.argv[3], process.argv[4]);
-else if (process.argv[2] === "--kernel-calls") await kernelCalls(process.argv[3], process.argv[4]);
+if (process.argv[2] === "--round") await round(process.argv[3], process.argv[4]);
 else parent();
 
-// ---------------------------------------------------------- kernel calls
+// ------------------------------------------------------------------ round
 
 /**
- * The guard's own cost per call, in one process: the smallest calls of three
- * exports on the base build against the guarded build (set_write_window, then
- * the export, as the host calls it), timed in alternating batches. Prints
- * { call: { base, guard } } in ns per call (medians of the batches).
+ * One round: both packages in this process, every workload timed in
+ * alternating batches, then the kernel calls. Prints
+ * { workloads: { name: { base, guard } } µs per call, calls: { name: { base, guard } } ns per call }.
+ */
+async function round(baseDir, backend) {
+  const dirs = { base: baseDir, guard: ROOT };
+  const runners = {};
+  for (const [v, dir] of Object.entries(dirs)) {
+    const lib = await import(pathToFileURL(join(dir, "dist", "node.js")).href);
+    await lib.init({ backend });
+    runners[v] = workloadsOf(lib);
+  }
+  const workloads = {};
+  for (const [name, { calls, batches }] of Object.entries(WORKLOADS)) {
+    const run = { base: runners.base[name](), guard: runners.guard[name]() };
+    workloads[name] = alternate(run, calls, batches, 1e3);
+  }
+  console.log(JSON.stringify({ workloads, calls: await kernelCalls(baseDir, backend) }));
+}
+
+/**
+ * Times `run.base` and `run.guard` in `batches` alternating batches of `calls`
+ * calls each (after one warm-up batch); returns their median time per call in
+ * ns / `unit`.
+ */
+function alternate(run, calls, batches, unit) {
+  const times = { base: [], guard: [] };
+  for (let b = -1; b < batches; b++) {
+    for (const v of b % 2 === 0 ? ["base", "guard"] : ["guard", "base"]) {
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < calls; i++) run[v]();
+      if (b >= 0) times[v].push(Number(process.hrtime.bigint() - start) / unit / calls);
+    }
+  }
+  return { base: median(times.base), guard: median(times.guard) };
+}
+
+/** The workloads on one copy of the package: name → () => one call. */
+function workloadsOf(lib) {
+  const sine = (shape, phase) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    return new lib.Tensor(
+      Float32Array.from({ length: n }, (_, i) => Math.sin(0.37 * i + phase)),
+      shape,
+    );
+  };
+  const recurrent = (Kind, options, shape) => () => {
+    const model = new Kind({ ...options, seed: 1 });
+    const x = sine(shape, 0.1);
+    return () => model.forward(x);
+  };
+  const streaming = (Kind) => () => {
+    const model = new Kind({ inputSize: 64, hiddenSize: 128, seed: 1 });
+    const x = sine([1, 1, 64], 0.2);
+    let state = null;
+    return () => {
+      const [, next] = state === null ? model.forward(x) : model.forward(x, state);
+      state = next;
+    };
+  };
+  return {
+    "step RNN 64→128": streaming(lib.RNN),
+    "step LSTM 64→128": streaming(lib.LSTM),
+    "Linear 64→64, 1 row": () => {
+      const model = new lib.Linear({ inFeatures: 64, outFeatures: 64, seed: 1 });
+      const x = sine([1, 64], 0.3);
+      return () => model.forward(x);
+    },
+    "S1 RNN 64→128 ×256": recurrent(lib.RNN, { inputSize: 64, hiddenSize: 128 }, [256, 1, 64]),
+    "S2 RNN 256→512 ×128": recurrent(lib.RNN, { inputSize: 256, hiddenSize: 512 }, [128, 1, 256]),
+    "LSTM-M 256→256 L2 b8 ×128": recurrent(lib.LSTM, { inputSize: 256, hiddenSize: 256, numLayers: 2 }, [128, 8, 256]),
+  };
+}
+
+/**
+ * The guard's own cost per call: the smallest calls of three exports on the
+ * two builds' own instances (the guarded one preceded by set_write_window, as
+ * the host calls it), in ns per call.
  */
 async function kernelCalls(baseDir, backend) {
   const load = async (dir) => {
@@ -78,76 +154,11 @@ async function kernelCalls(baseDir, backend) {
       },
     };
   }
-  const n = 200_000;
   const result = {};
   for (const name of Object.keys(calls.base)) {
-    const ns = { base: [], guard: [] };
-    for (let b = 0; b < 21; b++) {
-      for (const v of b % 2 === 0 ? ["base", "guard"] : ["guard", "base"]) {
-        const run = calls[v][name];
-        const start = process.hrtime.bigint();
-        for (let i = 0; i < n; i++) run();
-        ns[v].push(Number(process.hrtime.bigint() - start) / n);
-      }
-    }
-    result[name] = { base: median(ns.base), guard: median(ns.guard) };
+    result[name] = alternate({ base: calls.base[name], guard: calls.guard[name] }, 100_000, 21, 1);
   }
-  console.log(JSON.stringify(result));
-}
-
-// ------------------------------------------------------------------ child
-
-/** Times every workload on the package at `dir`, prints { workload: µs per call }. */
-async function child(dir, backend) {
-  const lib = await import(pathToFileURL(join(dir, "dist", "node.js")).href);
-  await lib.init({ backend });
-  const sine = (shape, phase) => {
-    const n = shape.reduce((a, b) => a * b, 1);
-    return new lib.Tensor(
-      Float32Array.from({ length: n }, (_, i) => Math.sin(0.37 * i + phase)),
-      shape,
-    );
-  };
-  const recurrent = (Kind, options, shape) => {
-    const model = new Kind({ ...options, seed: 1 });
-    const x = sine(shape, 0.1);
-    return () => model.forward(x);
-  };
-  const streaming = (Kind) => {
-    const model = new Kind({ inputSize: 64, hiddenSize: 128, seed: 1 });
-    const x = sine([1, 1, 64], 0.2);
-    let state = null;
-    return () => {
-      const [, next] = state === null ? model.forward(x) : model.forward(x, state);
-      state = next;
-    };
-  };
-  const makers = {
-    "step RNN 64→128": () => streaming(lib.RNN),
-    "step LSTM 64→128": () => streaming(lib.LSTM),
-    "Linear 64→64, 1 row": () => {
-      const model = new lib.Linear({ inFeatures: 64, outFeatures: 64, seed: 1 });
-      const x = sine([1, 64], 0.3);
-      return () => model.forward(x);
-    },
-    "S1 RNN 64→128 ×256": () => recurrent(lib.RNN, { inputSize: 64, hiddenSize: 128 }, [256, 1, 64]),
-    "S2 RNN 256→512 ×128": () => recurrent(lib.RNN, { inputSize: 256, hiddenSize: 512 }, [128, 1, 256]),
-    "LSTM-M 256→256 L2 b8 ×128": () =>
-      recurrent(lib.LSTM, { inputSize: 256, hiddenSize: 256, numLayers: 2 }, [128, 8, 256]),
-  };
-  const result = {};
-  for (const [name, { calls, batches }] of Object.entries(WORKLOADS)) {
-    const run = makers[name]();
-    for (let i = 0; i < calls; i++) run();
-    const perCall = [];
-    for (let b = 0; b < batches; b++) {
-      const start = process.hrtime.bigint();
-      for (let i = 0; i < calls; i++) run();
-      perCall.push(Number(process.hrtime.bigint() - start) / 1e3 / calls);
-    }
-    result[name] = median(perCall);
-  }
-  console.log(JSON.stringify(result));
+  return result;
 }
 
 // ----------------------------------------------------------------- parent
@@ -157,49 +168,48 @@ function parent() {
   const backend = argument("--backend", "simd");
   const ref = argument("--base", "abcbc1c");
   const base = buildBase(ref);
-  const variants = { guard: ROOT, base };
-  const times = { guard: [], base: [] };
+  const results = [];
   for (let r = 0; r < rounds; r++) {
-    const order = r % 2 === 0 ? ["guard", "base"] : ["base", "guard"];
-    for (const v of order) {
-      const out = spawnSync(
-        process.execPath,
-        ["--experimental-wasm-relaxed-simd", fileURLToPath(import.meta.url), "--child", variants[v], backend],
-        { encoding: "utf8" },
-      );
-      if (out.status !== 0) throw new Error(`${v} run failed: ${out.stderr}`);
-      times[v].push(JSON.parse(out.stdout.trim().split("\n").at(-1)));
-      process.stderr.write(`round ${r + 1}/${rounds} ${v} done\n`);
-    }
+    const out = spawnSync(
+      process.execPath,
+      ["--experimental-wasm-relaxed-simd", fileURLToPath(import.meta.url), "--round", base, backend],
+      { encoding: "utf8" },
+    );
+    if (out.status !== 0) throw new Error(`round ${r + 1} failed: ${out.stderr}`);
+    results.push(JSON.parse(out.stdout.trim().split("\n").at(-1)));
+    process.stderr.write(`round ${r + 1}/${rounds} done\n`);
   }
-  const micro = spawnSync(
-    process.execPath,
-    ["--experimental-wasm-relaxed-simd", fileURLToPath(import.meta.url), "--kernel-calls", base, backend],
-    { encoding: "utf8" },
-  );
-  if (micro.status !== 0) throw new Error(`kernel calls failed: ${micro.stderr}`);
-  const perCall = JSON.parse(micro.stdout.trim().split("\n").at(-1));
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   console.log(
-    `write guard A/B, ${backend} build, ${rounds} rounds (alternating order), ${cpu}, Node ${process.version}`,
+    `write guard A/B, ${backend} build, ${rounds} rounds, ${cpu}, Node ${process.version}, load ${loadAverage()}`,
   );
   console.log(`base: ${ref}; guard: ${git(["rev-parse", "--short", "HEAD"], ROOT)}${dirty()}`);
-  console.log("| workload | base µs/call (min–max) | guard µs/call (min–max) | guard − base |");
-  console.log("|---|---|---|---|");
-  for (const name of Object.keys(WORKLOADS)) {
-    const b = times.base.map((t) => t[name]);
-    const g = times.guard.map((t) => t[name]);
-    const diff = (median(g) / median(b) - 1) * 100;
-    console.log(
-      `| ${name} | ${fmt(median(b))} (${fmt(Math.min(...b))}–${fmt(Math.max(...b))}) | ` +
-        `${fmt(median(g))} (${fmt(Math.min(...g))}–${fmt(Math.max(...g))}) | ${diff >= 0 ? "+" : ""}${diff.toFixed(1)}% |`,
-    );
-  }
+  table(results, "workloads", "forward", "µs/call", (r) => r.guard / r.base - 1, percent);
+  table(
+    results,
+    "calls",
+    "smallest kernel call",
+    "ns/call",
+    (r) => r.guard - r.base,
+    (ns) => `${ns.toFixed(1)} ns`,
+  );
+}
+
+/**
+ * One table: per row the base and guard medians over rounds, and the guard's
+ * difference paired within each round (`pair`), its median and range.
+ */
+function table(results, key, title, unit, pair, format) {
   console.log("");
-  console.log("| smallest kernel call | base ns/call | guard ns/call (set_write_window + export) | guard − base |");
+  console.log(`| ${title} | base ${unit} | guard ${unit} | guard − base: median (range over rounds) |`);
   console.log("|---|---|---|---|");
-  for (const [name, { base: b, guard: g }] of Object.entries(perCall)) {
-    console.log(`| ${name} | ${b.toFixed(1)} | ${g.toFixed(1)} | ${(g - b).toFixed(1)} ns |`);
+  for (const name of Object.keys(results[0][key])) {
+    const rows = results.map((r) => r[key][name]);
+    const paired = rows.map(pair);
+    console.log(
+      `| ${name} | ${fmt(median(rows.map((r) => r.base)))} | ${fmt(median(rows.map((r) => r.guard)))} | ` +
+        `${format(median(paired))} (${format(Math.min(...paired))} … ${format(Math.max(...paired))}) |`,
+    );
   }
 }
 
@@ -227,6 +237,17 @@ function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function percent(x) {
+  return `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}%`;
+}
+
+function loadAverage() {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ");
 }
 
 function fmt(us) {
