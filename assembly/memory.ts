@@ -1,7 +1,7 @@
 // Linear-memory allocator for the host: first-fit over an address-ordered free
 // list with coalescing, bump allocation past the last block, memory.grow on
-// demand. It never traps: a request that cannot be met returns 0, so the host
-// can raise a RangeError and keep the instance usable.
+// demand. alloc never traps: a request that cannot be met returns 0, so the
+// host can raise a RangeError and keep the instance usable.
 //
 // Block layout: a 16-byte header (u32 size of the whole block, u32 next free
 // block or 0, two u32 live tags) followed by the payload. Block sizes are
