@@ -582,3 +582,17 @@ describe("lstm_layer_backward (" + BUILD + ")", () => {
     expect<i32>(tally.failures).toBe(0);
   });
 });
+
+describe("layer backward, wide states (" + BUILD + ")", () => {
+  it("matches the f64 reference with several 8-unit blocks, 4-row tiles and their tails, and a wide projection", () => {
+    tally.reset();
+    seed(1234);
+    let sizes: i32[] = [9, 9, 7, 3];
+    checkKernel(new Case(Gates.Elman, sizes, 40, 33, 2, 0, 35, Activation.Tanh));
+    checkKernel(new Case(Gates.GRU, sizes, 37, 20, 2, 0, 20, Activation.Tanh));
+    checkKernel(new Case(Gates.LSTM, sizes, 40, 12, 2, 21, 13, Activation.Tanh));
+    checkKernel(new Case(Gates.LSTM, [6, 6, 6], 33, 9, 1, 0, 9, Activation.Tanh));
+    log<string>(tally.summary(BUILD, "wide layer backward"));
+    expect<i32>(tally.failures).toBe(0);
+  });
+});
