@@ -124,7 +124,8 @@ function backwardStep(d: i32, row: i32, count: i32, prev: i32): void {
 /**
  * What every kind's backward shares once the operands are in `layer`: the
  * reverse time loop, then per direction dW_ih += dGᵀ·x, dW_hh += dG_hᵀ·h_prev,
- * db_ih, db_hh (column sums), dW_hr += dyᵀ·m, and dx = Σ_d dG·W_ih.
+ * db_ih, db_hh (column sums), dW_hr += dyᵀ·m, and dx = Σ_d dG·W_ih unless
+ * dx = 0 (an input nobody differentiates, as PyTorch skips it: a third less work).
  * grads: the gradient block (TRAIN-ABI.md §4).
  */
 function run(dx: usize, x: usize, ldx: i32, inputs: i32, wt_ih: usize, grads: usize, batch_sizes: usize,
@@ -155,6 +156,7 @@ function run(dx: usize, x: usize, ldx: i32, inputs: i32, wt_ih: usize, grads: us
       gemm_tn(dWhr + (<usize>(d * proj) * <usize>hidden << 2), hidden, layer.dy + (<usize>(d * proj) << 2),
               dirs * proj, dG + (<usize>(gates * h8) << 2), ldg, rows, proj, hidden);
     }
+    if (dx == 0) continue;
     gemmDeep(dx, inputs, dG, ldg, wt_ih + (<usize>roundUpToPanel(inputs) * <usize>gh * <usize>d << 2),
              d == 0 ? 0 : dx, d == 0 ? 0 : inputs, rows, gh, inputs);
   }
@@ -190,7 +192,7 @@ function prepare(
   let batch0 = load<i32>(batch_sizes);
   let gh = <u64>(gates * hidden);
   assert(aligned16(dg) && aligned16(wt_ih) && aligned16(wt_hh), name);
-  assert(inMemory(dx, <u64>rows * <u64>inputs << 2), name);
+  assert(dx == 0 || inMemory(dx, <u64>rows * <u64>inputs << 2), name);
   assert(inMemory(dy, <u64>rows * <u64>(dirs * out) << 2), name);
   assert(inMemory(dg, <u64>rows * <u64>(dirs * blockFloats(gates, hidden)) << 2), name);
   assert(inMemory(x, spanBytes(rows, inputs, ldx)), name);
@@ -226,7 +228,8 @@ function prepare(
  * Backward of rnn_layer (TRAIN-ABI.md §5) over its `rows` rows and `dirs`
  * directions. x, ldx, inputs, y, h0, batch_sizes: what the forward got and
  * made. dy (rows × dirs·hidden, in/out): dL/dy, gradHn included; scratch
- * afterwards. dx (rows × inputs) and dh0 (dirs × batch0 × hidden) are written;
+ * afterwards. dx (rows × inputs; 0: not computed) and dh0 (dirs × batch0 ×
+ * hidden) are written;
  * grads (dW_ih | dW_hh | db_ih | db_hh) accumulated. dg: scratch of
  * rows × dirs × 3·H8 floats, 16-byte aligned. wt_ih, wt_hh: the directions'
  * pack_transposed(W_ih, hidden, inputs) and pack_transposed(W_hh, hidden,

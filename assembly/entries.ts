@@ -32,7 +32,9 @@ export function guardedGemm(
 }
 
 /** gemm_tn: writes (adds into) c, m × n floats with row stride ldc. */
-export function guardedGemmTn(c: usize, ldc: i32, a: usize, lda: i32, b: usize, ldb: i32, rows: i32, m: i32, n: i32): void {
+export function guardedGemmTn(
+  c: usize, ldc: i32, a: usize, lda: i32, b: usize, ldb: i32, rows: i32, m: i32, n: i32,
+): void {
   checkSizes((m | n | ldc) >= 0);
   checkWrite(c, spanBytes(m, n, ldc));
   gemm_tn(c, ldc, a, lda, b, ldb, rows, m, n);
@@ -135,7 +137,7 @@ export function guardedLstmLayer(
 }
 
 /**
- * The spans every layer backward writes: dx (rows × inputs), dy (rows ×
+ * The spans every layer backward writes: dx (rows × inputs, unless 0), dy (rows ×
  * dirs·out), dg (rows × dirs·(2·gates + 1)·H8), dh0 (dirs × batch0 × out)
  * and the gradient block. Returns rows.
  */
@@ -144,7 +146,7 @@ function checkBackwardWrites(
   hidden: i32, inputs: i32, out: i32, proj: i32, dirs: i32,
 ): u64 {
   let rows = guardedRows(batch_sizes, steps);
-  checkWrite(dx, floatBytes(rows, <u64>inputs));
+  if (dx != 0) checkWrite(dx, floatBytes(rows, <u64>inputs));
   checkWrite(dy, floatBytes(rows, <u64>dirs, <u64>out));
   checkWrite(dg, floatBytes(rows, <u64>(dirs * (2 * gates + 1)), panelFloats(hidden)));
   checkWrite(dh0, floatBytes(<u64>load<i32>(batch_sizes), <u64>dirs, <u64>out));

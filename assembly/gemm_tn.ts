@@ -50,7 +50,9 @@ export function gemm_tn(c: usize, ldc: i32, a: usize, lda: i32, b: usize, ldb: i
 }
 
 /** The SIMD builds' gemm_tn (see the file comment). */
-function tiles(c: usize, ldcB: usize, a: usize, ldaB: usize, b: usize, ldbB: usize, rows: i32, m: i32, n: i32): void {
+function tiles(
+  c: usize, ldcB: usize, a: usize, ldaB: usize, b: usize, ldbB: usize, rows: i32, m: i32, n: i32,
+): void {
   for (let k0 = 0; k0 < rows; k0 += KC) {
     let kc = min(KC, rows - k0);
     let ak = a + <usize>k0 * ldaB;
@@ -105,7 +107,9 @@ function packStrip(dst: usize, a: usize, ldaB: usize, rows: i32, k: i32): void {
 }
 
 /** The scalar build's gemm_tn: for each row of c, every row of a and b in turn. */
-function scalarRows(c: usize, ldcB: usize, a: usize, ldaB: usize, b: usize, ldbB: usize, rows: i32, m: i32, n: i32): void {
+function scalarRows(
+  c: usize, ldcB: usize, a: usize, ldaB: usize, b: usize, ldbB: usize, rows: i32, m: i32, n: i32,
+): void {
   let nB = <usize>n << 2;
   for (let i = 0; i < m; i++) {
     let ci = c + <usize>i * ldcB;

@@ -197,7 +197,7 @@ describe("gemm (" + BUILD + ")", () => {
   });
 });
 
-/** gemmDeep with init = y (y += a·W, as the backward accumulates dL/dh), against y's old values plus the f64 product. */
+/** gemmDeep with init = y (y += a·W, as backward accumulates dL/dh): y's old values plus the f64 product. */
 function checkAccumulate(rows: i32, cols: i32, depth: i32, w: usize, panels: usize): void {
   let ldy = cols + 2;
   let a = allocFloats(rows * depth, 1);
@@ -213,7 +213,9 @@ function checkAccumulate(rows: i32, cols: i32, depth: i32, w: usize, panels: usi
       let at = <usize>(r * ldy + c) << 2;
       let u = <f64>load<f32>(y0 + at);
       if (c >= cols) {
-        if (load<u32>(y + at) != load<u32>(y0 + at) && tally.failed()) log<string>(BUILD + ": gemmDeep wrote past cols");
+        if (load<u32>(y + at) != load<u32>(y0 + at) && tally.failed()) {
+          log<string>(BUILD + ": gemmDeep wrote past cols");
+        }
         continue;
       }
       let mag = Math.abs(u);
@@ -236,7 +238,7 @@ function checkAccumulate(rows: i32, cols: i32, depth: i32, w: usize, panels: usi
 }
 
 describe("gemmDeep (" + BUILD + ")", () => {
-  it("matches gemm's reference over 1 to 5 depth chunks in row blocks of 64 (and their tails), init = y included", () => {
+  it("matches gemm's reference over 1 to 5 depth chunks in row blocks of 64 and their tails, init = y too", () => {
     // Chunks are max(PACK_FLOATS / 64, PACK_FLOATS / rows rounded up to 4) deep.
     tally.reset();
     deep = true;
