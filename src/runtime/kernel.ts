@@ -104,7 +104,7 @@ export interface KernelExports {
     /** 0 in eval mode; else rows × dirs × 4·H8 floats receiving the activated gates [i | f | g | o]. */
     tape?: number,
   ): void;
-  /** Backward of rnn_layer (TRAIN-ABI.md §5); dg: rows × dirs × 3·H8 floats of scratch. */
+  /** Backward of rnn_layer (TRAIN-ABI.md §5); dg: rows × dirs × 3·H8 floats of scratch; dx = 0 skips dL/dx. */
   rnn_layer_backward(
     dx: number,
     dy: number,
@@ -124,7 +124,7 @@ export interface KernelExports {
     dirs: number,
     act: number,
   ): void;
-  /** Backward of gru_layer (TRAIN-ABI.md §5); dg: rows × dirs × 7·H8 floats of scratch. */
+  /** Backward of gru_layer (TRAIN-ABI.md §5); dg: rows × dirs × 7·H8 floats of scratch; dx = 0 skips dL/dx. */
   gru_layer_backward(
     dx: number,
     dy: number,
@@ -144,7 +144,7 @@ export interface KernelExports {
     hidden: number,
     dirs: number,
   ): void;
-  /** Backward of lstm_layer (TRAIN-ABI.md §5); dg: rows × dirs × 9·H8 floats of scratch. */
+  /** Backward of lstm_layer (TRAIN-ABI.md §5); dg: rows × dirs × 9·H8 floats of scratch; dx = 0 skips dL/dx. */
   lstm_layer_backward(
     dx: number,
     dy: number,
