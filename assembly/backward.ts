@@ -162,18 +162,42 @@ function run(dx: usize, x: usize, ldx: i32, inputs: i32, wt_ih: usize, grads: us
   }
 }
 
-/** b[j] += Σ_r a[r][j] for j < n (a: rows × n, row stride lda floats; any 4-byte alignment). */
+/** Rows per partial sum of addColumnSums. */
+// @ts-ignore: decorator
+@inline const SUM_ROWS: i32 = 64;
+/** Columns per pass of addColumnSums. */
+// @ts-ignore: decorator
+@inline const SUM_COLS: i32 = 1024;
+/** The partial sums of one pass of addColumnSums. */
+const partial: usize = memory.data(SUM_COLS << 2, 16);
+
+/**
+ * b[j] += Σ_r a[r][j] for j < n (a: rows × n, row stride lda floats; any
+ * 4-byte alignment). Rows are summed in blocks of SUM_ROWS from zero, each
+ * block then added to b: rounding like SUM_ROWS + rows/SUM_ROWS additions
+ * (as gemm_tn's chunks), not `rows` in a row.
+ */
 function addColumnSums(b: usize, a: usize, lda: i32, rows: i32, n: i32): void {
   let ldaB = <usize>lda << 2;
-  let nB = <usize>n << 2;
-  for (let r = 0; r < rows; r++) {
-    let ar = a + <usize>r * ldaB;
-    let o: usize = 0;
-    if (ASC_FEATURE_SIMD) {
-      for (; o + 16 <= nB; o += 16) v128.store(b + o, f32x4.add(v128.load(b + o), v128.load(ar + o)));
+  for (let j0 = 0; j0 < n; j0 += SUM_COLS) {
+    let nB = <usize>min(SUM_COLS, n - j0) << 2;
+    let aj = a + (<usize>j0 << 2);
+    for (let r0 = 0; r0 < rows; r0 += SUM_ROWS) {
+      memory.fill(partial, 0, nB);
+      let end = min(rows, r0 + SUM_ROWS);
+      for (let r = r0; r < end; r++) addRow(partial, aj + <usize>r * ldaB, nB);
+      addRow(b + (<usize>j0 << 2), partial, nB);
     }
-    for (; o < nB; o += 4) store<f32>(b + o, load<f32>(b + o) + load<f32>(ar + o));
   }
+}
+
+/** dst[j] += src[j] over nB bytes of floats. */
+function addRow(dst: usize, src: usize, nB: usize): void {
+  let o: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; o + 16 <= nB; o += 16) v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+  }
+  for (; o < nB; o += 4) store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
 }
 
 /**

@@ -194,12 +194,13 @@ function gemmChunk(
  * The 4x8 microkernel (after XNNPACK f32-gemm 4x8 loadsplat): rows [0, m) and
  * columns [0, n) of y from one group of packed A ([depth][4] at pa, `depthB` =
  * depth·16 bytes) and one panel at bp. Rows past m are computed from the zero
- * padding and not stored; their init reads row 0's.
+ * padding and not stored; their init reads row 0's. `addToY` (a compile-time
+ * constant; gemm_tn's chunks) adds the sums to y's values after the loop.
  */
 // @ts-ignore: decorator
 @inline export function gemm_4x8(
   y: usize, ldyB: usize, pa: usize, bp: usize, init: usize, ldiB: usize,
-  depthB: usize, m: i32, n: i32, act: i32,
+  depthB: usize, m: i32, n: i32, act: i32, addToY: bool = false,
 ): void {
   let i1 = m > 1 ? init + ldiB : init;
   let i2 = m > 2 ? i1 + ldiB : init;
@@ -226,6 +227,22 @@ function gemmChunk(
     c31 = madd(v, b1, c31);
     bp += PANEL_ROW_BYTES;
     pa += 16;
+  }
+  if (addToY) {
+    c00 = f32x4.add(c00, loadLo(y, n));
+    c01 = f32x4.add(c01, loadHi(y, n));
+    if (m > 1) {
+      c10 = f32x4.add(c10, loadLo(y + ldyB, n));
+      c11 = f32x4.add(c11, loadHi(y + ldyB, n));
+    }
+    if (m > 2) {
+      c20 = f32x4.add(c20, loadLo(y + 2 * ldyB, n));
+      c21 = f32x4.add(c21, loadHi(y + 2 * ldyB, n));
+    }
+    if (m > 3) {
+      c30 = f32x4.add(c30, loadLo(y + 3 * ldyB, n));
+      c31 = f32x4.add(c31, loadHi(y + 3 * ldyB, n));
+    }
   }
   storeRow8(y, c00, c01, n, act);
   if (m > 1) storeRow8(y + ldyB, c10, c11, n, act);
