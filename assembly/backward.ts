@@ -35,7 +35,7 @@ const layer = changetype<Backward>(memory.data(offsetof<Backward>(), 16));
 }
 
 /**
- * Calls `step` for every segment of layer.ts's timeLoop in the reverse order:
+ * Runs backwardStep on every segment of layer.ts's timeLoop in the reverse order:
  * the forward direction from its last step down, the reverse direction from
  * step 0 up, so a step runs after every step that continued from it.
  */
@@ -77,7 +77,6 @@ function backwardStep(d: i32, row: i32, count: i32, prev: i32): void {
   let blockB = <usize>blockFloats(gates, hidden) << 2;
   let ldg = dirs * blockFloats(gates, hidden);
   let ldgB = <usize>ldg << 2;
-  let ldtB = <usize>dirs * 4 * h8B;
   let accumulate = prev >= 0;
   let hPrev = previous(layer.y, ldyB, layer.h0, layer.batch0, outB, d, prev);
   let hPrevStrideB = previousStride(ldyB, outB, prev);
@@ -125,7 +124,7 @@ function backwardStep(d: i32, row: i32, count: i32, prev: i32): void {
  * What every kind's backward shares once the operands are in `layer`: the
  * reverse time loop, then per direction dW_ih += dGᵀ·x, dW_hh += dG_hᵀ·h_prev,
  * db_ih, db_hh (column sums), dW_hr += dyᵀ·m, and dx = Σ_d dG·W_ih unless
- * dx = 0 (an input nobody differentiates, as PyTorch skips it: a third less work).
+ * dx = 0 (an input nobody differentiates, whose GEMM PyTorch skips too).
  * grads: the gradient block (TRAIN-ABI.md §4).
  */
 function run(dx: usize, x: usize, ldx: i32, inputs: i32, wt_ih: usize, grads: usize, batch_sizes: usize,
