@@ -209,6 +209,7 @@ export class LayerStack {
       k.write(staging, data);
       return staging;
     };
+    exports.set_write_window(this.weights);
     let at = this.weights;
     for (let l = 0; l < s.layers; l++) {
       const inputs = layerInputs(s, l);
@@ -276,6 +277,8 @@ export class LayerStack {
     if (!(total * 4 <= MEMORY_LIMIT_BYTES))
       checkFitsInMemory(total * 4, `${this.label}.forward on ${rows} rows (its workspace)`);
     let cursor = this.workspace.ensure(total);
+    // Every buffer the layer calls write is in the workspace block: the kernel's write window.
+    k.exports.set_write_window(cursor);
     const at = sizes.map((n) => {
       const ptr = cursor;
       cursor += n * 4;
@@ -328,6 +331,8 @@ export class LayerStack {
     const k = this.kernel;
     this.packTransposed(params, name);
     const { layout, base, batchSizes, rows } = tape;
+    // Every buffer the backward calls write (dy, dc, dg, dx, dh0, dc0, grads) is in the training block.
+    k.exports.set_write_window(base);
     const ptr = (floats: number): number => base + floats * 4;
     const steps = batchSizes.length;
     const batch = batchSizes[0];
@@ -484,6 +489,7 @@ export class LayerStack {
     checkFitsInMemory(layout.floats * 4, `${this.label}.forward on ${rows} rows in training mode (its tape)`);
     this.tape = null;
     const base = this.trainSpace.ensure(layout.floats);
+    k.exports.set_write_window(base);
     const ptr = (floats: number): number => base + floats * 4;
     const stateFloats = [out, s.hidden].slice(0, this.stateCount).map((w) => s.layers * s.dirs * batch * w);
     const init = layout.initial.map(ptr);
@@ -621,6 +627,7 @@ export class LayerStack {
     const k = this.kernel;
     if (this.transposed === 0) this.transposed = k.alloc(transposedFloats(s));
     const staging = this.workspace.ensure(stagingFloats(s));
+    k.exports.set_write_window(this.transposed);
     const rows = s.gates * s.hidden;
     const packOne = (dst: number, data: Float32Array, r: number, cols: number): void => {
       k.write(staging, data);
