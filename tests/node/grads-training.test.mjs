@@ -348,6 +348,75 @@ forEachBackend((_backend, context) => {
     }
   });
 
+  test("a module trained on varying sizes differentiates each forward as a fresh module does (no stale scratch)", () => {
+    const random = makeRandom(19);
+    const options = { inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true, projSize: 2, seed: 8 };
+    const lstm = new LSTM(options);
+    try {
+      for (const [steps, lengths] of [
+        [6, [6, 4, 1]],
+        [2, [2]],
+        [9, [3, 9, 5, 9]],
+        [1, [1, 1]],
+      ]) {
+        const packed = packPaddedSequence(randomTensor([steps, lengths.length, 3], random), lengths, {
+          enforceSorted: false,
+        });
+        const state = [randomTensor([4, lengths.length, 2], random), randomTensor([4, lengths.length, 5], random)];
+        const grads = (out) => [
+          new PackedSequence(randomTensor([out.data.shape[0], 4], random), out.batchSizes, out.sortedIndices),
+          [randomTensor([4, lengths.length, 2], random), randomTensor([4, lengths.length, 5], random)],
+        ];
+        lstm.zeroGrad();
+        const [out] = lstm.forward(packed, state);
+        const [gradOutput, gradState] = grads(out);
+        const [gx, [gh, gc]] = lstm.backward(gradOutput, gradState);
+        const fresh = new LSTM(options);
+        try {
+          fresh.forward(packed, state);
+          const [fx, [fh, fc]] = fresh.backward(gradOutput, gradState);
+          assert.deepEqual(bits(gx.data), bits(fx.data), `lengths ${lengths}: gradInput`);
+          assert.deepEqual([bits(gh), bits(gc)], [bits(fh), bits(fc)], `lengths ${lengths}: gradState`);
+          assertSameBits(lstm.gradients(), fresh.gradients(), `lengths ${lengths}: parameter gradients`);
+        } finally {
+          fresh.dispose();
+        }
+      }
+    } finally {
+      lstm.dispose();
+    }
+  });
+
+  test("a batch of 0 sequences differentiates to zeros of the input's and the state's shapes", () => {
+    const gru = new GRU({ inputSize: 3, hiddenSize: 4, numLayers: 2, batchFirst: true, seed: 9 });
+    const cell = new RNNCell({ inputSize: 3, hiddenSize: 4, seed: 9 });
+    try {
+      gru.forward(new Tensor(new Float32Array(0), [0, 5, 3]));
+      const [gx, gh] = gru.backward(new Tensor(new Float32Array(0), [0, 5, 4]));
+      assert.deepEqual(
+        [gx.shape, gh.shape],
+        [
+          [0, 5, 3],
+          [2, 0, 4],
+        ],
+      );
+      assertZeroGradients(gru, "GRU");
+      assert.throws(() => gru.backward(new Tensor(new Float32Array(0), [0, 5, 4])), /already differentiated/);
+      cell.forward(new Tensor(new Float32Array(0), [0, 3]));
+      const [cx, ch] = cell.backward(new Tensor(new Float32Array(0), [0, 4]));
+      assert.deepEqual(
+        [cx.shape, ch.shape],
+        [
+          [0, 3],
+          [0, 4],
+        ],
+      );
+    } finally {
+      gru.dispose();
+      cell.dispose();
+    }
+  });
+
   test("an eval-mode forward keeps nothing: no training block, and a train-mode forward's block is freed", () => {
     const kernel = context.runtime.kernel;
     const allocated = () => kernel.allocated_bytes() >>> 0;
