@@ -434,9 +434,18 @@ forEachBackend((_backend, context) => {
       const base = allocated();
       trained.train().forward(x);
       const withTape = allocated();
-      assert.ok(withTape > base, `a train-mode forward keeps a tape (${withTape - base} bytes)`);
+      // The README's formulas (src/modules/layer-tape.ts) for this GRU: rows 80, batch 4, steps 20, I 8,
+      // H = H8 = out 16, G 3, L 2, D 1. Tape: rows·(I + L·D·out + L·D·4·H8 + D·G·H8) + L·D·batch·out + steps.
+      const tapeFloats = 80 * (8 + 2 * 16 + 2 * 4 * 16 + 3 * 16) + 2 * 4 * 16 + 20;
+      assert.equal(withTape - base, tapeFloats * 4, "a train-mode forward keeps exactly its tape block");
       trained.backward(randomTensor([20, 4, 16], random));
       const withPanels = allocated();
+      // Backward block: rows·(I + 2·D·out + D·(2G+1)·H8) + L·D·batch·out + the gradient blocks (the parameter
+      // count); transposed panels: Σ_l D·G·H·(roundUp(inputs_l, 8) + roundUp(out, 8)).
+      const parameters = 48 * 8 + 48 * 16 + 96 + (48 * 16 + 48 * 16 + 96);
+      const backwardFloats = 80 * (8 + 2 * 16 + 7 * 16) + 2 * 4 * 16 + parameters;
+      const panelFloats = 48 * (8 + 16) + 48 * (16 + 16);
+      assert.equal(withPanels - withTape, (backwardFloats + panelFloats) * 4, "backward block and panels");
       trained.forward(x);
       trained.backward(randomTensor([20, 4, 16], random));
       assert.equal(allocated(), withPanels, "the training block and the panels are reused");
