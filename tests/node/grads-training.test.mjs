@@ -177,11 +177,13 @@ forEachBackend((_backend, context) => {
 
   test("cells: backward of a step equals backward of one step of the one-layer module with the same weights", () => {
     const random = makeRandom(14);
-    for (const [Cell, Module] of [
+    /** @type {[any, any][]} */
+    const pairs = [
       [RNNCell, RNN],
       [GRUCell, GRU],
       [LSTMCell, LSTM],
-    ]) {
+    ];
+    for (const [Cell, Module] of pairs) {
       const cell = new Cell({ inputSize: 4, hiddenSize: 5, seed: 3 });
       const module = new Module({ inputSize: 4, hiddenSize: 5, seed: 3 });
       try {
@@ -229,6 +231,7 @@ forEachBackend((_backend, context) => {
       assert.throws(() => rnn.backward(g), /parameters changed/);
 
       rnn.forward(x);
+      /** @type {[unknown, ErrorConstructor, string | RegExp][]} */
       const wrong = [
         [
           randomTensor([5, 3, 21], random),
@@ -245,7 +248,7 @@ forEachBackend((_backend, context) => {
         [null, TypeError, /Expected gradOutput to be a Tensor/],
       ];
       for (const [gradOutput, name, message] of wrong) {
-        assert.throws(() => rnn.backward(gradOutput), { name: name.name, message });
+        assert.throws(() => rnn.backward(/** @type {any} */ (gradOutput)), { name: name.name, message });
         assertZeroGradients(rnn, `after ${message}`);
       }
       assert.throws(() => rnn.backward(g, randomTensor([1, 3, 19], random)), {
@@ -289,6 +292,7 @@ forEachBackend((_backend, context) => {
       const [out] = lstm.forward(packed);
       const data = randomTensor([...out.data.shape], random);
       const same = new PackedSequence(data, out.batchSizes, out.sortedIndices, out.unsortedIndices);
+      /** @type {[any, ErrorConstructor, RegExp][]} */
       const cases = [
         [randomTensor([9, 3], random), TypeError, /Expected gradOutput to be a PackedSequence/],
         [
@@ -310,6 +314,7 @@ forEachBackend((_backend, context) => {
       for (const [gradOutput, name, message] of cases) {
         assert.throws(() => lstm.backward(gradOutput), { name: name.name, message });
       }
+      // @ts-expect-error: a Tensor where the pair belongs, on purpose
       assert.throws(() => lstm.backward(same, randomTensor([1, 3, 3], random)), {
         name: "TypeError",
         message: /Expected gradState to be a pair \[gradHn, gradCn\]/,
@@ -330,6 +335,7 @@ forEachBackend((_backend, context) => {
         name: "RangeError",
         message: "LSTMCell.backward: Expected gradH of shape (3), got (3, 3)",
       });
+      // @ts-expect-error: a Tensor where the pair belongs, on purpose
       assert.throws(() => cell.backward(randomTensor([3], random)), {
         name: "TypeError",
         message: /pair \[gradH, gradC\]/,
@@ -353,23 +359,25 @@ forEachBackend((_backend, context) => {
     const options = { inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true, projSize: 2, seed: 8 };
     const lstm = new LSTM(options);
     try {
-      for (const [steps, lengths] of [
+      /** @type {[number, number[]][]} */
+      const sizes = [
         [6, [6, 4, 1]],
         [2, [2]],
         [9, [3, 9, 5, 9]],
         [1, [1, 1]],
-      ]) {
+      ];
+      for (const [steps, lengths] of sizes) {
         const packed = packPaddedSequence(randomTensor([steps, lengths.length, 3], random), lengths, {
           enforceSorted: false,
         });
-        const state = [randomTensor([4, lengths.length, 2], random), randomTensor([4, lengths.length, 5], random)];
-        const grads = (out) => [
-          new PackedSequence(randomTensor([out.data.shape[0], 4], random), out.batchSizes, out.sortedIndices),
-          [randomTensor([4, lengths.length, 2], random), randomTensor([4, lengths.length, 5], random)],
-        ];
+        /** @returns {[Tensor, Tensor]} an LSTM state (or its gradient) of random values */
+        const pair = () => [randomTensor([4, lengths.length, 2], random), randomTensor([4, lengths.length, 5], random)];
+        const state = pair();
         lstm.zeroGrad();
         const [out] = lstm.forward(packed, state);
-        const [gradOutput, gradState] = grads(out);
+        const rows = randomTensor([out.data.shape[0], 4], random);
+        const gradOutput = new PackedSequence(rows, out.batchSizes, out.sortedIndices);
+        const gradState = pair();
         const [gx, [gh, gc]] = lstm.backward(gradOutput, gradState);
         const fresh = new LSTM(options);
         try {
