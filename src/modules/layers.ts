@@ -9,7 +9,7 @@ import { ALIGNMENT, Gates, PANEL_WIDTH, type Activation } from "../../assembly/a
 import { checkFitsInMemory, MEMORY_LIMIT_BYTES, roundUp } from "../core/sizes.js";
 import type { MT19937 } from "../core/random.js";
 import type { Kernel } from "../runtime/kernel.js";
-import { Workspace } from "../runtime/kernel.js";
+import { kernelError, Workspace } from "../runtime/kernel.js";
 import {
   backwardLayout,
   gradientBlockFloats,
@@ -201,6 +201,14 @@ export class LayerStack {
    * transposed panels of backward are repacked lazily from then on.
    */
   pack(params: ReadonlyMap<string, Float32Array>, name: ParameterNamer): void {
+    try {
+      this.packLayers(params, name);
+    } catch (error) {
+      throw kernelError(error, `${this.label}: packing the weights`);
+    }
+  }
+
+  private packLayers(params: ReadonlyMap<string, Float32Array>, name: ParameterNamer): void {
     const s = this.shape;
     if (s.hidden === 0) return;
     const k = this.kernel;
@@ -213,6 +221,7 @@ export class LayerStack {
       k.write(staging, data);
       return staging;
     };
+    // Packing writes only the weights block (the staging is read): the kernel's write window.
     exports.set_write_window(this.weights);
     let at = this.weights;
     for (let l = 0; l < s.layers; l++) {
@@ -251,8 +260,17 @@ export class LayerStack {
    * replaces the previous one; without it whatever was kept is freed.
    */
   run(input: StackInput): StackOutput {
-    if (input.keep) return this.runKept(input);
-    this.forgetTape(true);
+    try {
+      if (input.keep) return this.runKept(input);
+      this.forgetTape(true);
+      return this.runEval(input);
+    } catch (error) {
+      throw kernelError(error, `${this.label}.forward`);
+    }
+  }
+
+  /** An eval-mode forward: the layers ping-pong in the workspace, and nothing is kept. */
+  private runEval(input: StackInput): StackOutput {
     const s = this.shape;
     const k = this.kernel;
     const { batchSizes, rows } = input;
@@ -328,6 +346,19 @@ export class LayerStack {
    * for the panels or the backward block cannot be had.
    */
   backward(
+    grad: StackGradient,
+    params: ReadonlyMap<string, Float32Array>,
+    name: ParameterNamer,
+    accumulate: (name: string, values: Float32Array) => void,
+  ): StackGradientResult {
+    try {
+      return this.backwardLayers(grad, params, name, accumulate);
+    } catch (error) {
+      throw kernelError(error, `${this.label}.backward`);
+    }
+  }
+
+  private backwardLayers(
     grad: StackGradient,
     params: ReadonlyMap<string, Float32Array>,
     name: ParameterNamer,

@@ -3,7 +3,7 @@ import { readTensor, Tensor } from "../core/tensor.js";
 import { MT19937, randomSeed } from "../core/random.js";
 import { checkFitsInMemory, roundUp } from "../core/sizes.js";
 import { activeKernel } from "../runtime/runtime.js";
-import { Workspace, type Kernel } from "../runtime/kernel.js";
+import { kernelError, Workspace, type Kernel } from "../runtime/kernel.js";
 import { Module } from "./module.js";
 import { checkBoolean, checkKnownKeys, checkSize, readOptionsObject, readSeed, valueOr } from "./options.js";
 import { uniformFill, type ParameterSpec } from "./parameters.js";
@@ -99,7 +99,12 @@ export class Linear extends Module {
       const yPtr = xPtr + xFloats * 4;
       k.write(xPtr, x.data);
       const biasPtr = this.weights + roundUp(O, PANEL_WIDTH) * I * 4;
-      k.exports.gemm(yPtr, O, xPtr, I, this.weights, biasPtr, 0, rows, I, O, Activation.Identity);
+      k.exports.set_write_window(xPtr);
+      try {
+        k.exports.gemm(yPtr, O, xPtr, I, this.weights, biasPtr, 0, rows, I, O, Activation.Identity);
+      } catch (error) {
+        throw kernelError(error, "Linear.forward");
+      }
       return new Tensor(k.read(yPtr, rows * O), outShape);
     });
   }
@@ -119,7 +124,12 @@ export class Linear extends Module {
     const staging = this.workspace.ensure(O * I);
     if (O > 0) {
       k.write(staging, next.get("weight")!);
-      k.exports.pack_panels(this.weights, staging, O, I);
+      k.exports.set_write_window(this.weights);
+      try {
+        k.exports.pack_panels(this.weights, staging, O, I);
+      } catch (error) {
+        throw kernelError(error, "Linear: packing the weight");
+      }
     }
     const bias = new Float32Array(out8);
     if (this.bias) bias.set(next.get("bias")!);
