@@ -14,7 +14,7 @@
 
 import { Activation, Gates } from "./abi";
 import { aligned16, inMemory, spanBytes } from "./contract";
-import { gemm } from "./gemm";
+import { gemm, gemmDeep } from "./gemm";
 import { gemm_tn } from "./gemm_tn";
 import { elmanRowBackward, gruRowBackward, lstmRowBackward } from "./gates_backward";
 import { countRows, previous, previousStride } from "./layer";
@@ -116,9 +116,9 @@ function backwardStep(d: i32, row: i32, count: i32, prev: i32): void {
   // dL/dhPrev (+)= dG_hidden · W_hh; GRU's direct term is already there.
   let dGh = gates == Gates.GRU ? dg + <usize>gates * h8B : dg;
   let into = accumulate || gates == Gates.GRU;
-  gemm(dhPrev, <i32>(dhPrevStrideB >> 2), dGh, ldg,
-       layer.wt_hh + <usize>d * <usize>roundUpToPanel(out) * <usize>(gates * hidden) * 4,
-       into ? dhPrev : 0, into ? <i32>(dhPrevStrideB >> 2) : 0, count, gates * hidden, out, Activation.Identity);
+  gemmDeep(dhPrev, <i32>(dhPrevStrideB >> 2), dGh, ldg,
+           layer.wt_hh + <usize>d * <usize>roundUpToPanel(out) * <usize>(gates * hidden) * 4,
+           into ? dhPrev : 0, into ? <i32>(dhPrevStrideB >> 2) : 0, count, gates * hidden, out);
 }
 
 /**
@@ -155,8 +155,8 @@ function run(dx: usize, x: usize, ldx: i32, inputs: i32, wt_ih: usize, grads: us
       gemm_tn(dWhr + (<usize>(d * proj) * <usize>hidden << 2), hidden, layer.dy + (<usize>(d * proj) << 2),
               dirs * proj, dG + (<usize>(gates * h8) << 2), ldg, rows, proj, hidden);
     }
-    gemm(dx, inputs, dG, ldg, wt_ih + (<usize>roundUpToPanel(inputs) * <usize>gh * <usize>d << 2),
-         d == 0 ? 0 : dx, d == 0 ? 0 : inputs, rows, gh, inputs, Activation.Identity);
+    gemmDeep(dx, inputs, dG, ldg, wt_ih + (<usize>roundUpToPanel(inputs) * <usize>gh * <usize>d << 2),
+             d == 0 ? 0 : dx, d == 0 ? 0 : inputs, rows, gh, inputs);
   }
 }
 

@@ -382,3 +382,36 @@ function gemvRow(
   if (n > 6) store<f32>(y, activateS(c6, act), 24);
   if (n > 7) store<f32>(y, activateS(c7, act), 28);
 }
+
+/**
+ * gemm (identity activation) for a deep product over many rows, the backward
+ * passes' dG·W: depth split into chunks short enough that a block of packed
+ * A holds `rows` rows (at least 64), so each chunk's panels stream past the
+ * rows once, not once per block of 8 (depth 4096) rows; a chunk after the
+ * first adds onto y. Rows < 3 (the GEMV) and the scalar build take gemm as
+ * it is. Internal: no checks, gemm's contract (init may be y).
+ */
+export function gemmDeep(
+  y: usize, ldy: i32, a: usize, lda: i32, w: usize, init: usize, ldinit: i32, rows: i32, depth: i32, cols: i32,
+): void {
+  if (!ASC_FEATURE_SIMD || rows < 3) {
+    gemm(y, ldy, a, lda, w, init, ldinit, rows, depth, cols, Activation.Identity);
+    return;
+  }
+  let chunk = min(depth, max(DEEP_CHUNK, (PACK_FLOATS / ((rows + 3) & ~3)) & ~3));
+  let initColumns = init != 0;
+  if (!initColumns) {
+    init = ZERO_ROW;
+    ldinit = 0;
+  }
+  for (let k0 = 0; k0 < depth; k0 += chunk) {
+    let first = k0 == 0;
+    gemmChunk(y, ldy, a + (<usize>k0 << 2), lda, w + <usize>k0 * PANEL_ROW_BYTES, depth,
+              first ? init : y, first ? ldinit : ldy, first ? initColumns : true,
+              rows, min(chunk, depth - k0), cols, Activation.Identity);
+  }
+}
+
+/** gemmDeep's shortest depth chunk: 64-row blocks of packed A (measured best of 64, 128, 256). */
+// @ts-ignore: decorator
+@inline const DEEP_CHUNK: i32 = PACK_FLOATS / 64;

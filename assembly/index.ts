@@ -7,12 +7,14 @@ export {
   guardedPackPanels as pack_panels,
   guardedPackGatePanels as pack_gate_panels,
   guardedPackGateBias as pack_gate_bias,
+  guardedPackTransposed as pack_transposed,
   guardedGemm as gemm,
+  guardedGemmTn as gemm_tn,
   guardedRnnLayer as rnn_layer,
   guardedGruLayer as gru_layer,
   guardedLstmLayer as lstm_layer,
+  guardedRnnLayerBackward as rnn_layer_backward,
+  guardedGruLayerBackward as gru_layer_backward,
+  guardedLstmLayerBackward as lstm_layer_backward,
 } from "./entries";
-export { pack_transposed } from "./pack";
-export { gemm_tn } from "./gemm_tn";
-export { rnn_layer_backward, gru_layer_backward, lstm_layer_backward } from "./backward";
 export { kernel_build } from "./build";

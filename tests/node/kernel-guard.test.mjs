@@ -14,7 +14,20 @@ import { BACKENDS, SKIPPED_BACKENDS } from "./backends.mjs";
 
 const REFUSED = /^wasm-rnn: the kernel refused a write outside the module's memory \(/;
 /** The exports that write into memory the host names, each guarded by the write window. */
-const GUARDED = ["gemm", "pack_panels", "pack_gate_panels", "pack_gate_bias", "rnn_layer", "gru_layer", "lstm_layer"];
+const GUARDED = [
+  "gemm",
+  "gemm_tn",
+  "pack_panels",
+  "pack_gate_panels",
+  "pack_gate_bias",
+  "pack_transposed",
+  "rnn_layer",
+  "gru_layer",
+  "lstm_layer",
+  "rnn_layer_backward",
+  "gru_layer_backward",
+  "lstm_layer_backward",
+];
 /** The exports that write no host-named memory: the allocator (whose own checks are pinned below) and the build code. */
 const UNGUARDED = ["alloc", "free", "allocated_bytes", "set_write_window", "kernel_build"];
 
@@ -256,6 +269,8 @@ for (const build of BACKENDS) {
       try {
         // Every operand in its own 1 KiB of the one block.
         const [y, c, x, p, wIh, bias, wHh, h0, c0, bs] = [0, 7, 1, 2, 3, 4, 5, 6, 8, 15].map((i) => block + i * 1024);
+        // Backward: the tape in bias's KiB and the gradient block in p's.
+        const [dx, dy, dc, dg, dh0, dc0, tape, grads] = [9, 10, 11, 12, 13, 14, 4, 2].map((i) => block + i * 1024);
         new Float32Array(k.memory.buffer, block, 4096).fill(0.25);
         new Int32Array(k.memory.buffer, bs, 2).set([1, 1]);
         const calls = {
@@ -266,6 +281,38 @@ for (const build of BACKENDS) {
           rnn_layer: () => k.rnn_layer(y, x, 4, 4, p, wIh, bias, wHh, h0, bs, 2, 4, 1, 1),
           gru_layer: () => k.gru_layer(y, x, 4, 4, p, wIh, bias, wHh, h0, bs, 2, 4, 1),
           lstm_layer: () => k.lstm_layer(y, c, x, 4, 4, p, wIh, bias, wHh, 0, 0, h0, c0, bs, 2, 4, 0, 1),
+          gemm_tn: () => k.gemm_tn(y, 8, x, 8, wIh, 8, 2, 8, 8),
+          pack_transposed: () => k.pack_transposed(wIh, x, 8, 8),
+          rnn_layer_backward: () =>
+            k.rnn_layer_backward(dx, dy, dg, x, 4, 4, y, h0, dh0, wIh, wHh, grads, bs, 2, 4, 1, 1),
+          gru_layer_backward: () =>
+            k.gru_layer_backward(dx, dy, dg, x, 4, 4, y, h0, dh0, tape, wIh, wHh, grads, bs, 2, 4, 1),
+          lstm_layer_backward: () =>
+            k.lstm_layer_backward(
+              dx,
+              dy,
+              dc,
+              dg,
+              x,
+              4,
+              4,
+              y,
+              c,
+              h0,
+              c0,
+              dh0,
+              dc0,
+              tape,
+              wIh,
+              wHh,
+              0,
+              grads,
+              bs,
+              2,
+              4,
+              0,
+              1,
+            ),
         };
         for (const name of GUARDED) {
           k.set_write_window(0);
