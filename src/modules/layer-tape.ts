@@ -187,7 +187,10 @@ export function transposedLayerFloats(s: StackShape, layer: number): number {
   return s.dirs * (t.ih + t.hh + t.hr);
 }
 
-/** Floats of every layer's transposed panels. */
+/**
+ * Floats of every layer's transposed panels, packed at the first backward after each change of the weights:
+ * Σ_l D·G·H·(roundUp(inputs_l, 8) + roundUp(out, 8)) + [P > 0] L·D·P·roundUp(H, 8).
+ */
 export function transposedFloats(s: StackShape): number {
   return transposedLayerFloats(s, 0) + (s.layers - 1) * transposedLayerFloats(s, Math.min(1, s.layers - 1));
 }
