@@ -35,13 +35,17 @@ test("train.json covers every reduction, ignoreIndex (default and custom), label
   }
   assert.ok(ce.some((c) => c.options.ignoreIndex === 2) && ce.some((c) => c.targets.includes(-100)));
   assert.ok(ce.some((c) => c.options.labelSmoothing > 0) && ce.some((c) => c.input.shape.length === 1));
-  assert.ok(ce.some((c) => Number.isNaN(c.loss64.data[0])), "an all-ignored mean (NaN, as PyTorch)");
+  assert.ok(
+    ce.some((c) => Number.isNaN(c.loss64.data[0])),
+    "an all-ignored mean (NaN, as PyTorch)",
+  );
 });
 
-const logits = () => Tensor.from([
-  [1, 2, 3],
-  [0.5, -1, 2],
-]);
+const logits = () =>
+  Tensor.from([
+    [1, 2, 3],
+    [0.5, -1, 2],
+  ]);
 
 test("crossEntropy: mean and sum give a 0-D loss, none one loss per row; (C) logits give a 0-D loss even for none", () => {
   assert.deepEqual([...crossEntropy(logits(), [0, 2]).loss.shape], []);
@@ -109,8 +113,15 @@ test("crossEntropy refuses bad logits and options with clear errors", () => {
     [x],
   );
   assertRefused(() => crossEntropy(Tensor.from([1, 2]), [0, 1]), RangeError, /take one target, got 2/, [x]);
-  assertRefused(() => crossEntropy(x, [0, 1], { reduction: "avg" }), RangeError, /^avg is not a valid value for reduction$/, [x]);
-  assertRefused(() => crossEntropy(x, [0, 1], { ignoreIndex: 0.5 }), TypeError, /ignoreIndex should be an integer/, [x]);
+  assertRefused(
+    () => crossEntropy(x, [0, 1], { reduction: "avg" }),
+    RangeError,
+    /^avg is not a valid value for reduction$/,
+    [x],
+  );
+  assertRefused(() => crossEntropy(x, [0, 1], { ignoreIndex: 0.5 }), TypeError, /ignoreIndex should be an integer/, [
+    x,
+  ]);
   assertRefused(
     () => crossEntropy(x, [0, 1], { labelSmoothing: 1.5 }),
     RangeError,
@@ -118,7 +129,12 @@ test("crossEntropy refuses bad logits and options with clear errors", () => {
     [x],
   );
   assertRefused(() => crossEntropy(x, [0, 1], { labelSmoothing: -0.1 }), RangeError, /label_smoothing/, [x]);
-  assertRefused(() => crossEntropy(x, [0, 1], { labelSmoothing: "0.1" }), TypeError, /labelSmoothing should be a number/, [x]);
+  assertRefused(
+    () => crossEntropy(x, [0, 1], { labelSmoothing: "0.1" }),
+    TypeError,
+    /labelSmoothing should be a number/,
+    [x],
+  );
   assertRefused(() => crossEntropy(x, [0, 1], { weight: null }), TypeError, /unexpected option 'weight'/, [x]);
   assertRefused(() => crossEntropy(x, [0, 1], "mean"), TypeError, /options must be an object/, [x]);
 });
