@@ -1,6 +1,6 @@
 // The kernel's ABI. Every export takes and returns numbers; pointers are byte
 // offsets into the exported memory, owned by the host. Constants: abi.ts.
-export { alloc, free, allocated_bytes } from "./memory";
+export { alloc, free, allocated_bytes, set_write_window } from "./memory";
 export { pack_panels, pack_gate_panels, pack_gate_bias, pack_transposed } from "./pack";
 export { gemm } from "./gemm";
 export { gemm_tn } from "./gemm_tn";
