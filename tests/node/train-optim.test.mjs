@@ -343,10 +343,21 @@ test("clipGradNorm returns the total norm and scales every gradient by maxNorm /
 test("clipGradNorm refuses a bad maxNorm or normType and changes nothing", () => {
   const m = linearWithGradient();
   try {
-    for (const bad of [-1, Number.NaN, "1", undefined]) {
+    for (const bad of [-1, Number.NaN]) {
       assertRefused(m, () => clipGradNorm(m, bad), RangeError, /maxNorm should be a non-negative number/);
     }
-    for (const bad of [0, -2, Number.NaN, "2", null]) {
+    for (const bad of ["1", undefined]) {
+      assertRefused(m, () => clipGradNorm(m, bad), TypeError, /maxNorm should be a non-negative number/);
+    }
+    for (const bad of ["2", null]) {
+      assertRefused(
+        m,
+        () => clipGradNorm(m, 0.001, bad),
+        TypeError,
+        /normType should be a positive number or Infinity/,
+      );
+    }
+    for (const bad of [0, -2, Number.NaN]) {
       assertRefused(
         m,
         () => clipGradNorm(m, 0.001, bad),
@@ -356,5 +367,17 @@ test("clipGradNorm refuses a bad maxNorm or normType and changes nothing", () =>
     }
   } finally {
     m.dispose();
+  }
+});
+
+test("clipGradNorm with a NaN gradient returns NaN and makes every gradient NaN, as PyTorch (error_if_nonfinite=False)", () => {
+  const linear = new Linear({ inFeatures: 3, outFeatures: 2, seed: 1 });
+  try {
+    linear.forward(Tensor.from([[Number.NaN, 1, 1]]));
+    linear.backward(Tensor.from([[1, 1]]));
+    assert.ok(Number.isNaN(clipGradNorm(linear, 1)));
+    assert.ok(gradsOf(linear).flat().every(Number.isNaN));
+  } finally {
+    linear.dispose();
   }
 });
