@@ -1,10 +1,11 @@
-// What a layer stack keeps for backward (issue 14): the layout of the one
-// training block a train-mode forward fills and its backward works in, the
-// transposed weight panels, and the per-layer gradient blocks in PyTorch's
-// unpadded layouts (docs: /work/brief/TRAIN-ABI.md §1, §2, §4, §5).
+// What a layer stack keeps for backward (issue 14): the layout of the tape
+// block a train-mode forward fills, of the backward block its backward works
+// in, of the transposed weight panels, and of the per-layer gradient blocks in
+// PyTorch's unpadded layouts (TRAIN-ABI: §1 tape, §2 panels, §4 gradients).
 //
-// Everything a kernel call writes during training lives in the training
-// block, so one write window covers every call of a forward or backward.
+// Everything one kernel call writes lives in one block (the write window):
+// a forward writes only into the tape block, a backward only into the
+// backward block, and the tape is only read by backward.
 
 import { ALIGNMENT, Gates, PANEL_WIDTH } from "../../assembly/abi.js";
 import { roundUp } from "../core/sizes.js";
@@ -22,7 +23,7 @@ export function layerInputs(s: StackShape, layer: number): number {
   return layer === 0 ? s.inputSize : s.dirs * outSize(s);
 }
 
-/** Float offsets (16-byte aligned) of the training block of one forward, and its size. */
+/** Float offsets (16-byte aligned) of the tape block a train-mode forward fills, and its size. */
 export interface TapeLayout {
   readonly floats: number;
   /** Layer 0's input, time-major. */
@@ -38,67 +39,103 @@ export interface TapeLayout {
   readonly tape: readonly number[];
   /** Per state: the initial states of every layer, layers·dirs × batch × width. */
   readonly initial: readonly number[];
-  /** Forward's input projections, then backward's gate gradients (never live at once). */
-  readonly scratch: number;
+  /** The forward's input projections, rows × dirs × G·H8. */
+  readonly p: number;
   /** LSTM projection scratch of the forward, dirs × batch × H8. */
   readonly m: number;
   /** batch sizes, as int32. */
   readonly batchSizes: number;
-  /** Backward: dy ping-pong (rows × dirs·out each), layer 0's dx (rows × inputSize), LSTM's dc (rows × dirs·H). */
+}
+
+/** Float offsets of the backward block: everything a backward's kernel calls write. */
+export interface BackwardLayout {
+  readonly floats: number;
+  /** dy ping-pong (rows × dirs·out each), layer 0's dx (rows × inputSize), LSTM's dc (rows × dirs·H). */
   readonly dyA: number;
   readonly dyB: number;
   readonly dx: number;
   readonly dc: number;
-  /** Backward: the initial-state gradients per state, like `initial`. */
+  /** Gate-gradient scratch, rows × dirs × (2G+1)·H8. */
+  readonly dg: number;
+  /** The initial-state gradients per state, layers·dirs × batch × width. */
   readonly dInitial: readonly number[];
-  /** Backward: every layer's gradient block, one after another (gradientBlockFloats). */
+  /** Every layer's gradient block, one after another (gradientBlockFloats). */
   readonly grads: number;
 }
 
+/** Hands out 16-byte aligned float offsets from 0; `floats` is the total so far. */
+function allocator() {
+  let cursor = 0;
+  return {
+    take(floats: number): number {
+      const at = cursor;
+      cursor += roundUp(floats, ALIGN_FLOATS);
+      return at;
+    },
+    perLayer(count: number, floats: number): number[] {
+      return Array.from({ length: count }, () => this.take(floats));
+    },
+    get floats(): number {
+      return cursor;
+    },
+  };
+}
+
+/** Widths of the states: h (out), and c (hidden) for LSTM. */
+function stateWidths(s: StackShape): number[] {
+  return s.gates === Gates.LSTM ? [outSize(s), s.hidden] : [outSize(s)];
+}
+
 /**
- * The training block for `rows` rows of `batch` sequences over `steps` steps.
- * Its size in floats, each part rounded up to 4 floats (H8 = hidden rounded up to 8, G = gates,
- * D = dirs, L = layers, out = projSize || hidden, I = inputSize, P = projSize):
+ * The tape block a train-mode forward keeps for `rows` rows of `batch`
+ * sequences over `steps` steps (each part rounded up to 4 floats; H8 =
+ * hidden rounded up to 8, G = gates, D = dirs, L = layers, out = projSize ||
+ * hidden, I = inputSize, P = projSize):
  *
- *   rows · (2·I + L·D·out + [dropout] 2·(L−1)·D·out + [LSTM] (L+1)·D·H + [GRU, LSTM] L·D·4·H8
- *           + D·(2G+1)·H8 + 2·D·out)
- *   + 2·L·D·batch·(out + [LSTM] H) + [P > 0] D·batch·H8 + steps + (the module's parameter count)
+ *   rows · (I + L·D·out + [dropout] 2·(L−1)·D·out + [LSTM] L·D·H + [GRU, LSTM] L·D·4·H8 + D·G·H8)
+ *   + L·D·batch·(out + [LSTM] H) + [P > 0] D·batch·H8 + steps
  */
 export function tapeLayout(s: StackShape, rows: number, batch: number, steps: number, dropout: boolean): TapeLayout {
   const out = outSize(s);
   const h8 = roundUp(s.hidden, PANEL_WIDTH);
   const lstm = s.gates === Gates.LSTM;
-  const gated = s.gates !== Gates.Elman;
-  const widths = lstm ? [out, s.hidden] : [out];
-  let cursor = 0;
-  const take = (floats: number): number => {
-    const at = cursor;
-    cursor += roundUp(floats, ALIGN_FLOATS);
-    return at;
-  };
-  const perLayer = (count: number, floats: number): number[] => Array.from({ length: count }, () => take(floats));
+  const a = allocator();
   const yRows = rows * s.dirs * out;
   const keepsDropout = dropout && s.layers > 1;
   return {
-    x: take(rows * s.inputSize),
-    y: perLayer(s.layers, yRows),
-    dropped: perLayer(keepsDropout ? s.layers - 1 : 0, yRows),
-    mask: perLayer(keepsDropout ? s.layers - 1 : 0, yRows),
-    c: perLayer(lstm ? s.layers : 0, rows * s.dirs * s.hidden),
-    tape: perLayer(gated ? s.layers : 0, rows * s.dirs * 4 * h8),
-    initial: widths.map((w) => take(s.layers * s.dirs * batch * w)),
-    scratch: take(rows * s.dirs * (2 * s.gates + 1) * h8),
-    m: take(s.proj > 0 ? s.dirs * batch * h8 : 0),
-    batchSizes: take(steps),
-    dyA: take(yRows),
-    dyB: take(yRows),
-    dx: take(rows * s.inputSize),
-    dc: take(lstm ? rows * s.dirs * s.hidden : 0),
-    dInitial: widths.map((w) => take(s.layers * s.dirs * batch * w)),
-    grads: take(gradientFloats(s)),
-    get floats() {
-      return cursor;
-    },
+    x: a.take(rows * s.inputSize),
+    y: a.perLayer(s.layers, yRows),
+    dropped: a.perLayer(keepsDropout ? s.layers - 1 : 0, yRows),
+    mask: a.perLayer(keepsDropout ? s.layers - 1 : 0, yRows),
+    c: a.perLayer(lstm ? s.layers : 0, rows * s.dirs * s.hidden),
+    tape: a.perLayer(s.gates !== Gates.Elman ? s.layers : 0, rows * s.dirs * 4 * h8),
+    initial: stateWidths(s).map((w) => a.take(s.layers * s.dirs * batch * w)),
+    p: a.take(rows * s.dirs * s.gates * h8),
+    m: a.take(s.proj > 0 ? s.dirs * batch * h8 : 0),
+    batchSizes: a.take(steps),
+    floats: a.floats,
+  };
+}
+
+/**
+ * The backward block, allocated at the first backward and reused:
+ *
+ *   rows · (I + 2·D·out + [LSTM] D·H + D·(2G+1)·H8) + L·D·batch·(out + [LSTM] H)
+ *   + the gradient blocks (the parameter count, biases included even without bias)
+ */
+export function backwardLayout(s: StackShape, rows: number, batch: number): BackwardLayout {
+  const h8 = roundUp(s.hidden, PANEL_WIDTH);
+  const a = allocator();
+  const yRows = rows * s.dirs * outSize(s);
+  return {
+    dyA: a.take(yRows),
+    dyB: a.take(yRows),
+    dx: a.take(rows * s.inputSize),
+    dc: a.take(s.gates === Gates.LSTM ? rows * s.dirs * s.hidden : 0),
+    dg: a.take(rows * s.dirs * (2 * s.gates + 1) * h8),
+    dInitial: stateWidths(s).map((w) => a.take(s.layers * s.dirs * batch * w)),
+    grads: a.take(gradientFloats(s)),
+    floats: a.floats,
   };
 }
 
@@ -109,7 +146,7 @@ export function gradientBlockFloats(s: StackShape, layer: number): number {
 }
 
 /** Floats of every layer's gradient block. */
-function gradientFloats(s: StackShape): number {
+export function gradientFloats(s: StackShape): number {
   return gradientBlockFloats(s, 0) + (s.layers - 1) * gradientBlockFloats(s, Math.min(1, s.layers - 1));
 }
 

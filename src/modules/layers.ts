@@ -3,7 +3,7 @@
 // states gathered out of it. RNN, GRU and LSTM (and their cells, a stack of
 // one layer and one step) differ only in their gate count and the kernel
 // export that runs one layer. In training mode a forward keeps its tape in
-// one training block (layer-tape.ts) and backward runs the layers in reverse.
+// a tape block (layer-tape.ts) and backward runs the layers in reverse.
 
 import { ALIGNMENT, Gates, PANEL_WIDTH, type Activation } from "../../assembly/abi.js";
 import { checkFitsInMemory, MEMORY_LIMIT_BYTES, roundUp } from "../core/sizes.js";
@@ -11,6 +11,7 @@ import type { MT19937 } from "../core/random.js";
 import type { Kernel } from "../runtime/kernel.js";
 import { Workspace } from "../runtime/kernel.js";
 import {
+  backwardLayout,
   gradientBlockFloats,
   gradientParts,
   lastRows,
@@ -75,7 +76,7 @@ export interface StackGradientResult {
   readonly initial: Float32Array[];
 }
 
-/** A training forward's tape: where it lies in the training block, and the sizes it ran with. */
+/** A training forward's tape: where it lies in the tape block, and the sizes it ran with. */
 interface Tape {
   readonly layout: TapeLayout;
   readonly base: number;
@@ -144,8 +145,10 @@ export class LayerStack {
   readonly shape: StackShape;
   private readonly kernel: Kernel;
   private readonly workspace: Workspace;
-  /** The training block: what a train-mode forward keeps, and its backward's scratch and gradients. */
+  /** The tape block: what a train-mode forward keeps for backward. */
   private readonly trainSpace: Workspace;
+  /** The backward block: the scratch and gradient blocks a backward writes. */
+  private readonly backSpace: Workspace;
   /** The module's type, for messages. */
   private readonly label: string;
   private weights = 0;
@@ -160,6 +163,7 @@ export class LayerStack {
     this.label = label;
     this.workspace = new Workspace(kernel);
     this.trainSpace = new Workspace(kernel);
+    this.backSpace = new Workspace(kernel);
   }
 
   /** A stack with `params` packed; frees what it took if allocating fails. */
@@ -209,6 +213,7 @@ export class LayerStack {
       k.write(staging, data);
       return staging;
     };
+    exports.set_write_window(this.weights);
     let at = this.weights;
     for (let l = 0; l < s.layers; l++) {
       const inputs = layerInputs(s, l);
@@ -276,6 +281,8 @@ export class LayerStack {
     if (!(total * 4 <= MEMORY_LIMIT_BYTES))
       checkFitsInMemory(total * 4, `${this.label}.forward on ${rows} rows (its workspace)`);
     let cursor = this.workspace.ensure(total);
+    // Every buffer the layer calls write is in the workspace block: the kernel's write window.
+    k.exports.set_write_window(cursor);
     const at = sizes.map((n) => {
       const ptr = cursor;
       cursor += n * 4;
@@ -301,12 +308,15 @@ export class LayerStack {
   }
 
   /**
-   * Forgets the kept tape; with `free` also gives its block back (an eval-mode
-   * forward keeps nothing), else the block is reused by the next train-mode forward.
+   * Forgets the kept tape; with `free` also gives its blocks back (an eval-mode
+   * forward keeps nothing), else they are reused by the next train-mode forward and backward.
    */
   forgetTape(free: boolean): void {
     this.tape = null;
-    if (free) this.trainSpace.release();
+    if (free) {
+      this.trainSpace.release();
+      this.backSpace.release();
+    }
   }
 
   /**
@@ -315,7 +325,7 @@ export class LayerStack {
    * parameter gradients with `accumulate` (under the names of `name`) and
    * consumes the tape. `params` are the weights in use, for the transposed
    * panels when they are stale. Throws before anything changed if memory
-   * for the panels cannot be had.
+   * for the panels or the backward block cannot be had.
    */
   backward(
     grad: StackGradient,
@@ -326,71 +336,78 @@ export class LayerStack {
     const tape = this.tape!;
     const s = this.shape;
     const k = this.kernel;
-    this.packTransposed(params, name);
     const { layout, base, batchSizes, rows } = tape;
-    const ptr = (floats: number): number => base + floats * 4;
     const steps = batchSizes.length;
     const batch = batchSizes[0];
     const out = outSize(s);
+    const back = backwardLayout(s, rows, batch);
+    checkFitsInMemory(back.floats * 4, `${this.label}.backward on ${rows} rows (its scratch and gradients)`);
+    this.packTransposed(params, name);
+    const backBase = this.backSpace.ensure(back.floats);
+    // Every buffer the backward calls write (dy, dc, dg, dx, dh0, dc0, grads) is in the backward block.
+    k.exports.set_write_window(backBase);
+    // Byte pointers and float indices of the blocks' parts (layouts hold float offsets from each block).
+    const tapePtr = (floats: number): number => base + floats * 4;
+    const backPtr = (floats: number): number => backBase + floats * 4;
+    const backAt = (floats: number): number => backBase / 4 + floats;
     const lstm = this.stateCount === 2;
     const last = lastRows(batchSizes);
     const yFloats = rows * s.dirs * out;
+    const gradsAt: number[] = [];
+    const panelsAt: number[] = [];
     let gradientTotal = 0;
-    for (let l = 0; l < s.layers; l++) gradientTotal += gradientBlockFloats(s, l);
-
-    // Float indices into memory of the block's parts (layout offsets are relative to the block).
-    const f = (floats: number): number => base / 4 + floats;
-    let mem = k.f32();
-    mem.fill(0, f(layout.grads), f(layout.grads) + gradientTotal);
-    const dyTop = f(layout.dyA);
-    if (grad.dy === null) mem.fill(0, dyTop, dyTop + yFloats);
-    else if (grad.batchFirst) writeTimeMajor(mem, dyTop, grad.dy, steps, batch, s.dirs * out);
-    else mem.set(grad.dy, dyTop);
-
-    let dy = layout.dyA;
-    let gradsAt = layout.grads;
-    const gradsAtOf: number[] = [];
+    let panels = this.transposed;
     for (let l = 0; l < s.layers; l++) {
-      gradsAtOf.push(gradsAt);
-      gradsAt += gradientBlockFloats(s, l);
+      gradsAt.push(back.grads + gradientTotal);
+      gradientTotal += gradientBlockFloats(s, l);
+      panelsAt.push(panels);
+      panels += transposedLayerFloats(s, l) * 4;
     }
-    let transposedAt = this.transposed;
-    const transposedOf: number[] = [];
-    for (let l = 0; l < s.layers; l++) {
-      transposedOf.push(transposedAt);
-      transposedAt += transposedLayerFloats(s, l) * 4;
-    }
+
+    const mem = k.f32();
+    mem.fill(0, backAt(back.grads), backAt(back.grads) + gradientTotal);
+    const top = backAt(back.dyA);
+    if (grad.dy === null) mem.fill(0, top, top + yFloats);
+    else if (grad.batchFirst) writeTimeMajor(mem, top, grad.dy, steps, batch, s.dirs * out);
+    else mem.set(grad.dy, top);
+
+    let dy = back.dyA;
     for (let l = s.layers - 1; l >= 0; l--) {
       const inputs = layerInputs(s, l);
-      const dx = l === 0 ? layout.dx : dy === layout.dyA ? layout.dyB : layout.dyA;
+      const dx = l === 0 ? back.dx : dy === back.dyA ? back.dyB : back.dyA;
       const stateAt = (i: number): number => l * s.dirs * batch * this.stateWidth(i);
-      mem = k.f32();
-      if (grad.finals[0] !== null) scatterFinalStates(mem, f(dy), last, s.dirs, out, grad.finals[0], stateAt(0));
+      const view = k.f32();
+      if (grad.finals[0] !== null) scatterFinalStates(view, backAt(dy), last, s.dirs, out, grad.finals[0], stateAt(0));
       if (lstm) {
-        mem.fill(0, f(layout.dc), f(layout.dc) + rows * s.dirs * s.hidden);
+        view.fill(0, backAt(back.dc), backAt(back.dc) + rows * s.dirs * s.hidden);
         if (grad.finals[1] !== null) {
-          scatterFinalStates(mem, f(layout.dc), last, s.dirs, s.hidden, grad.finals[1], stateAt(1));
+          scatterFinalStates(view, backAt(back.dc), last, s.dirs, s.hidden, grad.finals[1], stateAt(1));
         }
       }
-      const x = l === 0 ? layout.x : tape.dropout ? layout.dropped[l - 1] : layout.y[l - 1];
+      const x = tapePtr(l === 0 ? layout.x : tape.dropout ? layout.dropped[l - 1] : layout.y[l - 1]);
       const t = transposedParts(s, l);
-      const wtIh = transposedOf[l];
+      const wtIh = panelsAt[l];
       const wtHh = wtIh + s.dirs * t.ih * 4;
       const wtHr = wtHh + s.dirs * t.hh * 4;
-      const h0 = ptr(layout.initial[0] + stateAt(0));
-      const dh0 = ptr(layout.dInitial[0] + stateAt(0));
-      const bs = ptr(layout.batchSizes);
-      const common = [ptr(layout.scratch), ptr(x), inputs, inputs, ptr(layout.y[l])] as const;
+      const y = tapePtr(layout.y[l]);
+      const h0 = tapePtr(layout.initial[0] + stateAt(0));
+      const dh0 = backPtr(back.dInitial[0] + stateAt(0));
+      const bs = tapePtr(layout.batchSizes);
+      const dg = backPtr(back.dg);
       if (s.gates === Gates.Elman) {
         k.exports.rnn_layer_backward(
-          ptr(dx),
-          ptr(dy),
-          ...common,
+          backPtr(dx),
+          backPtr(dy),
+          dg,
+          x,
+          inputs,
+          inputs,
+          y,
           h0,
           dh0,
           wtIh,
           wtHh,
-          ptr(gradsAtOf[l]),
+          backPtr(gradsAt[l]),
           bs,
           steps,
           s.hidden,
@@ -398,16 +415,21 @@ export class LayerStack {
           s.activation,
         );
       } else if (s.gates === Gates.GRU) {
+        const gates = tapePtr(layout.tape[l]);
         k.exports.gru_layer_backward(
-          ptr(dx),
-          ptr(dy),
-          ...common,
+          backPtr(dx),
+          backPtr(dy),
+          dg,
+          x,
+          inputs,
+          inputs,
+          y,
           h0,
           dh0,
-          ptr(layout.tape[l]),
+          gates,
           wtIh,
           wtHh,
-          ptr(gradsAtOf[l]),
+          backPtr(gradsAt[l]),
           bs,
           steps,
           s.hidden,
@@ -415,20 +437,24 @@ export class LayerStack {
         );
       } else {
         k.exports.lstm_layer_backward(
-          ptr(dx),
-          ptr(dy),
-          ptr(layout.dc),
-          ...common,
-          ptr(layout.c[l]),
+          backPtr(dx),
+          backPtr(dy),
+          backPtr(back.dc),
+          dg,
+          x,
+          inputs,
+          inputs,
+          y,
+          tapePtr(layout.c[l]),
           h0,
-          ptr(layout.initial[1] + stateAt(1)),
+          tapePtr(layout.initial[1] + stateAt(1)),
           dh0,
-          ptr(layout.dInitial[1] + stateAt(1)),
-          ptr(layout.tape[l]),
+          backPtr(back.dInitial[1] + stateAt(1)),
+          tapePtr(layout.tape[l]),
           wtIh,
           wtHh,
           s.proj > 0 ? wtHr : 0,
-          ptr(gradsAtOf[l]),
+          backPtr(gradsAt[l]),
           bs,
           steps,
           s.hidden,
@@ -436,14 +462,16 @@ export class LayerStack {
           s.dirs,
         );
       }
-      if (l > 0 && tape.dropout) multiplyInPlace(k.f32(), f(dx), f(layout.mask[l - 1]), yFloats);
+      if (l > 0 && tape.dropout) {
+        multiplyInPlace(k.f32(), backAt(dx), base / 4 + layout.mask[l - 1], yFloats);
+      }
       dy = dx;
     }
 
-    const grads = k.read(ptr(layout.grads), gradientTotal);
+    const grads = k.read(backPtr(back.grads), gradientTotal);
     const result: StackGradientResult = {
-      dx: k.read(ptr(layout.dx), rows * s.inputSize),
-      initial: layout.dInitial.map((at, i) => k.read(ptr(at), s.layers * s.dirs * batch * this.stateWidth(i))),
+      dx: k.read(backPtr(back.dx), rows * s.inputSize),
+      initial: back.dInitial.map((at, i) => k.read(backPtr(at), s.layers * s.dirs * batch * this.stateWidth(i))),
     };
     this.tape = null;
     for (let l = 0; l < s.layers; l++) {
@@ -453,7 +481,7 @@ export class LayerStack {
         if (s.bias) kinds.push("bias_ih", "bias_hh");
         if (s.proj > 0) kinds.push("weight_hr");
         for (const kind of kinds) {
-          const at = gradsAtOf[l] - layout.grads + parts[kind].at;
+          const at = gradsAt[l] - back.grads + parts[kind].at;
           accumulate(name(kind, l, d), grads.subarray(at, at + parts[kind].floats));
         }
       }
@@ -472,7 +500,7 @@ export class LayerStack {
     this.forgetTape(true);
   }
 
-  /** A train-mode forward: every layer's rows, cells and kernel tape kept in the training block. */
+  /** A train-mode forward: every layer's rows, cells and kernel tape kept in the tape block. */
   private runKept(input: StackInput): StackOutput {
     const s = this.shape;
     const k = this.kernel;
@@ -484,6 +512,7 @@ export class LayerStack {
     checkFitsInMemory(layout.floats * 4, `${this.label}.forward on ${rows} rows in training mode (its tape)`);
     this.tape = null;
     const base = this.trainSpace.ensure(layout.floats);
+    k.exports.set_write_window(base);
     const ptr = (floats: number): number => base + floats * 4;
     const stateFloats = [out, s.hidden].slice(0, this.stateCount).map((w) => s.layers * s.dirs * batch * w);
     const init = layout.initial.map(ptr);
@@ -497,7 +526,7 @@ export class LayerStack {
       const y = ptr(layout.y[l]);
       const bs = ptr(layout.batchSizes);
       const steps = batchSizes.length;
-      this.forwardLayer(l, { y, c, x: ptr(x), p: ptr(layout.scratch), m: ptr(layout.m), init, bs, tape, steps, batch });
+      this.forwardLayer(l, { y, c, x: ptr(x), p: ptr(layout.p), m: ptr(layout.m), init, bs, tape, steps, batch });
       this.gatherLayer(l, y, c, batchSizes, finals);
       if (l < s.layers - 1 && input.dropout !== null) {
         const mem = k.f32();
@@ -621,6 +650,7 @@ export class LayerStack {
     const k = this.kernel;
     if (this.transposed === 0) this.transposed = k.alloc(transposedFloats(s));
     const staging = this.workspace.ensure(stagingFloats(s));
+    k.exports.set_write_window(this.transposed);
     const rows = s.gates * s.hidden;
     const packOne = (dst: number, data: Float32Array, r: number, cols: number): void => {
       k.write(staging, data);

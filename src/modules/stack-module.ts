@@ -55,7 +55,7 @@ export abstract class StackModule<Kept = unknown> extends Module {
 
   /**
    * Called by a validated forward before it runs: forgets what the previous
-   * forward kept (an eval-mode forward also frees the training block).
+   * forward kept (an eval-mode forward also frees the training blocks).
    */
   protected beginForward(training: boolean): void {
     this.last = { kind: "none" };

@@ -11,6 +11,8 @@ export interface KernelExports {
   free(ptr: number): void;
   /** Payload bytes allocated; a wasm i32, so read it as `allocated_bytes() >>> 0` above 2 GiB. */
   allocated_bytes(): number;
+  /** Names the one block (a pointer from alloc) the next export calls may write; 0 for none. */
+  set_write_window(ptr: number): void;
   /** Which build this is: 0 scalar, 1 simd, 2 relaxed (from the compiler's feature flags). */
   kernel_build(): number;
   pack_panels(panels: number, w: number, rows: number, cols: number): void;

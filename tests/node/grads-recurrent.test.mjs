@@ -128,15 +128,33 @@ forEachBackend((backend) => {
 
 test("grads.json covers every module, layout, direction and depth the issue asks for", () => {
   const has = (pred) => fixture.cases.some(pred);
-  for (const m of ["RNN", "GRU", "LSTM", "RNNCell", "GRUCell", "LSTMCell"]) assert.ok(has((c) => c.module === m), m);
+  for (const m of ["RNN", "GRU", "LSTM", "RNNCell", "GRUCell", "LSTMCell"])
+    assert.ok(
+      has((c) => c.module === m),
+      m,
+    );
   for (const layout of ["batched", "batchFirst", "unbatched", "sorted", "unsorted"]) {
-    for (const m of ["RNN", "GRU", "LSTM"]) assert.ok(has((c) => c.module === m && c.layout === layout), `${m} ${layout}`);
+    for (const m of ["RNN", "GRU", "LSTM"])
+      assert.ok(
+        has((c) => c.module === m && c.layout === layout),
+        `${m} ${layout}`,
+      );
   }
-  assert.ok(has((c) => c.config.projSize > 0 && c.config.bidirectional && c.config.numLayers === 3), "LSTM projSize");
-  assert.ok(has((c) => c.config.nonlinearity === "relu" && c.module === "RNN"), "RNN relu");
+  assert.ok(
+    has((c) => c.config.projSize > 0 && c.config.bidirectional && c.config.numLayers === 3),
+    "LSTM projSize",
+  );
+  assert.ok(
+    has((c) => c.config.nonlinearity === "relu" && c.module === "RNN"),
+    "RNN relu",
+  );
   const steps = (c) =>
     isPacked(c) ? c.batchSizes.length : c.layout === "batchFirst" ? c.input.shape[1] : c.input.shape[0];
-  for (const m of ["RNN", "GRU", "LSTM"]) assert.ok(has((c) => c.module === m && steps(c) >= 300), `${m} 300+ steps`);
+  for (const m of ["RNN", "GRU", "LSTM"])
+    assert.ok(
+      has((c) => c.module === m && steps(c) >= 300),
+      `${m} 300+ steps`,
+    );
 });
 
 after(() => {
