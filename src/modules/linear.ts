@@ -146,7 +146,6 @@ export class Linear extends Module {
         checkFitsInMemory((dyFloats + dxFloats + O * I) * 4, `Linear.backward on ${rows} rows (its scratch)`);
         checkFitsInMemory(roundUp(I, PANEL_WIDTH) * O * 4, `${this} (its transposed weights)`);
       }
-      this.kept.consume();
       let gradInput: Float32Array = new Float32Array(rows * I);
       let gradWeight: Float32Array = new Float32Array(O * I);
       if (used) {
@@ -162,6 +161,8 @@ export class Linear extends Module {
         gradInput = k.read(dxPtr, rows * I);
         gradWeight = k.read(dwPtr, O * I);
       }
+      // Consumed only now: a failure above (memory) leaves the forward usable and the gradients as they were.
+      this.kept.consume();
       this.accumulateGradient("weight", gradWeight);
       if (this.bias) this.accumulateGradient("bias", columnSums(dy.data, rows, O));
       return new Tensor(gradInput, inputShape);

@@ -95,6 +95,18 @@ function linearWithGradient(seed = 1) {
   return linear;
 }
 
+/** Runs fn(a, b) on two Linears with gradients (seeds 1 and 2), disposing both afterwards. */
+function withTwoLinears(fn) {
+  const a = linearWithGradient(1);
+  const b = linearWithGradient(2);
+  try {
+    fn(a, b);
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
+}
+
 const valuesOf = (m) => Object.values(m.stateDict()).map((t) => Array.from(t.data));
 const gradsOf = (m) => Object.values(m.gradients()).map((t) => Array.from(t.data));
 
@@ -137,9 +149,7 @@ for (const [Optimizer, options] of [
   [AdamW, { amsgrad: true }],
 ]) {
   test(`${Optimizer.name}: step() / zeroGrad() with a disposed module throw its error and change no other module`, () => {
-    const a = linearWithGradient(1);
-    const b = linearWithGradient(2);
-    try {
+    withTwoLinears((a, b) => {
       const optimizer = new Optimizer([a, b], options);
       optimizer.step();
       b.dispose();
@@ -152,10 +162,7 @@ for (const [Optimizer, options] of [
       assert.throws(() => optimizer.zeroGrad(), /This Linear was disposed/);
       assert.deepEqual(valuesOf(a), before, "weights unchanged");
       assert.deepEqual(gradsOf(a), grads, "gradients unchanged");
-    } finally {
-      a.dispose();
-      b.dispose();
-    }
+    });
   });
 
   test(`${Optimizer.name}: a forward kept before step() is stale afterwards (backward throws)`, () => {
@@ -171,9 +178,7 @@ for (const [Optimizer, options] of [
 }
 
 test("zeroGrad() zeroes the gradients of every module of the optimizer", () => {
-  const a = linearWithGradient(1);
-  const b = linearWithGradient(2);
-  try {
+  withTwoLinears((a, b) => {
     new SGD([a, b], { lr: 0.1 }).zeroGrad();
     for (const m of [a, b])
       assert.ok(
@@ -181,10 +186,7 @@ test("zeroGrad() zeroes the gradients of every module of the optimizer", () => {
           .flat()
           .every((v) => v === 0),
       );
-  } finally {
-    a.dispose();
-    b.dispose();
-  }
+  });
 });
 
 test("Adam / AdamW defaults are PyTorch's; the learning rate can be changed between steps, with the same check", () => {
@@ -317,9 +319,7 @@ test("optimizers and clipGradNorm refuse what is not a Module or a list of disti
 });
 
 test("clipGradNorm returns the total norm and scales every gradient by maxNorm / (norm + 1e-6) only when that is < 1", () => {
-  const a = linearWithGradient(1);
-  const b = linearWithGradient(2);
-  try {
+  withTwoLinears((a, b) => {
     const grads = [...gradsOf(a), ...gradsOf(b)].flat();
     const l2 = Math.sqrt(grads.reduce((s, g) => s + g * g, 0));
     const before = [gradsOf(a), gradsOf(b)];
@@ -337,10 +337,7 @@ test("clipGradNorm returns the total norm and scales every gradient by maxNorm /
       before.map((m) => m.map((g) => g.map((v) => Math.fround(v * coefficient)))),
     );
     assert.ok(Math.abs(clipGradNorm([a, b], 1e6) - 1) < 1e-6, "the clipped gradients have norm maxNorm");
-  } finally {
-    a.dispose();
-    b.dispose();
-  }
+  });
 });
 
 test("clipGradNorm refuses a bad maxNorm or normType and changes nothing", () => {
