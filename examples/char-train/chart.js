@@ -52,7 +52,8 @@ export function drawLossChart(canvas, losses, total) {
   };
 
   const raw = downsample(losses, plot.w);
-  const smooth = downsample(smoothed(losses, 0.95), plot.w);
+  // About 30 steps' worth of smoothing on a long run, less on a short one.
+  const smooth = downsample(smoothed(losses, Math.min(0.98, Math.max(0.6, 1 - 30 / Math.max(total, 1)))), plot.w);
   const xMax = Math.max(total, losses.length, 1);
   // The y range follows the smoothed curve with some room for the noisy one; the
   // first steps' loss (ln V) sets the top.

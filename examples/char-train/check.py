@@ -10,7 +10,8 @@ The file's keys are PyTorch's state-dict keys of nn.Embedding -> nn.LSTM -> nn.L
 same torch.nn modules that examples/char-rnn/train.py trains, and its generation loop
 (one unbatched step per character, argmax) is the one wasm-rnn's demos run.
 
-    --write FILE   also record the text as JSON (the test fixture expected.json)
+    --temperature T [--seed S]   sample as char-rnn's demos do instead (check.mjs takes the same flags)
+    --write FILE                 also record greedy and sampled text as JSON (the fixture expected.json)
 """
 import argparse
 import json
@@ -38,31 +39,46 @@ def main():
     ap.add_argument("model")
     ap.add_argument("--prompt", default="First Citizen:\\n", help='"\\n" means a newline')
     ap.add_argument("--length", type=int, default=200)
-    ap.add_argument("--write", help="write the prompt and PyTorch's text as JSON to this file")
+    ap.add_argument("--temperature", type=float, help="sample with char-rnn's seeded sampler instead of argmax")
+    ap.add_argument("--seed", type=int, default=42, help="the sampler's seed (default 42)")
+    ap.add_argument("--write", help="write PyTorch's greedy text and a text sampled at temperature 0.8, seed 42, "
+                                    "as JSON to this file")
     args = ap.parse_args()
     torch.set_num_threads(1)
 
     model, vocab, metadata = load(args.model)
     index = {c: i for i, c in enumerate(vocab)}
     prompt = args.prompt.replace("\\n", "\n")
-    text, margin = generate(model, prompt, args.length, index, vocab)
-    # The same loop in float64: if it agrees, float32 rounding (another summation
-    # order in wasm-rnn) cannot have changed a pick either, at this closest call.
-    text64, _ = generate(model.double(), prompt, args.length, index, vocab)
+
+    def both_precisions(**kw):
+        text, margin = generate(model, prompt, args.length, index, vocab, **kw)
+        # The same loop in float64: if it agrees, float32 rounding (another summation
+        # order in wasm-rnn) did not change a pick either; the margin says how close it came.
+        text64, _ = generate(model.double(), prompt, args.length, index, vocab, **kw)
+        model.float()
+        return text, margin, text == text64
+
     architecture = " → ".join(str(m) for m in (model.embed, model.rnn, model.fc))
     print(f"{architecture} · {metadata.get('source', '')}", file=sys.stderr)
-    print(f"closest call {margin:.2e}, float64 {'agrees' if text == text64 else 'DIFFERS'}", file=sys.stderr)
+    sampling = {} if args.temperature is None else {"temperature": args.temperature, "seed": args.seed}
+    text, margin, agrees = both_precisions(**sampling)
+    print(f"closest call {margin:.2e}, float64 {'agrees' if agrees else 'DIFFERS'}", file=sys.stderr)
     print(prompt + text)
     if args.write:
+        greedy, greedy_margin, greedy_agrees = both_precisions()
+        sampled, sampled_margin, sampled_agrees = both_precisions(temperature=0.8, seed=42)
         record = {
             "model": os.path.basename(args.model),
             "architecture": architecture,
+            "source": metadata.get("source", ""),
             "torch": torch.__version__,
             "prompt": prompt,
             "length": args.length,
-            "greedy": text,
-            "minLogitMargin": round(margin, 6),
-            "float64Agrees": text == text64,
+            "greedy": greedy,
+            "minLogitMargin": round(greedy_margin, 6),
+            "float64Agrees": greedy_agrees,
+            "sampled": {"temperature": 0.8, "seed": 42, "text": sampled,
+                        "minDrawMargin": float(f"{sampled_margin:.3g}"), "float64Agrees": sampled_agrees},
         }
         with open(args.write, "w", encoding="utf-8") as f:
             json.dump(record, f, indent=2, ensure_ascii=False)

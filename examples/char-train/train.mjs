@@ -113,8 +113,10 @@ async function main() {
 
   const losses = [];
   const showSample = (step) => {
-    console.log(`\n--- step ${step}, loss ${recentMean(losses).toFixed(3)}, greedy from ${JSON.stringify(prompt)}:`);
-    console.log(`${prompt}${trainer.sample({ prompt, length: 200 })}\n`);
+    console.log(`\n--- step ${step}, loss ${recentMean(losses).toFixed(3)}, greedy:`);
+    console.log(`${prompt}${trainer.sample({ prompt, length: 200 })}`);
+    console.log(`--- sampled at temperature 0.8 (seed ${step}):`);
+    console.log(`${prompt}${trainer.sample({ prompt, length: 200, greedy: false, temperature: 0.8, seed: step })}\n`);
   };
   const interactive = process.stderr.isTTY;
   let lastLog = 0;
@@ -138,11 +140,10 @@ async function main() {
   });
   const seconds = (performance.now() - started) / 1000;
   if (interactive) process.stderr.write("\n");
-  const first = recentMean(losses.slice(0, 10), 10);
   console.log(
     `trained ${trainer.steps} steps in ${seconds.toFixed(1)} s (${(trainer.steps / seconds).toFixed(1)} steps/s, ` +
-      `${Math.round((trainer.steps * trainer.charsPerStep) / seconds)} characters/s): loss ${first.toFixed(3)} (first 10 steps) → ` +
-      `${recentMean(losses).toFixed(3)} (last 50)`,
+      `${Math.round((trainer.steps * trainer.charsPerStep) / seconds)} characters/s): ` +
+      `loss ${losses[0].toFixed(3)} at step 1 → ${recentMean(losses).toFixed(3)} (mean of the last 50 steps)`,
   );
   if (opts.sampleEvery === 0 || trainer.steps % opts.sampleEvery !== 0) showSample(trainer.steps);
   const bytes = trainer.save();

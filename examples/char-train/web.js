@@ -8,6 +8,7 @@ import { CharTrainer, createModel, loadModel, recentMean, runTraining, vocabular
 
 const $ = (id) => document.getElementById(id);
 const SAMPLE_LENGTH = 160;
+const TEMPERATURE = 0.8;
 const LEARNING_RATES = { scratch: "0.003", finetune: "0.001" };
 
 const clock = (seconds) =>
@@ -22,10 +23,11 @@ function setState(state, message = "") {
   $("message").textContent = message;
   $("message").className = state === "error" ? "error" : "";
   $("start").textContent = state === "running" ? "Pause" : state === "paused" ? "Resume" : "Start";
+  $("start").disabled = state === "loading";
   $("restart").disabled = !(state === "paused" || state === "done");
   $("save").disabled = run === null;
   for (const input of document.querySelectorAll("#text, input[name=mode], #lr")) {
-    input.disabled = state === "running" || state === "paused";
+    input.disabled = state === "loading" || state === "running" || state === "paused";
   }
 }
 
@@ -35,18 +37,27 @@ function readPrompt() {
 
 function addSample(step) {
   const prompt = readPrompt();
-  const text = run.trainer.sample({ prompt, length: SAMPLE_LENGTH });
   const item = document.createElement("li");
   const meta = document.createElement("div");
-  meta.className = "meta";
+  meta.className = "step";
   const loss = run.losses.length > 0 ? `, loss ${recentMean(run.losses).toFixed(3)}` : " (untrained)";
   meta.textContent = `step ${step}${loss}`;
-  const pre = document.createElement("pre");
-  const echo = document.createElement("span");
-  echo.className = "prompt";
-  echo.textContent = prompt;
-  pre.append(echo, text);
-  item.append(meta, pre);
+  item.append(meta);
+  for (const [label, options] of [
+    ["greedy", { greedy: true }],
+    [`sampled at temperature ${TEMPERATURE}`, { greedy: false, temperature: TEMPERATURE, seed: step + 1 }],
+  ]) {
+    const pre = document.createElement("pre");
+    pre.title = label;
+    const echo = document.createElement("span");
+    echo.className = "prompt";
+    echo.textContent = prompt;
+    pre.append(echo, run.trainer.sample({ prompt, length: SAMPLE_LENGTH, ...options }));
+    const caption = document.createElement("div");
+    caption.className = "meta";
+    caption.textContent = label;
+    item.append(caption, pre);
+  }
   $("samples").prepend(item);
 }
 
@@ -117,7 +128,10 @@ async function onStart() {
     return;
   }
   try {
-    if (state !== "paused") await newRun();
+    if (state !== "paused") {
+      setState("loading", "preparing the model");
+      await newRun();
+    }
     await train();
   } catch (error) {
     setState("error", error.message);
@@ -126,6 +140,7 @@ async function onStart() {
 
 async function onRestart() {
   try {
+    setState("loading", "preparing the model");
     await newRun();
     await train();
   } catch (error) {
@@ -170,10 +185,10 @@ async function main() {
   $("save").addEventListener("click", onSave);
   drawLossChart($("chart"), [], Number($("steps").value));
   setState("idle");
-  $("start").disabled = false;
 }
 
 main().catch((error) => {
   $("backend").textContent = "error";
   setState("error", `Could not start: ${error.message}`);
+  $("start").disabled = true;
 });
