@@ -87,16 +87,29 @@ const clock = (seconds) =>
 async function main() {
   const opts = options();
   const runtime = await init(opts.backend ? { backend: opts.backend } : undefined);
-  const text = readFileSync(opts.text ?? CORPUS, "utf8");
-  const model = opts.fineTune
-    ? loadModel(readFileSync(SHIPPED))
-    : createModel(vocabularyOf(text), {
-        embeddingDim: opts.embeddingDim,
-        hiddenSize: opts.hiddenSize,
-        seed: opts.seed,
-      });
-  const source = opts.text ?? "examples/char-rnn/data/coriolanus.txt";
-  const trainer = new CharTrainer(model, text, { ...opts, source });
+  let trainer;
+  try {
+    const text = readFileSync(opts.text ?? CORPUS, "utf8");
+    const model = opts.fineTune
+      ? loadModel(readFileSync(SHIPPED))
+      : createModel(vocabularyOf(text), {
+          embeddingDim: opts.embeddingDim,
+          hiddenSize: opts.hiddenSize,
+          seed: opts.seed,
+        });
+    trainer = new CharTrainer(model, text, {
+      batchSize: opts.batchSize,
+      seqLength: opts.seqLength,
+      lr: opts.lr,
+      clip: opts.clip,
+      source: opts.text ?? "examples/char-rnn/data/coriolanus.txt",
+    });
+  } catch (error) {
+    // A missing file or a text too short to train on: say so, without a stack trace.
+    console.error(`train.mjs: ${error.message}`);
+    process.exit(2);
+  }
+  const { model, source } = trainer;
   const prompt = opts.prompt ?? defaultPrompt(trainer.text);
   const { batchSize, seqLength } = trainer.streams;
   console.log(
