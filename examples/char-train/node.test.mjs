@@ -15,6 +15,7 @@ import { detectFeatures, init, loadSafetensors } from "wasm-rnn";
 import { generate } from "../char-rnn/model.js";
 import {
   CharTrainer,
+  clock,
   createModel,
   fitToVocabulary,
   loadModel,
@@ -180,4 +181,10 @@ test("the Node script trains, reports progress and writes a file that reloads", 
 test("recentMean averages the last steps", () => {
   assert.equal(recentMean([9, 1, 2, 3], 3), 2);
   assert.equal(recentMean([4], 50), 4);
+});
+
+test("clock shows m:ss, rounding to whole seconds, and a dash while unknown", () => {
+  assert.equal(clock(59.6), "1:00");
+  assert.equal(clock(754), "12:34");
+  assert.equal(clock(Number.POSITIVE_INFINITY), "–");
 });

@@ -10,6 +10,7 @@ import { init } from "wasm-rnn";
 import { commandLine } from "../char-rnn/cli.mjs";
 import {
   CharTrainer,
+  clock,
   createModel,
   defaultPrompt,
   loadModel,
@@ -80,9 +81,6 @@ function options() {
     },
   );
 }
-
-const clock = (seconds) =>
-  Number.isFinite(seconds) ? `${Math.floor(seconds / 60)}:${String(Math.round(seconds % 60)).padStart(2, "0")}` : "–";
 
 async function main() {
   const opts = options();

@@ -245,6 +245,13 @@ export function smoothed(values, weight = 0.9) {
   return out;
 }
 
+/** m:ss for a progress display; "–" while unknown (no step timed yet). */
+export function clock(seconds) {
+  if (!Number.isFinite(seconds)) return "–";
+  const whole = Math.round(seconds);
+  return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
+}
+
 const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
 
 /**

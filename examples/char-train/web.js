@@ -4,15 +4,12 @@
 // it trains on the main thread.
 import { init } from "wasm-rnn";
 import { drawLossChart } from "./chart.js";
-import { CharTrainer, createModel, loadModel, recentMean, runTraining, vocabularyOf } from "./trainer.js";
+import { CharTrainer, clock, createModel, loadModel, recentMean, runTraining, vocabularyOf } from "./trainer.js";
 
 const $ = (id) => document.getElementById(id);
 const SAMPLE_LENGTH = 160;
 const TEMPERATURE = 0.8;
 const LEARNING_RATES = { scratch: "0.003", finetune: "0.001" };
-
-const clock = (seconds) =>
-  Number.isFinite(seconds) ? `${Math.floor(seconds / 60)}:${String(Math.round(seconds % 60)).padStart(2, "0")}` : "–";
 
 /** Everything about the current run; replaced by "Start" after a finished run and by "Start over". */
 let run = null;
