@@ -177,11 +177,13 @@ forEachBackend((_backend, context) => {
 
   test("cells: backward of a step equals backward of one step of the one-layer module with the same weights", () => {
     const random = makeRandom(14);
-    for (const [Cell, Module] of [
+    /** @type {[any, any][]} */
+    const pairs = [
       [RNNCell, RNN],
       [GRUCell, GRU],
       [LSTMCell, LSTM],
-    ]) {
+    ];
+    for (const [Cell, Module] of pairs) {
       const cell = new Cell({ inputSize: 4, hiddenSize: 5, seed: 3 });
       const module = new Module({ inputSize: 4, hiddenSize: 5, seed: 3 });
       try {
@@ -229,6 +231,7 @@ forEachBackend((_backend, context) => {
       assert.throws(() => rnn.backward(g), /parameters changed/);
 
       rnn.forward(x);
+      /** @type {[unknown, ErrorConstructor, string | RegExp][]} */
       const wrong = [
         [
           randomTensor([5, 3, 21], random),
@@ -245,7 +248,7 @@ forEachBackend((_backend, context) => {
         [null, TypeError, /Expected gradOutput to be a Tensor/],
       ];
       for (const [gradOutput, name, message] of wrong) {
-        assert.throws(() => rnn.backward(gradOutput), { name: name.name, message });
+        assert.throws(() => rnn.backward(/** @type {any} */ (gradOutput)), { name: name.name, message });
         assertZeroGradients(rnn, `after ${message}`);
       }
       assert.throws(() => rnn.backward(g, randomTensor([1, 3, 19], random)), {
@@ -289,6 +292,7 @@ forEachBackend((_backend, context) => {
       const [out] = lstm.forward(packed);
       const data = randomTensor([...out.data.shape], random);
       const same = new PackedSequence(data, out.batchSizes, out.sortedIndices, out.unsortedIndices);
+      /** @type {[any, ErrorConstructor, RegExp][]} */
       const cases = [
         [randomTensor([9, 3], random), TypeError, /Expected gradOutput to be a PackedSequence/],
         [
@@ -310,6 +314,7 @@ forEachBackend((_backend, context) => {
       for (const [gradOutput, name, message] of cases) {
         assert.throws(() => lstm.backward(gradOutput), { name: name.name, message });
       }
+      // @ts-expect-error: a Tensor where the pair belongs, on purpose
       assert.throws(() => lstm.backward(same, randomTensor([1, 3, 3], random)), {
         name: "TypeError",
         message: /Expected gradState to be a pair \[gradHn, gradCn\]/,
@@ -330,6 +335,7 @@ forEachBackend((_backend, context) => {
         name: "RangeError",
         message: "LSTMCell.backward: Expected gradH of shape (3), got (3, 3)",
       });
+      // @ts-expect-error: a Tensor where the pair belongs, on purpose
       assert.throws(() => cell.backward(randomTensor([3], random)), {
         name: "TypeError",
         message: /pair \[gradH, gradC\]/,
@@ -345,6 +351,77 @@ forEachBackend((_backend, context) => {
       lstm.dispose();
       cell.dispose();
       gru.dispose();
+    }
+  });
+
+  test("a module trained on varying sizes differentiates each forward as a fresh module does (no stale scratch)", () => {
+    const random = makeRandom(19);
+    const options = { inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true, projSize: 2, seed: 8 };
+    const lstm = new LSTM(options);
+    try {
+      /** @type {[number, number[]][]} */
+      const sizes = [
+        [6, [6, 4, 1]],
+        [2, [2]],
+        [9, [3, 9, 5, 9]],
+        [1, [1, 1]],
+      ];
+      for (const [steps, lengths] of sizes) {
+        const packed = packPaddedSequence(randomTensor([steps, lengths.length, 3], random), lengths, {
+          enforceSorted: false,
+        });
+        /** @returns {[Tensor, Tensor]} an LSTM state (or its gradient) of random values */
+        const pair = () => [randomTensor([4, lengths.length, 2], random), randomTensor([4, lengths.length, 5], random)];
+        const state = pair();
+        lstm.zeroGrad();
+        const [out] = lstm.forward(packed, state);
+        const rows = randomTensor([out.data.shape[0], 4], random);
+        const gradOutput = new PackedSequence(rows, out.batchSizes, out.sortedIndices);
+        const gradState = pair();
+        const [gx, [gh, gc]] = lstm.backward(gradOutput, gradState);
+        const fresh = new LSTM(options);
+        try {
+          fresh.forward(packed, state);
+          const [fx, [fh, fc]] = fresh.backward(gradOutput, gradState);
+          assert.deepEqual(bits(gx.data), bits(fx.data), `lengths ${lengths}: gradInput`);
+          assert.deepEqual([bits(gh), bits(gc)], [bits(fh), bits(fc)], `lengths ${lengths}: gradState`);
+          assertSameBits(lstm.gradients(), fresh.gradients(), `lengths ${lengths}: parameter gradients`);
+        } finally {
+          fresh.dispose();
+        }
+      }
+    } finally {
+      lstm.dispose();
+    }
+  });
+
+  test("a batch of 0 sequences differentiates to zeros of the input's and the state's shapes", () => {
+    const gru = new GRU({ inputSize: 3, hiddenSize: 4, numLayers: 2, batchFirst: true, seed: 9 });
+    const cell = new RNNCell({ inputSize: 3, hiddenSize: 4, seed: 9 });
+    try {
+      gru.forward(new Tensor(new Float32Array(0), [0, 5, 3]));
+      const [gx, gh] = gru.backward(new Tensor(new Float32Array(0), [0, 5, 4]));
+      assert.deepEqual(
+        [gx.shape, gh.shape],
+        [
+          [0, 5, 3],
+          [2, 0, 4],
+        ],
+      );
+      assertZeroGradients(gru, "GRU");
+      assert.throws(() => gru.backward(new Tensor(new Float32Array(0), [0, 5, 4])), /already differentiated/);
+      cell.forward(new Tensor(new Float32Array(0), [0, 3]));
+      const [cx, ch] = cell.backward(new Tensor(new Float32Array(0), [0, 4]));
+      assert.deepEqual(
+        [cx.shape, ch.shape],
+        [
+          [0, 3],
+          [0, 4],
+        ],
+      );
+    } finally {
+      gru.dispose();
+      cell.dispose();
     }
   });
 
@@ -365,9 +442,18 @@ forEachBackend((_backend, context) => {
       const base = allocated();
       trained.train().forward(x);
       const withTape = allocated();
-      assert.ok(withTape > base, `a train-mode forward keeps a tape (${withTape - base} bytes)`);
+      // The README's formulas (src/modules/layer-tape.ts) for this GRU: rows 80, batch 4, steps 20, I 8,
+      // H = H8 = out 16, G 3, L 2, D 1. Tape: rows·(I + L·D·out + L·D·4·H8 + D·G·H8) + L·D·batch·out + steps.
+      const tapeFloats = 80 * (8 + 2 * 16 + 2 * 4 * 16 + 3 * 16) + 2 * 4 * 16 + 20;
+      assert.equal(withTape - base, tapeFloats * 4, "a train-mode forward keeps exactly its tape block");
       trained.backward(randomTensor([20, 4, 16], random));
       const withPanels = allocated();
+      // Backward block: rows·(I + 2·D·out + D·(2G+1)·H8) + L·D·batch·out + the gradient blocks (the parameter
+      // count); transposed panels: Σ_l D·G·H·(roundUp(inputs_l, 8) + roundUp(out, 8)).
+      const parameters = 48 * 8 + 48 * 16 + 96 + (48 * 16 + 48 * 16 + 96);
+      const backwardFloats = 80 * (8 + 2 * 16 + 7 * 16) + 2 * 4 * 16 + parameters;
+      const panelFloats = 48 * (8 + 16) + 48 * (16 + 16);
+      assert.equal(withPanels - withTape, (backwardFloats + panelFloats) * 4, "backward block and panels");
       trained.forward(x);
       trained.backward(randomTensor([20, 4, 16], random));
       assert.equal(allocated(), withPanels, "the training block and the panels are reused");
