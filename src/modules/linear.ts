@@ -117,6 +117,8 @@ export class Linear extends Module {
       const yPtr = xPtr + xFloats * 4;
       k.write(xPtr, x.data);
       const biasPtr = this.weights + roundUp(O, PANEL_WIDTH) * I * 4;
+      // The kernel may write only the named block (issue 15's write window): here the workspace.
+      k.exports.set_write_window(xPtr);
       k.exports.gemm(yPtr, O, xPtr, I, this.weights, biasPtr, 0, rows, I, O, Activation.Identity);
       this.kept.record(this.training, { input: xPtr, rows, inputShape }, this.parametersVersion);
       return new Tensor(k.read(yPtr, rows * O), outShape);
@@ -156,6 +158,7 @@ export class Linear extends Module {
         this.packTransposed(dwPtr);
         k.write(dyPtr, dy.data);
         k.f32().fill(0, dwPtr / 4, dwPtr / 4 + O * I);
+        k.exports.set_write_window(dyPtr);
         k.exports.gemm(dxPtr, I, dyPtr, O, this.transposed, 0, 0, rows, O, I, Activation.Identity);
         k.exports.gemm_tn(dwPtr, I, dyPtr, O, input, I, rows, O, I);
         gradInput = k.read(dxPtr, rows * I);
@@ -184,6 +187,7 @@ export class Linear extends Module {
     const staging = this.workspace.ensure(O * I);
     if (O > 0) {
       k.write(staging, next.get("weight")!);
+      k.exports.set_write_window(this.weights);
       k.exports.pack_panels(this.weights, staging, O, I);
     }
     const bias = new Float32Array(out8);
@@ -209,6 +213,7 @@ export class Linear extends Module {
     const k = this.kernel;
     if (this.transposed === 0) this.transposed = k.alloc(roundUp(this.inFeatures, PANEL_WIDTH) * this.outFeatures);
     k.write(staging, this.params.get("weight")!);
+    k.exports.set_write_window(this.transposed);
     k.exports.pack_transposed(this.transposed, staging, this.outFeatures, this.inFeatures);
     this.transposedVersion = this.parametersVersion;
   }

@@ -5,19 +5,20 @@ import { parametersOf, readModules } from "./modules.js";
 /**
  * `torch.nn.utils.clip_grad_norm_`: the norm of all gradients together (as if
  * concatenated into one vector), and when maxNorm / (norm + 1e-6) < 1 every gradient
- * is scaled in place by that factor. A non-finite norm scales by NaN, as in PyTorch.
+ * is scaled in place by that factor. A NaN norm makes every gradient NaN, as in PyTorch
+ * (whose error_if_nonfinite defaults to false).
  * @param normType p of the p-norm (> 0), or Infinity for the largest absolute value; default 2.
  * @returns the total norm before clipping.
  * @throws TypeError / RangeError for bad arguments, a disposed module's own Error; nothing changes then.
  */
 export function clipGradNorm(modules: Module | readonly Module[], maxNorm: number, normType = 2): number {
   const list = readModules("clipGradNorm", modules, true);
-  if (typeof maxNorm !== "number" || !(maxNorm >= 0)) {
-    throw new RangeError(`clipGradNorm: maxNorm should be a non-negative number, got ${describe(maxNorm)}`);
-  }
-  if (typeof normType !== "number" || !(normType > 0)) {
-    throw new RangeError(`clipGradNorm: normType should be a positive number or Infinity, got ${describe(normType)}`);
-  }
+  const maxNormError = `clipGradNorm: maxNorm should be a non-negative number, got ${describe(maxNorm)}`;
+  if (typeof maxNorm !== "number") throw new TypeError(maxNormError);
+  if (!(maxNorm >= 0)) throw new RangeError(maxNormError);
+  const normTypeError = `clipGradNorm: normType should be a positive number or Infinity, got ${describe(normType)}`;
+  if (typeof normType !== "number") throw new TypeError(normTypeError);
+  if (!(normType > 0)) throw new RangeError(normTypeError);
   const grads = parametersOf(list).flatMap((params) => params.map((p) => p.grad));
   const total = normOf(grads, normType);
   const coefficient = maxNorm / (total + 1e-6);

@@ -36,13 +36,14 @@ export interface LossResult {
  * `F.cross_entropy` with class-index targets: a numerically stable log-softmax over C, then the
  * negative log-likelihood of each target.
  * @param logits (N, C) or (C).
- * @param targets N class indices in [0, C) or ignoreIndex; one for (C) logits (also as a number).
+ * @param targets N class indices in [0, C) or ignoreIndex (numbers, an Int32Array, a BigInt64Array);
+ *   one for (C) logits, also as a plain number.
  * @throws TypeError / RangeError with PyTorch's messages ("Target 5 is out of bounds.",
  *   "Expected input batch_size (3) to match target batch_size (2).").
  */
 export function crossEntropy(
   logits: Tensor,
-  targets: ArrayLike<number> | number,
+  targets: ArrayLike<number> | ArrayLike<bigint> | number,
   options: CrossEntropyOptions = {},
 ): LossResult {
   const name = "crossEntropy";

@@ -38,7 +38,6 @@ export abstract class Optimizer<State> {
    */
   step(): void {
     const groups = parametersOf(this.modules);
-    this.beforeStep();
     groups.forEach((params, i) => {
       const module = this.modules[i];
       const states = this.states.get(module) ?? new Map<string, State>();
@@ -56,9 +55,6 @@ export abstract class Optimizer<State> {
     parametersOf(this.modules);
     for (const module of this.modules) module.zeroGrad();
   }
-
-  /** Called once per step before the updates (per-step scalars). */
-  protected beforeStep(): void {}
 
   /** The state of a parameter of `size` elements before its first step. */
   protected abstract initialState(size: number): State;
@@ -82,7 +78,7 @@ export function readOptimizerOptions(
   return o;
 }
 
-/** A finite number option (absent: `fallback`). */
+/** A number option (absent: `fallback`). */
 export function readNumber(name: string, o: Record<string, unknown>, key: string, fallback: number): number {
   return checkNumber(name, key, valueOr(o, key, fallback));
 }
@@ -96,7 +92,7 @@ function checkNumber(name: string, key: string, value: unknown): number {
  * A number ≥ 0 (finite), else PyTorch's message, e.g. "Invalid learning rate: -1".
  * NaN and infinities are refused too: they would turn every parameter into NaN.
  */
-export function checkNonNegative(name: string, key: string, value: unknown, label: string): number {
+function checkNonNegative(name: string, key: string, value: unknown, label: string): number {
   const n = checkNumber(name, key, value);
   if (!(n >= 0 && n < Infinity)) throw new RangeError(`${name}: Invalid ${label}: ${n}`);
   return n;

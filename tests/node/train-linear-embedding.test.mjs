@@ -156,11 +156,12 @@ test("Linear.backward: gradInput = gradOutput·W and dW = gradOutputᵀ·x to fl
 /** Asserts `fn` throws `type` matching `message` and the module's gradients did not change. */
 function assertRefused(module, fn, type, message) {
   const before = gradientsOf(module);
-  assert.throws(fn, (e) => e instanceof type && message.test(e.message), `${type.name} ${message}`);
+  assert.throws(fn, (/** @type {any} */ e) => e instanceof type && message.test(e.message), `${type.name} ${message}`);
   assert.deepEqual(gradientsOf(module), before, "gradients unchanged");
 }
 
-for (const [label, make, forward, gradOutput, wrong] of [
+/** @type {[string, () => any, (m: any) => unknown, () => Tensor, () => Tensor][]} */
+const backwardCases = [
   ["Linear", linearModel, (m) => m.forward(x()), gy, () => Tensor.zeros([2, 3])],
   [
     "Embedding",
@@ -175,7 +176,9 @@ for (const [label, make, forward, gradOutput, wrong] of [
       ]),
     () => Tensor.zeros([2, 2]),
   ],
-]) {
+];
+
+for (const [label, make, forward, gradOutput, wrong] of backwardCases) {
   test(`${label}.backward before any forward, twice for one forward, or after an eval-mode forward: Error, nothing changed`, () => {
     const m = make();
     try {

@@ -143,11 +143,14 @@ test("step() makes the updated weights take effect in forward (parametersUpdated
   }
 });
 
-for (const [Optimizer, options] of [
+/** @type {[any, object][]} */
+const optimizerCases = [
   [SGD, { lr: 0.1, momentum: 0.9 }],
   [Adam, {}],
   [AdamW, { amsgrad: true }],
-]) {
+];
+
+for (const [Optimizer, options] of optimizerCases) {
   test(`${Optimizer.name}: step() / zeroGrad() with a disposed module throw its error and change no other module`, () => {
     withTwoLinears((a, b) => {
       const optimizer = new Optimizer([a, b], options);
@@ -157,7 +160,7 @@ for (const [Optimizer, options] of [
       const grads = gradsOf(a);
       assert.throws(
         () => optimizer.step(),
-        (e) => e.constructor === Error && /This Linear was disposed/.test(e.message),
+        (/** @type {any} */ e) => e.constructor === Error && /This Linear was disposed/.test(e.message),
       );
       assert.throws(() => optimizer.zeroGrad(), /This Linear was disposed/);
       assert.deepEqual(valuesOf(a), before, "weights unchanged");
@@ -212,36 +215,53 @@ test("Adam / AdamW defaults are PyTorch's; the learning rate can be changed betw
   }
 });
 
+/** The optimizers and clipGradNorm without their parameter types, for the deliberately wrong arguments below. */
+const loose = /** @type {any} */ ({ SGD, Adam, AdamW, clipGradNorm });
+
 /** Asserts construction throws `type` matching `message` and leaves the module as it was. */
 function assertRefused(module, construct, type, message) {
   const before = [valuesOf(module), gradsOf(module)];
-  assert.throws(construct, (e) => e instanceof type && message.test(e.message), `${type.name} ${message}`);
+  assert.throws(
+    construct,
+    (/** @type {any} */ e) => e instanceof type && message.test(e.message),
+    `${type.name} ${message}`,
+  );
   assert.deepEqual([valuesOf(module), gradsOf(module)], before);
 }
 
 test("SGD refuses bad options with PyTorch's messages: lr (required, < 0), momentum, weightDecay, Nesterov", () => {
   const m = linearWithGradient();
   try {
-    assertRefused(m, () => new SGD(m, {}), TypeError, /SGD: lr is required/);
-    assertRefused(m, () => new SGD(m), TypeError, /SGD options must be an object/);
-    assertRefused(m, () => new SGD(m, { lr: -0.1 }), RangeError, /^SGD: Invalid learning rate: -0\.1$/);
-    assertRefused(m, () => new SGD(m, { lr: Number.NaN }), RangeError, /Invalid learning rate: NaN/);
-    assertRefused(m, () => new SGD(m, { lr: "0.1" }), TypeError, /SGD: lr should be a number, got '0\.1'/);
-    assertRefused(m, () => new SGD(m, { lr: 0.1, momentum: -1 }), RangeError, /^SGD: Invalid momentum value: -1$/);
-    assertRefused(m, () => new SGD(m, { lr: 0.1, weightDecay: -1 }), RangeError, /Invalid weight_decay value: -1/);
-    assertRefused(m, () => new SGD(m, { lr: 0.1, dampening: Infinity }), RangeError, /Invalid dampening value/);
-    const nesterov = /^SGD: Nesterov momentum requires a momentum and zero dampening$/;
-    assertRefused(m, () => new SGD(m, { lr: 0.1, nesterov: true }), RangeError, nesterov);
+    assertRefused(m, () => new loose.SGD(m, {}), TypeError, /SGD: lr is required/);
+    assertRefused(m, () => new loose.SGD(m), TypeError, /SGD options must be an object/);
+    assertRefused(m, () => new loose.SGD(m, { lr: -0.1 }), RangeError, /^SGD: Invalid learning rate: -0\.1$/);
+    assertRefused(m, () => new loose.SGD(m, { lr: Number.NaN }), RangeError, /Invalid learning rate: NaN/);
+    assertRefused(m, () => new loose.SGD(m, { lr: "0.1" }), TypeError, /SGD: lr should be a number, got '0\.1'/);
     assertRefused(
       m,
-      () => new SGD(m, { lr: 0.1, nesterov: true, momentum: 0.9, dampening: 0.1 }),
+      () => new loose.SGD(m, { lr: 0.1, momentum: -1 }),
+      RangeError,
+      /^SGD: Invalid momentum value: -1$/,
+    );
+    assertRefused(
+      m,
+      () => new loose.SGD(m, { lr: 0.1, weightDecay: -1 }),
+      RangeError,
+      /Invalid weight_decay value: -1/,
+    );
+    assertRefused(m, () => new loose.SGD(m, { lr: 0.1, dampening: Infinity }), RangeError, /Invalid dampening value/);
+    const nesterov = /^SGD: Nesterov momentum requires a momentum and zero dampening$/;
+    assertRefused(m, () => new loose.SGD(m, { lr: 0.1, nesterov: true }), RangeError, nesterov);
+    assertRefused(
+      m,
+      () => new loose.SGD(m, { lr: 0.1, nesterov: true, momentum: 0.9, dampening: 0.1 }),
       RangeError,
       nesterov,
     );
-    assertRefused(m, () => new SGD(m, { lr: 0.1, nesterov: 1 }), TypeError, /nesterov should be of type boolean/);
+    assertRefused(m, () => new loose.SGD(m, { lr: 0.1, nesterov: 1 }), TypeError, /nesterov should be of type boolean/);
     assertRefused(
       m,
-      () => new SGD(m, { lr: 0.1, weight_decay: 0.1 }),
+      () => new loose.SGD(m, { lr: 0.1, weight_decay: 0.1 }),
       TypeError,
       /SGD got an unexpected option 'weight_decay'/,
     );
@@ -250,7 +270,7 @@ test("SGD refuses bad options with PyTorch's messages: lr (required, < 0), momen
   }
 });
 
-for (const Optimizer of [Adam, AdamW]) {
+for (const Optimizer of [loose.Adam, loose.AdamW]) {
   test(`${Optimizer.name} refuses bad options with PyTorch's messages: lr, eps, weightDecay < 0, betas outside [0, 1)`, () => {
     const m = linearWithGradient();
     const name = Optimizer.name;
@@ -297,7 +317,11 @@ for (const Optimizer of [Adam, AdamW]) {
 test("optimizers and clipGradNorm refuse what is not a Module or a list of distinct Modules", () => {
   const m = linearWithGradient();
   try {
-    for (const make of [(x) => new SGD(x, { lr: 0.1 }), (x) => new Adam(x), (x) => clipGradNorm(x, 1)]) {
+    for (const make of [
+      (x) => new loose.SGD(x, { lr: 0.1 }),
+      (x) => new loose.Adam(x),
+      (x) => loose.clipGradNorm(x, 1),
+    ]) {
       assertRefused(
         m,
         () => make({}),
@@ -307,11 +331,11 @@ test("optimizers and clipGradNorm refuse what is not a Module or a list of disti
       assertRefused(m, () => make([m, "x"]), TypeError, /Expected modules\[1\] to be a Module/);
       assertRefused(m, () => make([m, m]), RangeError, /modules\[1\] is the same module as modules\[0\]/);
     }
-    assertRefused(m, () => new SGD([], { lr: 0.1 }), RangeError, /optimizer got an empty parameter list/);
+    assertRefused(m, () => new loose.SGD([], { lr: 0.1 }), RangeError, /optimizer got an empty parameter list/);
     assert.equal(clipGradNorm([], 1), 0);
     const disposed = linearWithGradient();
     disposed.dispose();
-    assert.throws(() => new Adam([m, disposed]), /This Linear was disposed/);
+    assert.throws(() => new loose.Adam([m, disposed]), /This Linear was disposed/);
     assertRefused(m, () => clipGradNorm([m, disposed], 0.001), Error, /This Linear was disposed/);
   } finally {
     m.dispose();
@@ -343,18 +367,41 @@ test("clipGradNorm returns the total norm and scales every gradient by maxNorm /
 test("clipGradNorm refuses a bad maxNorm or normType and changes nothing", () => {
   const m = linearWithGradient();
   try {
-    for (const bad of [-1, Number.NaN, "1", undefined]) {
-      assertRefused(m, () => clipGradNorm(m, bad), RangeError, /maxNorm should be a non-negative number/);
+    for (const bad of [-1, Number.NaN]) {
+      assertRefused(m, () => loose.clipGradNorm(m, bad), RangeError, /maxNorm should be a non-negative number/);
     }
-    for (const bad of [0, -2, Number.NaN, "2", null]) {
+    for (const bad of ["1", undefined]) {
+      assertRefused(m, () => loose.clipGradNorm(m, bad), TypeError, /maxNorm should be a non-negative number/);
+    }
+    for (const bad of ["2", null]) {
       assertRefused(
         m,
-        () => clipGradNorm(m, 0.001, bad),
+        () => loose.clipGradNorm(m, 0.001, bad),
+        TypeError,
+        /normType should be a positive number or Infinity/,
+      );
+    }
+    for (const bad of [0, -2, Number.NaN]) {
+      assertRefused(
+        m,
+        () => loose.clipGradNorm(m, 0.001, bad),
         RangeError,
         /normType should be a positive number or Infinity/,
       );
     }
   } finally {
     m.dispose();
+  }
+});
+
+test("clipGradNorm with a NaN gradient returns NaN and makes every gradient NaN, as PyTorch (error_if_nonfinite=False)", () => {
+  const linear = new Linear({ inFeatures: 3, outFeatures: 2, seed: 1 });
+  try {
+    linear.forward(Tensor.from([[Number.NaN, 1, 1]]));
+    linear.backward(Tensor.from([[1, 1]]));
+    assert.ok(Number.isNaN(clipGradNorm(linear, 1)));
+    assert.ok(gradsOf(linear).flat().every(Number.isNaN));
+  } finally {
+    linear.dispose();
   }
 });
