@@ -1,8 +1,9 @@
 // Runs the examples' tests against the built package (run `npm run build` first):
-// the Node demo, the web demo in headless Chromium and the Worker in workerd.
+// the Node demo, the web demo in headless Chromium, the Worker in workerd, and
+// the training demo in Node and in Chromium.
 // Exits 1 if any of them fails.
 //
-//   node examples/run-tests.mjs [node] [web] [worker]
+//   node examples/run-tests.mjs [node] [web] [worker] [train-node] [train-web]
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -13,6 +14,8 @@ const SUITES = {
   node: ["--experimental-wasm-relaxed-simd", "--test", here("./char-rnn/node.test.mjs")],
   web: ["--test", here("./char-rnn/web.test.mjs")],
   worker: [here("./worker/test.mjs")],
+  "train-node": ["--experimental-wasm-relaxed-simd", "--test", here("./char-train/node.test.mjs")],
+  "train-web": ["--test", here("./char-train/web.test.mjs")],
 };
 
 if (!existsSync(here("../dist/node.js"))) {

@@ -7,18 +7,25 @@
 //   dist/js/web.js                 the bundle
 //   dist/build/rnn.*.wasm          where the bundle's `new URL("../build/rnn.*.wasm", import.meta.url)` points
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 
-const here = (path) => fileURLToPath(new URL(path, import.meta.url));
-export const DIST = here("./dist/");
+export const DIST = fileURLToPath(new URL("./dist/", import.meta.url));
 
-export async function buildWeb() {
-  rmSync(DIST, { recursive: true, force: true });
-  mkdirSync(here("./dist/build/"), { recursive: true });
+/**
+ * Bundles `dir`/web.js into `dir`/dist/js/web.js and copies the kernels and `files`
+ * (paths relative to `dir`, kept flat in dist/) next to it; returns the dist directory.
+ * The char-train demo builds its page with this too.
+ */
+export async function bundleDemo(dir, files) {
+  const at = (path) => fileURLToPath(new URL(path, dir));
+  const dist = at("./dist/");
+  rmSync(dist, { recursive: true, force: true });
+  mkdirSync(at("./dist/build/"), { recursive: true });
   await esbuild.build({
-    entryPoints: [here("./web.js")],
-    outfile: here("./dist/js/web.js"),
+    entryPoints: [at("./web.js")],
+    outfile: at("./dist/js/web.js"),
     bundle: true,
     format: "esm",
     target: "es2022",
@@ -31,12 +38,15 @@ export async function buildWeb() {
     // Resolved through the package's "exports", as a user's build script would.
     copyFileSync(
       fileURLToPath(import.meta.resolve(`wasm-rnn/rnn.${backend}.wasm`)),
-      here(`./dist/build/rnn.${backend}.wasm`),
+      at(`./dist/build/rnn.${backend}.wasm`),
     );
   }
-  copyFileSync(here("./index.html"), here("./dist/index.html"));
-  copyFileSync(here("./model.safetensors"), here("./dist/model.safetensors"));
-  return DIST;
+  for (const file of files) copyFileSync(at(file), at(`./dist/${basename(file)}`));
+  return dist;
+}
+
+export function buildWeb() {
+  return bundleDemo(new URL("./", import.meta.url), ["./index.html", "./model.safetensors"]);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

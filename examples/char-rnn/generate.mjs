@@ -6,8 +6,8 @@
 //   node examples/char-rnn/generate.mjs [--prompt TEXT] [--length N]
 //        [--temperature T] [--seed S] [--greedy] [--backend relaxed|simd|scalar]
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { init } from "wasm-rnn";
+import { commandLine } from "./cli.mjs";
 import { CharModel, generate, median } from "./model.js";
 
 const HELP = `usage: node examples/char-rnn/generate.mjs [options]
@@ -20,45 +20,30 @@ const HELP = `usage: node examples/char-rnn/generate.mjs [options]
   --help`;
 
 function options() {
-  const { values } = parseArgs({
-    options: {
+  return commandLine(
+    HELP,
+    {
       prompt: { type: "string", default: "MENENIUS:\\n" },
       length: { type: "string", default: "400" },
       temperature: { type: "string", default: "0.8" },
       seed: { type: "string", default: "42" },
       greedy: { type: "boolean", default: false },
       backend: { type: "string" },
-      help: { type: "boolean", default: false },
     },
-  });
-  if (values.help) {
-    console.log(HELP);
-    process.exit(0);
-  }
-  const number = (name, ok) => {
-    const n = Number(values[name]);
-    if (!ok(n)) throw new RangeError(`--${name}: got ${JSON.stringify(values[name])}`);
-    return n;
-  };
-  return {
-    // Shells make real newlines awkward to type, hence the escape.
-    prompt: values.prompt.replaceAll("\\n", "\n"),
-    length: number("length", (n) => Number.isInteger(n) && n >= 0),
-    temperature: number("temperature", (n) => n > 0),
-    seed: number("seed", Number.isInteger),
-    greedy: values.greedy,
-    backend: values.backend,
-  };
+    (values, number) => ({
+      // Shells make real newlines awkward to type, hence the escape.
+      prompt: values.prompt.replaceAll("\\n", "\n"),
+      length: number("length", (n) => Number.isInteger(n) && n >= 0),
+      temperature: number("temperature", (n) => n > 0),
+      seed: number("seed", Number.isInteger),
+      greedy: values.greedy,
+      backend: values.backend,
+    }),
+  );
 }
 
 async function main() {
-  let opts;
-  try {
-    opts = options();
-  } catch (error) {
-    console.error(`${error.message}\n\n${HELP}`);
-    process.exit(2);
-  }
+  const opts = options();
   const runtime = await init(opts.backend ? { backend: opts.backend } : undefined);
   const model = CharModel.fromSafetensors(readFileSync(new URL("./model.safetensors", import.meta.url)));
   try {

@@ -14,6 +14,7 @@ const TYPES = {
   // application/wasm lets the browser compile the kernel while it downloads.
   ".wasm": "application/wasm",
   ".safetensors": "application/octet-stream",
+  ".txt": "text/plain; charset=utf-8",
 };
 
 /** Serves the directory `root` on 127.0.0.1:`port`; resolves to `{ url, close() }`. */
@@ -54,14 +55,22 @@ export async function startDemo(port = 0) {
   return serveStatic(await buildWeb(), port);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { port: { type: "string", default: process.env.PORT ?? "8080" } } });
+/**
+ * The scripts' entry: serves what `start(port)` builds on --port (or $PORT, or
+ * `defaultPort`), on any free port if that one is taken, and prints the address.
+ */
+export async function serveFromCommandLine(start, label, defaultPort) {
+  const { values } = parseArgs({ options: { port: { type: "string", default: process.env.PORT ?? defaultPort } } });
   let server;
   try {
-    server = await startDemo(Number(values.port));
+    server = await start(Number(values.port));
   } catch (error) {
     if (error.code !== "EADDRINUSE") throw error;
-    server = await startDemo(0); // the usual port is taken: any free one will do
+    server = await start(0); // the usual port is taken: any free one will do
   }
-  console.log(`char-RNN web demo: ${server.url}  (Ctrl+C to stop)`);
+  console.log(`${label}: ${server.url}  (Ctrl+C to stop)`);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await serveFromCommandLine(startDemo, "char-RNN web demo", "8080");
 }

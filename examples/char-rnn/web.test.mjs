@@ -13,8 +13,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { launch } from "../../tests/runtimes/lib/chromium.mjs";
 import { startDemo } from "./serve.mjs";
+import { openDemoPage } from "./demo-page.mjs";
 
 const expected = JSON.parse(readFileSync(new URL("./expected.json", import.meta.url), "utf8"));
 const SCREENSHOT =
@@ -22,34 +22,21 @@ const SCREENSHOT =
     ? fileURLToPath(new URL("./screenshot.png", import.meta.url))
     : join(tmpdir(), "wasm-rnn-char-rnn-screenshot.png");
 
-let server;
-let browser;
 let page;
-const pageLog = [];
-// Console errors include the browser's own, such as "Failed to load resource" for a 404.
-const pageErrors = [];
+let pageLog;
+let pageErrors;
+let close;
 
 before(async () => {
-  server = await startDemo(0);
-  browser = await launch();
-  page = await browser.newPage({ viewport: { width: 900, height: 860 } });
-  page.on("console", (m) => {
-    const line = `console.${m.type()}: ${m.text()} (${m.location().url || "no url"})`;
-    pageLog.push(line);
-    if (m.type() === "error") pageErrors.push(line);
-  });
-  page.on("pageerror", (e) => {
-    pageLog.push(`page error: ${e.message}`);
-    pageErrors.push(`page error: ${e.message}`);
-  });
-  await page.goto(server.url);
-  await page.waitForSelector("#generate:not([disabled])", { timeout: 30_000 });
+  ({
+    page,
+    log: pageLog,
+    errors: pageErrors,
+    close,
+  } = await openDemoPage(startDemo, "#generate:not([disabled])", { viewport: { width: 900, height: 860 } }));
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+after(() => close?.());
 
 /** Fills the form, presses Generate and waits for the page to finish; returns the text and median µs. */
 async function run({ prompt, length, greedy, temperature = 0.8 }) {
