@@ -5,9 +5,9 @@
 
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 export const HERE = dirname(fileURLToPath(import.meta.url));
@@ -133,7 +133,7 @@ export const peerVersion = (name) =>
 /**
  * TF.js on its wasm backend, one thread: { tf, simd } or { error }.
  */
-export async function loadTfjs() {
+async function loadTfjs() {
   const tf = await import("@tensorflow/tfjs");
   const tfWasm = await import("@tensorflow/tfjs-backend-wasm");
   // The non-threaded SIMD binary: Node has SharedArrayBuffer, so without these
@@ -145,8 +145,37 @@ export async function loadTfjs() {
   return { tf, simd: await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT") };
 }
 
+/**
+ * Loads TF.js (unless skipped) and asks the PyTorch peer `torch` to describe
+ * itself (unless skipped): fills `skipped` with why a peer cannot run,
+ * `versions` with what ran, `notes` with what the report must say. Returns tf
+ * (null when skipped).
+ */
+export async function loadPeers(torch, { skipped, versions, notes }) {
+  let tf = null;
+  if (!skipped.tfjs) {
+    const loaded = await loadTfjs();
+    if (loaded.error) skipped.tfjs = loaded.error;
+    else {
+      tf = loaded.tf;
+      versions.tfjsSimd = loaded.simd;
+    }
+  }
+  // Asked of a process with the jobs' environment, so it is the BLAS the timings used.
+  if (!skipped.torch) {
+    const probed = probeTorch(torch);
+    if (probed.error) skipped.torch = probed.error;
+    else {
+      const { versions: own, note } = torchVersions(probed.info);
+      Object.assign(versions, own);
+      if (note) notes.push(note);
+    }
+  }
+  return tf;
+}
+
 /** Asks a PyTorch peer (peers.mjs's `pytorch`) to describe itself: { info } or { error }, why it is skipped. */
-export function probeTorch(torch) {
+function probeTorch(torch) {
   const why = torch.available();
   if (why) return { error: `PyTorch skipped: ${why}` };
   try {
@@ -160,7 +189,7 @@ export function probeTorch(torch) {
  * The versions entries of a PyTorch peer (from `pytorch(…).info()`), and a
  * note when its BLAS is not OpenBLAS.
  */
-export function torchVersions(info) {
+function torchVersions(info) {
   const versions = {
     torch: info.version,
     torchIsa: info.isa,
@@ -438,4 +467,29 @@ export function describeMachine() {
     date: new Date().toISOString(),
     loadavgStart: os.loadavg(),
   };
+}
+
+// ------------------------------------------------------------------ output
+
+/** How the script was run, for the report. */
+export function commandLine() {
+  return `node ${relative(process.cwd(), process.argv[1])} ${process.argv.slice(2).join(" ")}`.trim();
+}
+
+/**
+ * Writes `files` ({ name: text }, or an object for JSON) to bench/results, or
+ * to bench/results/partial for a partial run so it never overwrites the
+ * published numbers. Returns the directory, relative to the repository.
+ */
+export function saveResults(partial, files) {
+  const dir = join(HERE, "results", partial ? "partial" : "");
+  mkdirSync(dir, { recursive: true });
+  for (const [name, content] of Object.entries(files)) {
+    const text =
+      typeof content === "string"
+        ? content
+        : `${JSON.stringify(content, (_k, v) => (v === Infinity ? "Infinity" : v), 2)}\n`; // render.mjs reads "Infinity" back
+    writeFileSync(join(dir, name), text);
+  }
+  return relative(ROOT, dir) || ".";
 }

@@ -10,30 +10,25 @@
 // for a full run; a partial run (--only/--quick/--skip) writes to
 // bench/results/partial/ so it never overwrites the published numbers.
 
-import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
+  call,
+  commandLine,
+  compareRows,
   describeMachine,
   describeSource,
   flops,
   fmtMs,
-  HERE,
-  loadTfjs,
+  loadPeers,
   loadWasmRnn,
   loadWorkloads,
   makeInput,
   measure as measureWith,
   nowMs,
-  call,
-  compareRows,
   parseArgs,
   peerVersion,
-  probeTorch,
-  ROOT,
+  saveResults,
   selectWorkloads,
-  torchVersions,
   unavailableReason,
 } from "./harness.mjs";
 
@@ -69,7 +64,7 @@ const { lib, features, kernels } = await loadWasmRnn([
   "@tensorflow/tfjs-backend-wasm",
 ]);
 
-const { Unsupported, moduleClass, moduleOptions, wasmRnn, onnxruntimeWeb, tfjsWasm, naiveJs, pytorch } = await import(
+const { Unsupported, seededStateDict, wasmRnn, onnxruntimeWeb, tfjsWasm, naiveJs, pytorch } = await import(
   "./peers.mjs"
 );
 
@@ -150,30 +145,13 @@ if (!skipped.ort) {
   ort.env.logLevel = "error";
 }
 
-let tf = null;
-if (!skipped.tfjs) {
-  const loaded = await loadTfjs();
-  if (loaded.error) skipped.tfjs = loaded.error;
-  else {
-    tf = loaded.tf;
-    VERSIONS.tfjsSimd = loaded.simd;
-  }
-}
-
 const torch = pytorch(opts.python);
 const torchMt = opts.torchThreads ? pytorch(opts.python, opts.torchThreads) : null;
-// Asked of a process with the jobs' environment, so it is the BLAS the timings used.
-if (!skipped.torch) {
-  const probed = probeTorch(torch);
-  if (probed.error) skipped.torch = probed.error;
-  else {
-    const { versions, note } = torchVersions(probed.info);
-    Object.assign(VERSIONS, versions);
-    if (note) notes.push(note);
-    IMPLS.find((i) => i.key === "torch").label = `PyTorch ${VERSIONS.torch} CPU, 1 thread`;
-    if (torchMt)
-      IMPLS.find((i) => i.key === "torchmt").label = `PyTorch ${VERSIONS.torch} CPU, ${opts.torchThreads} threads`;
-  }
+const tf = await loadPeers(torch, { skipped, versions: VERSIONS, notes });
+if (VERSIONS.torch) {
+  IMPLS.find((i) => i.key === "torch").label = `PyTorch ${VERSIONS.torch} CPU, 1 thread`;
+  if (torchMt)
+    IMPLS.find((i) => i.key === "torchmt").label = `PyTorch ${VERSIONS.torch} CPU, ${opts.torchThreads} threads`;
 }
 if (skipped.torch && torchMt) skipped.torchmt = skipped.torch;
 
@@ -283,9 +261,7 @@ for (const [name, spec0] of workloads) {
   const dims = { T: spec.seq, B: spec.batch, I: spec.input, H: spec.hidden, D, L: spec.layers };
   const x = makeInput(spec);
   const lengths = spec.lengths ?? null;
-  // The weights every implementation uses: wasm-rnn's seeded init, in PyTorch layout.
   const sourceBackend = features.simd ? "simd" : "scalar";
-  await lib.init({ backend: sourceBackend, module: kernels[sourceBackend].module });
   const entry = { name, spec, flops: flops(spec), impls: {}, loadavg: os.loadavg()[0] };
   results.push(entry);
   log(
@@ -293,9 +269,7 @@ for (const [name, spec0] of workloads) {
   );
   let stateDict;
   try {
-    const source = new (moduleClass(lib, spec))(moduleOptions(spec));
-    stateDict = source.stateDict();
-    source.dispose();
+    stateDict = await seededStateDict(lib, spec, { backend: sourceBackend, module: kernels[sourceBackend].module });
   } catch (e) {
     entry.error = e.message.split("\n")[0];
     notes.push(`${name} not run: ${entry.error}`);
@@ -400,20 +374,15 @@ const report = {
   notes,
   impls: IMPLS,
   totalSeconds,
-  command: `node ${relative(process.cwd(), fileURLToPath(import.meta.url))} ${process.argv.slice(2).join(" ")}`.trim(),
+  command: commandLine(),
 };
 const markdown = renderMarkdown(report);
 console.log(markdown);
 
 const partial = opts.quick || opts.only || opts.steps || opts.skip.size > 0;
-const outDir = join(HERE, "results", partial ? "partial" : "");
-mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, "results.md"), markdown);
-writeFileSync(join(outDir, "chart.svg"), renderSvg(report));
-writeFileSync(
-  join(outDir, "results.json"),
-  `${JSON.stringify(report, (_k, v) => (v === Infinity ? "Infinity" : v), 2)}\n`,
-);
-log(
-  `\nwrote ${relative(ROOT, outDir) || "."}/{results.md,chart.svg,results.json} — ${totalSeconds.toFixed(0)} s in total`,
-);
+const outDir = saveResults(partial, {
+  "results.md": markdown,
+  "chart.svg": renderSvg(report),
+  "results.json": report,
+});
+log(`\nwrote ${outDir}/{results.md,chart.svg,results.json} — ${totalSeconds.toFixed(0)} s in total`);
