@@ -11,12 +11,16 @@
 // LSTM (gates i, f, g, o): c' = σ(f)·c + σ(i)·tanh(g); h' = σ(o)·tanh(c').
 // GRU (gates r, z, n; b_hn held apart): n = tanh(p_n + σ(r)·(W_hn h + b_hn));
 // h' = n + σ(z)·(h − n), PyTorch's (1 − z)·n + z·h.
+//
+// In training the epilogue also keeps the tape backward needs (TRAIN-ABI.md
+// §1): per row the activated gates, gate-major with a stride of H8 units —
+// LSTM [i | f | g | o], GRU [r | z | n | W_hn h + b_hn].
 
 import { Activation, Gates, PANEL_WIDTH } from "./abi";
 import { sigmoidS, sigmoidV, tanhS, tanhV } from "./activation";
 import { madd } from "./simd";
 import { PACK_FLOATS, gemm_1x8, gemm_1x8_scalar, gemm_4x8, gemv_1x16, loadN, packBuffer, storeN } from "./gemm";
-import { PANEL_ROW_BYTES, packRows4, panelBytes } from "./pack";
+import { PANEL_ROW_BYTES, packRows4, panelBytes, roundUpToPanel } from "./pack";
 
 /** Bytes of one gate's slice of the scratch: four rows of one panel row. */
 // @ts-ignore: decorator
@@ -30,26 +34,28 @@ const scratch: usize = memory.data(Gates.LSTM * <i32>GATE_TILE_BYTES, 16);
  * (ldaB): the previous output state, `depth` floats (hidden, or proj with a
  * projection); w: the direction's recurrent gate panels (4, hidden, depth);
  * p (ldpB): its rows of input projections, 4·H8 floats each.
+ * tape (ldtB): the rows' tapes, 4·H8 floats each, or 0 for none.
  * Outputs may not overlap the inputs.
  */
 export function lstmGates(
   h: usize, ldhB: usize, c: usize, ldcB: usize, cPrev: usize, ldcPrevB: usize,
-  a: usize, ldaB: usize, w: usize, p: usize, ldpB: usize, rows: i32, depth: i32, hidden: i32,
+  a: usize, ldaB: usize, w: usize, p: usize, ldpB: usize, tape: usize, ldtB: usize, rows: i32, depth: i32,
+  hidden: i32,
 ): void {
-  gatedRows(Gates.LSTM, h, ldhB, c, ldcB, cPrev, ldcPrevB, a, ldaB, w, p, ldpB, 0, rows, depth, hidden);
+  gatedRows(Gates.LSTM, h, ldhB, c, ldcB, cPrev, ldcPrevB, a, ldaB, w, p, ldpB, 0, tape, ldtB, rows, depth, hidden);
 }
 
 /**
  * GRU step for `rows` rows: h (ldhB) receives `hidden` floats per row from the
  * previous state a (ldaB, hidden floats); w: the direction's recurrent gate
  * panels (3, hidden, hidden); p (ldpB): its input projections (3·H8 floats a
- * row, b_hn excluded); bhn: b_hn, H8 floats.
+ * row, b_hn excluded); bhn: b_hn, H8 floats; tape (ldtB): as lstmGates'.
  */
 export function gruGates(
   h: usize, ldhB: usize, a: usize, ldaB: usize, w: usize, p: usize, ldpB: usize, bhn: usize,
-  rows: i32, hidden: i32,
+  tape: usize, ldtB: usize, rows: i32, hidden: i32,
 ): void {
-  gatedRows(Gates.GRU, h, ldhB, 0, 0, 0, 0, a, ldaB, w, p, ldpB, bhn, rows, hidden, hidden);
+  gatedRows(Gates.GRU, h, ldhB, 0, 0, 0, 0, a, ldaB, w, p, ldpB, bhn, tape, ldtB, rows, hidden, hidden);
 }
 
 /**
@@ -60,9 +66,11 @@ export function gruGates(
  */
 function gatedRows(
   gates: i32, h: usize, ldhB: usize, c: usize, ldcB: usize, cPrev: usize, ldcPrevB: usize,
-  a: usize, ldaB: usize, w: usize, p: usize, ldpB: usize, bhn: usize, rows: i32, depth: i32, hidden: i32,
+  a: usize, ldaB: usize, w: usize, p: usize, ldpB: usize, bhn: usize, tape: usize, ldtB: usize,
+  rows: i32, depth: i32, hidden: i32,
 ): void {
   let panelB = panelBytes(depth);
+  let tapeGateB = <usize>roundUpToPanel(hidden) << 2;
   let blockB = <usize>gates * panelB;
   let pBlockB = <usize>gates * PANEL_ROW_BYTES;
   let groupB = <usize>depth << 4;
@@ -94,7 +102,8 @@ function gatedRows(
           for (let i = 0; i < m; i++) {
             let row = <usize>(r + i);
             epilogue(gates, scratch + <usize>i * PANEL_ROW_BYTES, h + row * ldhB + colB, c + row * ldcB + colB,
-                     cPrev + row * ldcPrevB + colB, a + row * ldaB + colB, pr + <usize>i * ldpB, n);
+                     cPrev + row * ldcPrevB + colB, a + row * ldaB + colB, pr + <usize>i * ldpB,
+                     tape == 0 ? 0 : tape + row * ldtB + colB, tapeGateB, n);
           }
           pa += groupB;
         }
@@ -124,7 +133,7 @@ function gatedRows(
           }
         }
         epilogue(gates, scratch, h + row * ldhB + colB, c + row * ldcB + colB, cPrev + row * ldcPrevB + colB,
-                 ar + colB, pr, n);
+                 ar + colB, pr, tape == 0 ? 0 : tape + row * ldtB + colB, tapeGateB, n);
       }
     }
   }
@@ -134,59 +143,91 @@ function gatedRows(
  * The new state of PANEL_WIDTH units of one row (the first `n` stored) from
  * the gate pre-activations at s (gate g at s + g·GATE_TILE_BYTES).
  * LSTM: h, c, cPrev. GRU: h, hPrev (the previous state), p (the row's input
- * projection of this block, gate n at p + 2·PANEL_ROW_BYTES).
+ * projection of this block, gate n at p + 2·PANEL_ROW_BYTES). t: where this
+ * block's tape goes (gate g at t + g·tGateB), or 0.
  */
 // @ts-ignore: decorator
 @inline function epilogue(
-  gates: i32, s: usize, h: usize, c: usize, cPrev: usize, hPrev: usize, p: usize, n: i32,
+  gates: i32, s: usize, h: usize, c: usize, cPrev: usize, hPrev: usize, p: usize, t: usize, tGateB: usize, n: i32,
 ): void {
   if (gates == Gates.LSTM) {
-    lstmEpilogue(s, h, c, cPrev, n);
+    lstmEpilogue(s, h, c, cPrev, t, tGateB, n);
   } else {
-    gruEpilogue(s, h, hPrev, p, n);
+    gruEpilogue(s, h, hPrev, p, t, tGateB, n);
   }
 }
 
 /** LSTM's epilogue (see epilogue), four units at a time. */
-function lstmEpilogue(s: usize, h: usize, c: usize, cPrev: usize, n: i32): void {
+function lstmEpilogue(s: usize, h: usize, c: usize, cPrev: usize, t: usize, tGateB: usize, n: i32): void {
   for (let u = 0; u < n; u += 4) {
     let o = <usize>u << 2;
     let k = min(4, n - u);
     if (ASC_FEATURE_SIMD) {
-      let ig = f32x4.mul(sigmoidV(v128.load(s + o)), tanhV(v128.load(s + o, 2 * GATE_TILE_BYTES)));
-      let cn = madd(sigmoidV(v128.load(s + o, GATE_TILE_BYTES)), loadN(cPrev + o, k), ig);
+      let i = sigmoidV(v128.load(s + o));
+      let g = tanhV(v128.load(s + o, 2 * GATE_TILE_BYTES));
+      let f = sigmoidV(v128.load(s + o, GATE_TILE_BYTES));
+      let cn = madd(f, loadN(cPrev + o, k), f32x4.mul(i, g));
+      let og = sigmoidV(v128.load(s + o, 3 * GATE_TILE_BYTES));
       storeN(c + o, cn, k);
-      storeN(h + o, f32x4.mul(sigmoidV(v128.load(s + o, 3 * GATE_TILE_BYTES)), tanhV(cn)), k);
+      storeN(h + o, f32x4.mul(og, tanhV(cn)), k);
+      if (t != 0) storeTape4(t + o, tGateB, i, f, g, og);
     } else {
-      for (let i = 0; i < k; i++) {
-        let si = s + o + (<usize>i << 2);
-        let ci = o + (<usize>i << 2);
-        let cn = sigmoidS(load<f32>(si, GATE_TILE_BYTES)) * load<f32>(cPrev + ci) +
-                 sigmoidS(load<f32>(si)) * tanhS(load<f32>(si, 2 * GATE_TILE_BYTES));
+      for (let l = 0; l < k; l++) {
+        let si = s + o + (<usize>l << 2);
+        let ci = o + (<usize>l << 2);
+        let i = sigmoidS(load<f32>(si));
+        let f = sigmoidS(load<f32>(si, GATE_TILE_BYTES));
+        let g = tanhS(load<f32>(si, 2 * GATE_TILE_BYTES));
+        let og = sigmoidS(load<f32>(si, 3 * GATE_TILE_BYTES));
+        let cn = f * load<f32>(cPrev + ci) + i * g;
         store<f32>(c + ci, cn);
-        store<f32>(h + ci, sigmoidS(load<f32>(si, 3 * GATE_TILE_BYTES)) * tanhS(cn));
+        store<f32>(h + ci, og * tanhS(cn));
+        if (t != 0) storeTape1(t + ci, tGateB, i, f, g, og);
       }
     }
   }
 }
 
+/** Four units of the four tape gates at t (gate g at t + g·tGateB). */
+// @ts-ignore: decorator
+@inline function storeTape4(t: usize, tGateB: usize, g0: v128, g1: v128, g2: v128, g3: v128): void {
+  v128.store(t, g0);
+  v128.store(t + tGateB, g1);
+  v128.store(t + 2 * tGateB, g2);
+  v128.store(t + 3 * tGateB, g3);
+}
+
+/** One unit of the four tape gates at t (gate g at t + g·tGateB). */
+// @ts-ignore: decorator
+@inline function storeTape1(t: usize, tGateB: usize, g0: f32, g1: f32, g2: f32, g3: f32): void {
+  store<f32>(t, g0);
+  store<f32>(t + tGateB, g1);
+  store<f32>(t + 2 * tGateB, g2);
+  store<f32>(t + 3 * tGateB, g3);
+}
+
 /** GRU's epilogue (see epilogue), four units at a time. */
-function gruEpilogue(s: usize, h: usize, hPrev: usize, p: usize, n: i32): void {
+function gruEpilogue(s: usize, h: usize, hPrev: usize, p: usize, t: usize, tGateB: usize, n: i32): void {
   for (let u = 0; u < n; u += 4) {
     let o = <usize>u << 2;
     let k = min(4, n - u);
     if (ASC_FEATURE_SIMD) {
       let r = sigmoidV(v128.load(s + o));
-      let nn = tanhV(madd(r, v128.load(s + o, 2 * GATE_TILE_BYTES), v128.load(p + o, 2 * PANEL_ROW_BYTES)));
+      let hn = v128.load(s + o, 2 * GATE_TILE_BYTES);
+      let nn = tanhV(madd(r, hn, v128.load(p + o, 2 * PANEL_ROW_BYTES)));
       let z = sigmoidV(v128.load(s + o, GATE_TILE_BYTES));
       storeN(h + o, madd(z, f32x4.sub(loadN(hPrev + o, k), nn), nn), k);
+      if (t != 0) storeTape4(t + o, tGateB, r, z, nn, hn);
     } else {
-      for (let i = 0; i < k; i++) {
-        let si = s + o + (<usize>i << 2);
-        let hi = o + (<usize>i << 2);
-        let nn = tanhS(sigmoidS(load<f32>(si)) * load<f32>(si, 2 * GATE_TILE_BYTES) +
-                       load<f32>(p + hi, 2 * PANEL_ROW_BYTES));
-        store<f32>(h + hi, sigmoidS(load<f32>(si, GATE_TILE_BYTES)) * (load<f32>(hPrev + hi) - nn) + nn);
+      for (let l = 0; l < k; l++) {
+        let si = s + o + (<usize>l << 2);
+        let hi = o + (<usize>l << 2);
+        let r = sigmoidS(load<f32>(si));
+        let hn = load<f32>(si, 2 * GATE_TILE_BYTES);
+        let nn = tanhS(r * hn + load<f32>(p + hi, 2 * PANEL_ROW_BYTES));
+        let z = sigmoidS(load<f32>(si, GATE_TILE_BYTES));
+        store<f32>(h + hi, z * (load<f32>(hPrev + hi) - nn) + nn);
+        if (t != 0) storeTape1(t + hi, tGateB, r, z, nn, hn);
       }
     }
   }

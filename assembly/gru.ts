@@ -13,7 +13,7 @@ import { countRows, previous, previousStride, projectInputs, timeLoop } from "./
 /** The running layer's operands, for its step callback; one call at a time. */
 @unmanaged class GruLayer {
   y: usize; ldy: i32; p: usize; ldp: i32; w_hh: usize; bias: usize; h0: usize;
-  batch0: i32; hidden: i32;
+  tape: usize; batch0: i32; hidden: i32; dirs: i32;
 }
 const layer = changetype<GruLayer>(memory.data(offsetof<GruLayer>(), 16));
 
@@ -29,11 +29,13 @@ const layer = changetype<GruLayer>(memory.data(offsetof<GruLayer>(), 16));
  * w_hh: the directions' pack_gate_panels(3, hidden, hidden), one after another, 16-byte aligned.
  * h0: f32 initial states, dirs × batch_sizes[0] × hidden, contiguous.
  * batch_sizes: i32 × steps, non-increasing, first > 0.
- * All buffers are caller-owned; y must not overlap x, p, bias or h0.
+ * tape: 0, or (training) f32 rows × dirs × 4·H8 receiving per row and direction
+ *   [r | z | n | W_hn h + b_hn] (TRAIN-ABI.md §1).
+ * All buffers are caller-owned; y and tape must not overlap x, p, bias or h0.
  */
 export function gru_layer(
   y: usize, x: usize, ldx: i32, inputs: i32, p: usize, w_ih: usize, bias: usize, w_hh: usize, h0: usize,
-  batch_sizes: usize, steps: i32, hidden: i32, dirs: i32,
+  batch_sizes: usize, steps: i32, hidden: i32, dirs: i32, tape: usize,
 ): void {
   assert(steps > 0 && hidden > 0 && inputs > 0 && ldx >= inputs && (dirs == 1 || dirs == 2), "gru_layer: bad sizes");
   assert(aligned16(p), "gru_layer: p must be 16-byte aligned");
@@ -51,6 +53,7 @@ export function gru_layer(
   assert(inMemory(w_hh, <u64>(dirs * gatesH8) * <u64>hidden << 2), "gru_layer: w_hh out of bounds");
   assert(inMemory(bias, <u64>(dirs * 4 * h8) << 2), "gru_layer: bias out of bounds");
   assert(inMemory(h0, <u64>dirs * <u64>batch0 * <u64>hidden << 2), "gru_layer: h0 out of bounds");
+  assert(tape == 0 || inMemory(tape, <u64>rows * <u64>(dirs * 4 * h8) << 2), "gru_layer: tape out of bounds");
 
   let ldp = dirs * gatesH8;
   projectInputs(p, ldp, x, ldx, inputs, w_ih, bias, 4 * h8, rows, gatesH8, dirs);
@@ -61,8 +64,10 @@ export function gru_layer(
   layer.w_hh = w_hh;
   layer.bias = bias;
   layer.h0 = h0;
+  layer.tape = tape;
   layer.batch0 = batch0;
   layer.hidden = hidden;
+  layer.dirs = dirs;
   timeLoop(batch_sizes, steps, rows, dirs, gruStep);
 }
 
@@ -74,8 +79,10 @@ function gruStep(d: i32, row: i32, count: i32, prev: i32): void {
   let ldyB = <usize>layer.ldy << 2;
   let ldpB = <usize>layer.ldp << 2;
   let a = previous(layer.y, ldyB, layer.h0, layer.batch0, hiddenB, d, prev);
+  let ldtB = <usize>layer.dirs * 4 * h8B;
+  let tape: usize = layer.tape == 0 ? 0 : layer.tape + <usize>row * ldtB + <usize>d * 4 * h8B;
   gruGates(layer.y + <usize>row * ldyB + <usize>d * hiddenB, ldyB, a, previousStride(ldyB, hiddenB, prev),
            layer.w_hh + <usize>d * Gates.GRU * h8B * <usize>hidden,
            layer.p + <usize>row * ldpB + <usize>d * Gates.GRU * h8B, ldpB,
-           layer.bias + <usize>d * 4 * h8B + <usize>Gates.GRU * h8B, count, hidden);
+           layer.bias + <usize>d * 4 * h8B + <usize>Gates.GRU * h8B, tape, ldtB, count, hidden);
 }

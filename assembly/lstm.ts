@@ -15,8 +15,8 @@ import { countRows, previous, previousStride, projectInputs, timeLoop } from "./
 /** The running layer's operands, for its step callback; one call at a time. */
 @unmanaged class LstmLayer {
   y: usize; ldy: i32; c: usize; ldc: i32; p: usize; ldp: i32;
-  w_hh: usize; w_hr: usize; m: usize; h0: usize; c0: usize;
-  batch0: i32; hidden: i32; proj: i32; out: i32;
+  w_hh: usize; w_hr: usize; m: usize; h0: usize; c0: usize; tape: usize;
+  batch0: i32; hidden: i32; proj: i32; out: i32; dirs: i32;
 }
 const layer = changetype<LstmLayer>(memory.data(offsetof<LstmLayer>(), 16));
 
@@ -38,11 +38,14 @@ const layer = changetype<LstmLayer>(memory.data(offsetof<LstmLayer>(), 16));
  *   before the projection; 0 when proj = 0.
  * h0: dirs × batch_sizes[0] × out; c0: dirs × batch_sizes[0] × hidden (contiguous).
  * batch_sizes: i32 × steps, non-increasing, first > 0.
- * All buffers are caller-owned; y and c overlap no other buffer nor each other.
+ * tape: 0, or (training) f32 rows × dirs × 4·H8 receiving per row and direction
+ *   the activated gates [i | f | g | o] (TRAIN-ABI.md §1).
+ * All buffers are caller-owned; y, c and tape overlap no other buffer nor each other.
  */
 export function lstm_layer(
   y: usize, c: usize, x: usize, ldx: i32, inputs: i32, p: usize, w_ih: usize, bias: usize, w_hh: usize,
   w_hr: usize, m: usize, h0: usize, c0: usize, batch_sizes: usize, steps: i32, hidden: i32, proj: i32, dirs: i32,
+  tape: usize,
 ): void {
   assert(steps > 0 && hidden > 0 && inputs > 0 && ldx >= inputs && proj >= 0 && (dirs == 1 || dirs == 2),
          "lstm_layer: bad sizes");
@@ -68,6 +71,7 @@ export function lstm_layer(
   assert(proj == 0 || inMemory(m, <u64>(dirs * batch0) * <u64>h8 << 2), "lstm_layer: m out of bounds");
   assert(inMemory(h0, <u64>(dirs * batch0) * <u64>out << 2), "lstm_layer: h0 out of bounds");
   assert(inMemory(c0, <u64>(dirs * batch0) * <u64>hidden << 2), "lstm_layer: c0 out of bounds");
+  assert(tape == 0 || inMemory(tape, <u64>rows * <u64>(dirs * gatesH8) << 2), "lstm_layer: tape out of bounds");
 
   let ldp = dirs * gatesH8;
   projectInputs(p, ldp, x, ldx, inputs, w_ih, bias, gatesH8, rows, gatesH8, dirs);
@@ -82,6 +86,8 @@ export function lstm_layer(
   layer.m = m;
   layer.h0 = h0;
   layer.c0 = c0;
+  layer.tape = tape;
+  layer.dirs = dirs;
   layer.batch0 = batch0;
   layer.hidden = hidden;
   layer.proj = proj;
@@ -112,8 +118,11 @@ function lstmStep(d: i32, row: i32, count: i32, prev: i32): void {
   // With a projection, h' = o ⊙ tanh(c') goes to m first.
   let proj = layer.proj;
   let m = layer.m + (<usize>(d * layer.batch0) * <usize>h8 << 2);
+  let ldtB = <usize>layer.dirs * gatesH8B;
+  let tape: usize = layer.tape == 0 ? 0 : layer.tape + <usize>row * ldtB + <usize>d * gatesH8B;
   lstmGates(proj > 0 ? m : yRow, proj > 0 ? <usize>h8 << 2 : ldyB, cRow, ldcB, cPrev,
-            previousStride(ldcB, hiddenB, prev), a, previousStride(ldyB, outB, prev), w, pRow, ldpB, count, out, hidden);
+            previousStride(ldcB, hiddenB, prev), a, previousStride(ldyB, outB, prev), w, pRow, ldpB, tape, ldtB,
+            count, out, hidden);
   if (proj == 0) return;
   gemm(yRow, layer.ldy, m, h8, layer.w_hr + (<usize>d * <usize>roundUpToPanel(proj) * <usize>hidden << 2),
        0, 0, count, hidden, proj, Activation.Identity);

@@ -66,6 +66,33 @@ export function pack_gate_panels(panels: usize, w: usize, gates: i32, hidden: i3
   }
 }
 
+/**
+ * Packs the transpose of `w` (rows × cols f32, row-major, any 4-byte
+ * alignment) as pack_panels packs a cols × rows weight, into `panels`
+ * (roundUpToPanel(cols)·rows f32, 16-byte aligned): panel b, k-row k holds
+ * w[k][8b .. 8b + 7], zeros past cols. gemm(…, a, …, panels, depth = rows,
+ * cols) then computes a·w: the backward products dG·W (TRAIN-ABI.md §2).
+ */
+export function pack_transposed(panels: usize, w: usize, rows: i32, cols: i32): void {
+  assert(aligned16(panels), "pack_transposed: panels must be 16-byte aligned");
+  assert(rows >= 0 && cols > 0, "pack_transposed: rows must be >= 0 and cols > 0");
+  assert(inMemory(w, <u64>rows * <u64>cols << 2), "pack_transposed: w out of bounds");
+  assert(inMemory(panels, <u64>roundUpToPanel(cols) * <u64>rows << 2), "pack_transposed: panels out of bounds");
+  let dst = panels;
+  let ldwB = <usize>cols << 2;
+  for (let j = 0; j < cols; j += PANEL_WIDTH) {
+    let n = min(PANEL_WIDTH, cols - j);
+    let src = w + (<usize>j << 2);
+    for (let k = 0; k < rows; k++) {
+      for (let c = 0; c < PANEL_WIDTH; c++) {
+        store<f32>(dst, c < n ? load<f32>(src + (<usize>c << 2)) : 0);
+        dst += 4;
+      }
+      src += ldwB;
+    }
+  }
+}
+
 /** One panel: rows j .. j + 7 of `w` (rows × cols), zeros for rows ≥ `rows`. */
 function packPanel(dst: usize, w: usize, j: i32, rows: i32, cols: i32): void {
   for (let k = 0; k < cols; k++) {

@@ -2,7 +2,8 @@
 // RNNCellBase: options, parameters (gates × hidden), seeded init, and a
 // forward that validates input and state with PyTorch's checks and messages
 // before running one step — a layer stack of one layer, one direction and
-// one time step, so a cell computes exactly what its module computes.
+// one time step, so a cell computes exactly what its module computes, and
+// differentiates exactly as its module does.
 
 import { Activation, type Gates } from "../../assembly/abi.js";
 import { readTensor, Tensor } from "../core/tensor.js";
@@ -10,7 +11,7 @@ import { MT19937, randomSeed } from "../core/random.js";
 import type { TensorSnapshot } from "../core/snapshot.js";
 import { activeKernel } from "../runtime/runtime.js";
 import { checkStackFits, type ParameterNamer, type StackShape } from "./layers.js";
-import { StackModule } from "./stack-module.js";
+import { checkShape, StackModule } from "./stack-module.js";
 import type { CellConfig } from "./options.js";
 import { recurrentInit, type ParameterSpec } from "./parameters.js";
 
@@ -19,7 +20,13 @@ export type CellName = "RNNCell" | "GRUCell" | "LSTMCell";
 /** A cell's parameters have no layer suffix: weight_ih, weight_hh, bias_ih, bias_hh. */
 const cellName: ParameterNamer = (kind) => kind;
 
-export abstract class CellBase extends StackModule {
+/** What a train-mode step keeps for backward: the input's rank and batch. */
+interface KeptStep {
+  readonly rank: number;
+  readonly batch: number;
+}
+
+export abstract class CellBase extends StackModule<KeptStep> {
   private readonly kind: CellName;
   /** The batch sizes of one step, reused: a step allocates only its results. */
   private readonly steps = new Int32Array(1);
@@ -69,6 +76,8 @@ export abstract class CellBase extends StackModule {
    */
   protected stepStates(input: unknown, states: readonly unknown[] | null): Tensor[] {
     return this.guard(() => {
+      // Read once: user code run while validating (a getter) cannot switch the mode mid-call.
+      const training = this.training;
       const name = this.kind;
       const x = readTensor(input, "input", `${name}: Expected input to be a Tensor`);
       const rank = x.shape.length;
@@ -91,17 +100,54 @@ export abstract class CellBase extends StackModule {
           throw new RangeError(`hidden${i} has inconsistent hidden_size: got ${hFeatures}, expected ${H}`);
       });
       const shape = rank === 2 ? [batch, H] : [H];
-      if (H === 0 || batch === 0) return hx.map(() => Tensor.zeros(shape));
-      const { finals } = this.stack.run({
-        x: x.data,
-        batchFirst: false,
-        batchSizes: this.oneStep(batch),
-        rows: batch,
-        initial: hx.map((h) => h?.data ?? null),
-        dropout: null,
-        output: false,
+      this.beginForward(training);
+      let result: Tensor[];
+      if (H === 0 || batch === 0) {
+        result = hx.map(() => Tensor.zeros(shape));
+      } else {
+        const { finals } = this.stack.run({
+          x: x.data,
+          batchFirst: false,
+          batchSizes: this.oneStep(batch),
+          rows: batch,
+          initial: hx.map((h) => h?.data ?? null),
+          dropout: null,
+          output: false,
+          keep: training,
+        });
+        result = finals.map((f) => new Tensor(f, shape));
+      }
+      this.endForward(training, { rank, batch });
+      return result;
+    });
+  }
+
+  /**
+   * Backward of the last step for a cell whose state gradients are `states`
+   * (dL/dh', and dL/dc' for LSTMCell; null entries for zeros), guarded.
+   * Returns [gradInput with the input's shape, ...gradients of the states with their shape].
+   */
+  protected backwardStep(states: readonly unknown[]): Tensor[] {
+    return this.guard(() => {
+      const kept = this.keptForward();
+      const name = `${this.kind}.backward`;
+      const H = this.hiddenSize;
+      const shape = kept.rank === 2 ? [kept.batch, H] : [H];
+      const labels = states.length === 1 ? ["gradH"] : ["gradH", "gradC"];
+      const finals = states.map((g, i) => {
+        if (g === null || g === undefined) return null;
+        const snapshot = readTensor(g, labels[i], `${name}: Expected ${labels[i]} to be a Tensor or null`);
+        checkShape(name, labels[i], shape, snapshot.shape);
+        return snapshot.data;
       });
-      return finals.map((f) => new Tensor(f, shape));
+      const inShape = kept.rank === 2 ? [kept.batch, this.inputSize] : [this.inputSize];
+      if (H === 0 || kept.batch === 0) {
+        this.consumeForward();
+        return [Tensor.zeros(inShape), ...states.map(() => Tensor.zeros(shape))];
+      }
+      const { dx, initial } = this.backwardStack({ dy: null, batchFirst: false, finals });
+      this.consumeForward();
+      return [new Tensor(dx, inShape), ...initial.map((g) => new Tensor(g, shape))];
     });
   }
 

@@ -27,4 +27,16 @@ export class GRU extends RecurrentBase {
     const [output, [hN]] = this.forwardStates(input, h0 == null ? null : [h0]);
     return [output, hN];
   }
+
+  /**
+   * Backpropagates through the last forward (run in training mode); arguments and
+   * results as `RNN.backward`.
+   * @returns [gradInput, gradH0].
+   */
+  backward(gradOutput: Tensor, gradHn?: Tensor | null): [Tensor, Tensor];
+  backward(gradOutput: PackedSequence, gradHn?: Tensor | null): [PackedSequence, Tensor];
+  backward(gradOutput: Tensor | PackedSequence, gradHn?: Tensor | null): [Tensor | PackedSequence, Tensor] {
+    const [gradInput, [gradH0]] = this.backwardStates(gradOutput, [gradHn]);
+    return [gradInput, gradH0];
+  }
 }

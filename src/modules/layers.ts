@@ -2,13 +2,27 @@
 // packed weights in linear memory, the workspace of a forward, and the final
 // states gathered out of it. RNN, GRU and LSTM (and their cells, a stack of
 // one layer and one step) differ only in their gate count and the kernel
-// export that runs one layer.
+// export that runs one layer. In training mode a forward keeps its tape in
+// one training block (layer-tape.ts) and backward runs the layers in reverse.
 
 import { ALIGNMENT, Gates, PANEL_WIDTH, type Activation } from "../../assembly/abi.js";
 import { checkFitsInMemory, MEMORY_LIMIT_BYTES, roundUp } from "../core/sizes.js";
 import type { MT19937 } from "../core/random.js";
 import type { Kernel } from "../runtime/kernel.js";
 import { Workspace } from "../runtime/kernel.js";
+import {
+  gradientBlockFloats,
+  gradientParts,
+  lastRows,
+  layerInputs,
+  outSize,
+  scatterFinalStates,
+  tapeLayout,
+  transposedFloats,
+  transposedLayerFloats,
+  transposedParts,
+  type TapeLayout,
+} from "./layer-tape.js";
 
 /** The sizes a stack is built for. */
 export interface StackShape {
@@ -37,10 +51,37 @@ export interface StackInput {
   readonly rows: number;
   /** Per state (h, and c for LSTM): layers·dirs × batch × width floats, or null for zeros. */
   readonly initial: readonly (Float32Array | null)[];
-  /** Dropout between layers (training mode, p > 0), or null. */
+  /** Dropout between layers (training mode, p > 0, so only with `keep`), or null. */
   readonly dropout: { readonly p: number; readonly rng: MT19937 } | null;
   /** Whether the caller wants the last layer's output rows (a cell needs only the final states). */
   readonly output: boolean;
+  /** Training mode: keep what backward needs (replacing what the previous forward kept). */
+  readonly keep: boolean;
+}
+
+/** What backward is given, in the stack's row order (sorted, time-major unless `batchFirst`). */
+export interface StackGradient {
+  /** dL/d(the last layer's output rows), rows × dirs·out, or (batch, steps, dirs·out) when batchFirst; null: zeros. */
+  readonly dy: Float32Array | null;
+  readonly batchFirst: boolean;
+  /** Per state: dL/d(final states), layers·dirs × batch × width in sorted order, or null for zeros. */
+  readonly finals: readonly (Float32Array | null)[];
+}
+
+export interface StackGradientResult {
+  /** dL/dx, rows × inputSize, time-major. */
+  readonly dx: Float32Array;
+  /** Per state: dL/d(initial states), layers·dirs × batch × width in sorted order. */
+  readonly initial: Float32Array[];
+}
+
+/** A training forward's tape: where it lies in the training block, and the sizes it ran with. */
+interface Tape {
+  readonly layout: TapeLayout;
+  readonly base: number;
+  readonly batchSizes: Int32Array;
+  readonly rows: number;
+  readonly dropout: boolean;
 }
 
 export interface StackOutput {
@@ -62,15 +103,6 @@ function blockFloats(s: StackShape, inputs: number): { wIh: number; bias: number
     wHh: s.gates * h8 * outSize(s),
     wHr: s.proj > 0 ? roundUp(s.proj, PANEL_WIDTH) * s.hidden : 0,
   };
-}
-
-function layerInputs(s: StackShape, layer: number): number {
-  return layer === 0 ? s.inputSize : s.dirs * outSize(s);
-}
-
-/** Features of h: projSize when projecting, else hidden. */
-function outSize(s: StackShape): number {
-  return s.proj > 0 ? s.proj : s.hidden;
 }
 
 function layerFloats(s: StackShape, layer: number): number {
@@ -112,15 +144,22 @@ export class LayerStack {
   readonly shape: StackShape;
   private readonly kernel: Kernel;
   private readonly workspace: Workspace;
+  /** The training block: what a train-mode forward keeps, and its backward's scratch and gradients. */
+  private readonly trainSpace: Workspace;
   /** The module's type, for messages. */
   private readonly label: string;
   private weights = 0;
+  /** Transposed weight panels for backward, packed at the first backward after the weights changed. */
+  private transposed = 0;
+  private transposedStale = true;
+  private tape: Tape | null = null;
 
   private constructor(kernel: Kernel, shape: StackShape, label: string) {
     this.kernel = kernel;
     this.shape = shape;
     this.label = label;
     this.workspace = new Workspace(kernel);
+    this.trainSpace = new Workspace(kernel);
   }
 
   /** A stack with `params` packed; frees what it took if allocating fails. */
@@ -154,13 +193,15 @@ export class LayerStack {
 
   /**
    * Packs every layer's weights into the kernel layout. Takes the staging
-   * first, so a failure to allocate throws before anything changed.
+   * first, so a failure to allocate throws before anything changed. The
+   * transposed panels of backward are repacked lazily from then on.
    */
   pack(params: ReadonlyMap<string, Float32Array>, name: ParameterNamer): void {
     const s = this.shape;
     if (s.hidden === 0) return;
     const k = this.kernel;
     const staging = this.workspace.ensure(stagingFloats(s));
+    this.transposedStale = true;
     const exports = k.exports;
     const h8 = roundUp(s.hidden, PANEL_WIDTH);
     const rows = s.gates * s.hidden;
@@ -168,6 +209,7 @@ export class LayerStack {
       k.write(staging, data);
       return staging;
     };
+    exports.set_write_window(this.weights);
     let at = this.weights;
     for (let l = 0; l < s.layers; l++) {
       const inputs = layerInputs(s, l);
@@ -200,8 +242,13 @@ export class LayerStack {
     }
   }
 
-  /** Runs every layer on a validated input. */
+  /**
+   * Runs every layer on a validated input. With `keep` the forward's tape
+   * replaces the previous one; without it whatever was kept is freed.
+   */
   run(input: StackInput): StackOutput {
+    if (input.keep) return this.runKept(input);
+    this.forgetTape(true);
     const s = this.shape;
     const k = this.kernel;
     const { batchSizes, rows } = input;
@@ -230,6 +277,8 @@ export class LayerStack {
     if (!(total * 4 <= MEMORY_LIMIT_BYTES))
       checkFitsInMemory(total * 4, `${this.label}.forward on ${rows} rows (its workspace)`);
     let cursor = this.workspace.ensure(total);
+    // Every buffer the layer calls write is in the workspace block: the kernel's write window.
+    k.exports.set_write_window(cursor);
     const at = sizes.map((n) => {
       const ptr = cursor;
       cursor += n * 4;
@@ -239,101 +288,383 @@ export class LayerStack {
     const initPtrs = at.slice(4, 4 + widths.length);
     const [cPtr, mPtr, bsPtr] = at.slice(4 + widths.length);
     const yPong = s.layers > 1 ? yPongOrNone : yPing;
-
-    const mem = k.f32();
-    if (input.batchFirst) writeTimeMajor(mem, xPtr / 4, input.x, steps, batch, s.inputSize);
-    else mem.set(input.x, xPtr / 4);
-    input.initial.forEach((values, i) => {
-      if (values === null) mem.fill(0, initPtrs[i] / 4, initPtrs[i] / 4 + stateFloats[i]);
-      else mem.set(values, initPtrs[i] / 4);
-    });
-    k.i32().set(batchSizes, bsPtr / 4);
+    this.writeInputs(input, xPtr, initPtrs, stateFloats, bsPtr);
 
     const finals = stateFloats.map((n) => new Float32Array(n));
     let layerIn = xPtr;
     let layerOut = yPing;
-    let at0 = this.weights;
     for (let l = 0; l < s.layers; l++) {
-      const inputs = layerInputs(s, l);
-      const { wIh, bias, wHh, wHr } = layerPointers(s, l, at0);
-      at0 += layerFloats(s, l) * 4;
-      const h0 = initPtrs[0] + l * s.dirs * batch * out * 4;
-      // The kernel export of the cell kind, called directly: a hot call site with plain arguments.
-      if (s.gates === Gates.Elman) {
-        k.exports.rnn_layer(
-          layerOut,
-          layerIn,
-          inputs,
-          inputs,
-          pPtr,
-          wIh,
-          bias,
-          wHh,
-          h0,
-          bsPtr,
-          steps,
-          s.hidden,
-          s.dirs,
-          s.activation,
-        );
-      } else if (s.gates === Gates.GRU) {
-        k.exports.gru_layer(
-          layerOut,
-          layerIn,
-          inputs,
-          inputs,
-          pPtr,
-          wIh,
-          bias,
-          wHh,
-          h0,
-          bsPtr,
-          steps,
-          s.hidden,
-          s.dirs,
-        );
-      } else {
-        const c0 = initPtrs[1] + l * s.dirs * batch * s.hidden * 4;
-        k.exports.lstm_layer(
-          layerOut,
-          cPtr,
-          layerIn,
-          inputs,
-          inputs,
-          pPtr,
-          wIh,
-          bias,
-          wHh,
-          s.proj > 0 ? wHr : 0,
-          s.proj > 0 ? mPtr : 0,
-          h0,
-          c0,
-          bsPtr,
-          steps,
-          s.hidden,
-          s.proj,
-          s.dirs,
-        );
-      }
-      const view = k.f32();
-      const offsetOf = (i: number): number => l * s.dirs * batch * widths[i];
-      gatherFinalStates(view, layerOut / 4, batchSizes, s.dirs, out, finals[0], offsetOf(0));
-      if (lstm) gatherFinalStates(view, cPtr / 4, batchSizes, s.dirs, s.hidden, finals[1], offsetOf(1));
-      if (l < s.layers - 1 && input.dropout !== null) {
-        applyDropout(view, layerOut / 4, rows * s.dirs * out, input.dropout.p, input.dropout.rng);
-      }
+      const call = { y: layerOut, c: cPtr, x: layerIn, p: pPtr, m: mPtr, init: initPtrs, bs: bsPtr, tape: 0 };
+      this.forwardLayer(l, { ...call, steps, batch });
+      this.gatherLayer(l, layerOut, cPtr, batchSizes, finals);
       layerIn = layerOut;
       layerOut = layerOut === yPing ? yPong : yPing;
     }
     return { y: input.output ? k.read(layerIn, rows * s.dirs * out) : null, finals };
   }
 
-  /** Frees the weights and the workspace. */
+  /**
+   * Forgets the kept tape; with `free` also gives its block back (an eval-mode
+   * forward keeps nothing), else the block is reused by the next train-mode forward.
+   */
+  forgetTape(free: boolean): void {
+    this.tape = null;
+    if (free) this.trainSpace.release();
+  }
+
+  /**
+   * Backward through the kept forward: layers from last to first, each
+   * layer's dx (through its dropout mask) the previous layer's dy. Adds the
+   * parameter gradients with `accumulate` (under the names of `name`) and
+   * consumes the tape. `params` are the weights in use, for the transposed
+   * panels when they are stale. Throws before anything changed if memory
+   * for the panels cannot be had.
+   */
+  backward(
+    grad: StackGradient,
+    params: ReadonlyMap<string, Float32Array>,
+    name: ParameterNamer,
+    accumulate: (name: string, values: Float32Array) => void,
+  ): StackGradientResult {
+    const tape = this.tape!;
+    const s = this.shape;
+    const k = this.kernel;
+    this.packTransposed(params, name);
+    const { layout, base, batchSizes, rows } = tape;
+    // Every buffer the backward calls write (dy, dc, dg, dx, dh0, dc0, grads) is in the training block.
+    k.exports.set_write_window(base);
+    const ptr = (floats: number): number => base + floats * 4;
+    const steps = batchSizes.length;
+    const batch = batchSizes[0];
+    const out = outSize(s);
+    const lstm = this.stateCount === 2;
+    const last = lastRows(batchSizes);
+    const yFloats = rows * s.dirs * out;
+    let gradientTotal = 0;
+    for (let l = 0; l < s.layers; l++) gradientTotal += gradientBlockFloats(s, l);
+
+    // Float indices into memory of the block's parts (layout offsets are relative to the block).
+    const f = (floats: number): number => base / 4 + floats;
+    let mem = k.f32();
+    mem.fill(0, f(layout.grads), f(layout.grads) + gradientTotal);
+    const dyTop = f(layout.dyA);
+    if (grad.dy === null) mem.fill(0, dyTop, dyTop + yFloats);
+    else if (grad.batchFirst) writeTimeMajor(mem, dyTop, grad.dy, steps, batch, s.dirs * out);
+    else mem.set(grad.dy, dyTop);
+
+    let dy = layout.dyA;
+    let gradsAt = layout.grads;
+    const gradsAtOf: number[] = [];
+    for (let l = 0; l < s.layers; l++) {
+      gradsAtOf.push(gradsAt);
+      gradsAt += gradientBlockFloats(s, l);
+    }
+    let transposedAt = this.transposed;
+    const transposedOf: number[] = [];
+    for (let l = 0; l < s.layers; l++) {
+      transposedOf.push(transposedAt);
+      transposedAt += transposedLayerFloats(s, l) * 4;
+    }
+    for (let l = s.layers - 1; l >= 0; l--) {
+      const inputs = layerInputs(s, l);
+      const dx = l === 0 ? layout.dx : dy === layout.dyA ? layout.dyB : layout.dyA;
+      const stateAt = (i: number): number => l * s.dirs * batch * this.stateWidth(i);
+      mem = k.f32();
+      if (grad.finals[0] !== null) scatterFinalStates(mem, f(dy), last, s.dirs, out, grad.finals[0], stateAt(0));
+      if (lstm) {
+        mem.fill(0, f(layout.dc), f(layout.dc) + rows * s.dirs * s.hidden);
+        if (grad.finals[1] !== null) {
+          scatterFinalStates(mem, f(layout.dc), last, s.dirs, s.hidden, grad.finals[1], stateAt(1));
+        }
+      }
+      const x = l === 0 ? layout.x : tape.dropout ? layout.dropped[l - 1] : layout.y[l - 1];
+      const t = transposedParts(s, l);
+      const wtIh = transposedOf[l];
+      const wtHh = wtIh + s.dirs * t.ih * 4;
+      const wtHr = wtHh + s.dirs * t.hh * 4;
+      const h0 = ptr(layout.initial[0] + stateAt(0));
+      const dh0 = ptr(layout.dInitial[0] + stateAt(0));
+      const bs = ptr(layout.batchSizes);
+      const common = [ptr(layout.scratch), ptr(x), inputs, inputs, ptr(layout.y[l])] as const;
+      if (s.gates === Gates.Elman) {
+        k.exports.rnn_layer_backward(
+          ptr(dx),
+          ptr(dy),
+          ...common,
+          h0,
+          dh0,
+          wtIh,
+          wtHh,
+          ptr(gradsAtOf[l]),
+          bs,
+          steps,
+          s.hidden,
+          s.dirs,
+          s.activation,
+        );
+      } else if (s.gates === Gates.GRU) {
+        k.exports.gru_layer_backward(
+          ptr(dx),
+          ptr(dy),
+          ...common,
+          h0,
+          dh0,
+          ptr(layout.tape[l]),
+          wtIh,
+          wtHh,
+          ptr(gradsAtOf[l]),
+          bs,
+          steps,
+          s.hidden,
+          s.dirs,
+        );
+      } else {
+        k.exports.lstm_layer_backward(
+          ptr(dx),
+          ptr(dy),
+          ptr(layout.dc),
+          ...common,
+          ptr(layout.c[l]),
+          h0,
+          ptr(layout.initial[1] + stateAt(1)),
+          dh0,
+          ptr(layout.dInitial[1] + stateAt(1)),
+          ptr(layout.tape[l]),
+          wtIh,
+          wtHh,
+          s.proj > 0 ? wtHr : 0,
+          ptr(gradsAtOf[l]),
+          bs,
+          steps,
+          s.hidden,
+          s.proj,
+          s.dirs,
+        );
+      }
+      if (l > 0 && tape.dropout) multiplyInPlace(k.f32(), f(dx), f(layout.mask[l - 1]), yFloats);
+      dy = dx;
+    }
+
+    const grads = k.read(ptr(layout.grads), gradientTotal);
+    const result: StackGradientResult = {
+      dx: k.read(ptr(layout.dx), rows * s.inputSize),
+      initial: layout.dInitial.map((at, i) => k.read(ptr(at), s.layers * s.dirs * batch * this.stateWidth(i))),
+    };
+    this.tape = null;
+    for (let l = 0; l < s.layers; l++) {
+      for (let d = 0; d < s.dirs; d++) {
+        const parts = gradientParts(s, l, d);
+        const kinds: ParameterKind[] = ["weight_ih", "weight_hh"];
+        if (s.bias) kinds.push("bias_ih", "bias_hh");
+        if (s.proj > 0) kinds.push("weight_hr");
+        for (const kind of kinds) {
+          const at = gradsAtOf[l] - layout.grads + parts[kind].at;
+          accumulate(name(kind, l, d), grads.subarray(at, at + parts[kind].floats));
+        }
+      }
+    }
+    return result;
+  }
+
+  /** Frees the weights, the workspace and whatever training kept. */
   release(): void {
     this.kernel.free(this.weights);
     this.weights = 0;
+    this.kernel.free(this.transposed);
+    this.transposed = 0;
+    this.transposedStale = true;
     this.workspace.release();
+    this.forgetTape(true);
   }
+
+  /** A train-mode forward: every layer's rows, cells and kernel tape kept in the training block. */
+  private runKept(input: StackInput): StackOutput {
+    const s = this.shape;
+    const k = this.kernel;
+    const { batchSizes, rows } = input;
+    const batch = batchSizes[0];
+    const out = outSize(s);
+    const dropout = input.dropout !== null;
+    const layout = tapeLayout(s, rows, batch, batchSizes.length, dropout);
+    checkFitsInMemory(layout.floats * 4, `${this.label}.forward on ${rows} rows in training mode (its tape)`);
+    this.tape = null;
+    const base = this.trainSpace.ensure(layout.floats);
+    k.exports.set_write_window(base);
+    const ptr = (floats: number): number => base + floats * 4;
+    const stateFloats = [out, s.hidden].slice(0, this.stateCount).map((w) => s.layers * s.dirs * batch * w);
+    const init = layout.initial.map(ptr);
+    this.writeInputs(input, ptr(layout.x), init, stateFloats, ptr(layout.batchSizes));
+
+    const finals = stateFloats.map((n) => new Float32Array(n));
+    for (let l = 0; l < s.layers; l++) {
+      const x = l === 0 ? layout.x : dropout ? layout.dropped[l - 1] : layout.y[l - 1];
+      const c = layout.c.length > 0 ? ptr(layout.c[l]) : 0;
+      const tape = layout.tape.length > 0 ? ptr(layout.tape[l]) : 0;
+      const y = ptr(layout.y[l]);
+      const bs = ptr(layout.batchSizes);
+      const steps = batchSizes.length;
+      this.forwardLayer(l, { y, c, x: ptr(x), p: ptr(layout.scratch), m: ptr(layout.m), init, bs, tape, steps, batch });
+      this.gatherLayer(l, y, c, batchSizes, finals);
+      if (l < s.layers - 1 && input.dropout !== null) {
+        const mem = k.f32();
+        const count = rows * s.dirs * out;
+        const [mask, dropped, rowsAt] = [layout.mask[l], layout.dropped[l], layout.y[l]].map((at) => base / 4 + at);
+        drawDropoutMask(mem, mask, count, input.dropout.p, input.dropout.rng);
+        mem.copyWithin(dropped, rowsAt, rowsAt + count);
+        multiplyInPlace(mem, dropped, mask, count);
+      }
+    }
+    this.tape = { layout, base, batchSizes: batchSizes.slice(), rows, dropout };
+    return { y: input.output ? k.read(ptr(layout.y[s.layers - 1]), rows * s.dirs * out) : null, finals };
+  }
+
+  /** Copies the input rows, the initial states (or zeros) and the batch sizes into memory. */
+  private writeInputs(
+    input: StackInput,
+    xPtr: number,
+    initPtrs: readonly number[],
+    stateFloats: readonly number[],
+    bsPtr: number,
+  ): void {
+    const s = this.shape;
+    const k = this.kernel;
+    const steps = input.batchSizes.length;
+    const mem = k.f32();
+    if (input.batchFirst) writeTimeMajor(mem, xPtr / 4, input.x, steps, input.batchSizes[0], s.inputSize);
+    else mem.set(input.x, xPtr / 4);
+    input.initial.forEach((values, i) => {
+      if (values === null) mem.fill(0, initPtrs[i] / 4, initPtrs[i] / 4 + stateFloats[i]);
+      else mem.set(values, initPtrs[i] / 4);
+    });
+    k.i32().set(input.batchSizes, bsPtr / 4);
+  }
+
+  /** Runs layer `l` (all directions) with the kernel export of the cell kind; `tape` 0 keeps nothing. */
+  private forwardLayer(l: number, at: LayerPointers): void {
+    const s = this.shape;
+    const k = this.kernel;
+    const inputs = layerInputs(s, l);
+    const { wIh, bias, wHh, wHr } = layerPointers(s, l, this.weights + layerOffset(s, l) * 4);
+    const { steps, batch } = at;
+    const h0 = at.init[0] + l * s.dirs * batch * outSize(s) * 4;
+    if (s.gates === Gates.Elman) {
+      k.exports.rnn_layer(
+        at.y,
+        at.x,
+        inputs,
+        inputs,
+        at.p,
+        wIh,
+        bias,
+        wHh,
+        h0,
+        at.bs,
+        steps,
+        s.hidden,
+        s.dirs,
+        s.activation,
+      );
+    } else if (s.gates === Gates.GRU) {
+      k.exports.gru_layer(
+        at.y,
+        at.x,
+        inputs,
+        inputs,
+        at.p,
+        wIh,
+        bias,
+        wHh,
+        h0,
+        at.bs,
+        steps,
+        s.hidden,
+        s.dirs,
+        at.tape,
+      );
+    } else {
+      const c0 = at.init[1] + l * s.dirs * batch * s.hidden * 4;
+      k.exports.lstm_layer(
+        at.y,
+        at.c,
+        at.x,
+        inputs,
+        inputs,
+        at.p,
+        wIh,
+        bias,
+        wHh,
+        s.proj > 0 ? wHr : 0,
+        s.proj > 0 ? at.m : 0,
+        h0,
+        c0,
+        at.bs,
+        steps,
+        s.hidden,
+        s.proj,
+        s.dirs,
+        at.tape,
+      );
+    }
+  }
+
+  /** Copies layer `l`'s final states (h from its rows `y`, c from `c` for LSTM) into `finals`. */
+  private gatherLayer(l: number, y: number, c: number, batchSizes: Int32Array, finals: Float32Array[]): void {
+    const s = this.shape;
+    const view = this.kernel.f32();
+    const batch = batchSizes[0];
+    const offsetOf = (i: number): number => l * s.dirs * batch * this.stateWidth(i);
+    gatherFinalStates(view, y / 4, batchSizes, s.dirs, outSize(s), finals[0], offsetOf(0));
+    if (finals.length === 2) gatherFinalStates(view, c / 4, batchSizes, s.dirs, s.hidden, finals[1], offsetOf(1));
+  }
+
+  /**
+   * Packs the transposed weight panels of backward (TRAIN-ABI §2) when the
+   * weights changed since they were last packed: once per parameters version.
+   */
+  private packTransposed(params: ReadonlyMap<string, Float32Array>, name: ParameterNamer): void {
+    if (!this.transposedStale) return;
+    const s = this.shape;
+    const k = this.kernel;
+    if (this.transposed === 0) this.transposed = k.alloc(transposedFloats(s));
+    const staging = this.workspace.ensure(stagingFloats(s));
+    k.exports.set_write_window(this.transposed);
+    const rows = s.gates * s.hidden;
+    const packOne = (dst: number, data: Float32Array, r: number, cols: number): void => {
+      k.write(staging, data);
+      k.exports.pack_transposed(dst, staging, r, cols);
+    };
+    let at = this.transposed;
+    for (let l = 0; l < s.layers; l++) {
+      const t = transposedParts(s, l);
+      for (let d = 0; d < s.dirs; d++) {
+        const get = (kind: ParameterKind): Float32Array => params.get(name(kind, l, d))!;
+        packOne(at + d * t.ih * 4, get("weight_ih"), rows, layerInputs(s, l));
+        packOne(at + (s.dirs * t.ih + d * t.hh) * 4, get("weight_hh"), rows, outSize(s));
+        if (s.proj > 0) packOne(at + (s.dirs * (t.ih + t.hh) + d * t.hr) * 4, get("weight_hr"), s.proj, s.hidden);
+      }
+      at += transposedLayerFloats(s, l) * 4;
+    }
+    this.transposedStale = false;
+  }
+}
+
+/** Byte pointers (and sizes) one layer's forward call works with. */
+interface LayerPointers {
+  readonly y: number;
+  readonly c: number;
+  readonly x: number;
+  readonly p: number;
+  readonly m: number;
+  readonly init: readonly number[];
+  readonly bs: number;
+  readonly tape: number;
+  readonly steps: number;
+  readonly batch: number;
+}
+
+/** Float offset of layer `l`'s packed weights from the start of the stack's weights. */
+function layerOffset(s: StackShape, l: number): number {
+  return l === 0 ? 0 : layerFloats(s, 0) + (l - 1) * layerFloats(s, 1);
 }
 
 /** Packs a staged (gates·hidden) × cols weight: plain panels for one gate, gate-interleaved panels otherwise. */
@@ -393,10 +724,16 @@ function gatherFinalStates(
   }
 }
 
-/** Inverted dropout in place, as at::dropout: keep with 1 − p, scale kept values by 1/(1 − p). */
-function applyDropout(mem: Float32Array, from: number, count: number, p: number, rng: MT19937): void {
+/**
+ * Inverted dropout's mask, as at::dropout draws it: keep with 1 − p, scale kept
+ * values by 1/(1 − p); 0 where dropped, 1/(1 − p) where kept, written at float `at`.
+ */
+function drawDropoutMask(mem: Float32Array, at: number, count: number, p: number, rng: MT19937): void {
   const scale = p === 1 ? 0 : 1 / (1 - p);
-  for (let i = from; i < from + count; i++) {
-    mem[i] = rng.nextFloat24() < p ? mem[i] * 0 : mem[i] * scale;
-  }
+  for (let i = at; i < at + count; i++) mem[i] = rng.nextFloat24() < p ? 0 : scale;
+}
+
+/** mem[to + i] *= mem[by + i] for i < count. */
+function multiplyInPlace(mem: Float32Array, to: number, by: number, count: number): void {
+  for (let i = 0; i < count; i++) mem[to + i] *= mem[by + i];
 }

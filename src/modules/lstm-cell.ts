@@ -20,4 +20,19 @@ export class LSTMCell extends CellBase {
     const [h, c] = this.stepStates(input, readPair(state, "LSTMCell: Expected the state to be a pair [h, c]"));
     return [h, c];
   }
+
+  /**
+   * Backpropagates through the last step (run in training mode); as `RNNCell.backward`.
+   * @param gradState [dL/dh', dL/dc'] with their shapes; either entry null for zeros.
+   * @returns [gradInput, [gradHx, gradCx]].
+   * @throws as `RNNCell.backward`; TypeError if `gradState` is not a pair.
+   */
+  backward(gradState: readonly [Tensor | null, Tensor | null]): [Tensor, [Tensor, Tensor]] {
+    const pair = readPair(gradState, "LSTMCell.backward: Expected gradState to be a pair [gradH, gradC]") ?? [
+      null,
+      null,
+    ];
+    const [gradInput, gradHx, gradCx] = this.backwardStep(pair);
+    return [gradInput, [gradHx, gradCx]];
+  }
 }

@@ -43,9 +43,33 @@ export class LSTM extends RecurrentBase {
     );
     return [output, [hN, cN]];
   }
+
+  /**
+   * Backpropagates through the last forward (run in training mode); gradOutput as in
+   * `RNN.backward`.
+   * @param gradState [dL/dhN, dL/dcN] with hN's and cN's shapes; either entry, or the pair, null
+   *   or omitted for zeros.
+   * @returns [gradInput in the input's form, [gradH0, gradC0]] with h0's and c0's shapes.
+   * @throws as `RNN.backward`; TypeError if `gradState` is not a pair.
+   */
+  backward(gradOutput: Tensor, gradState?: readonly [Tensor | null, Tensor | null] | null): [Tensor, [Tensor, Tensor]];
+  backward(
+    gradOutput: PackedSequence,
+    gradState?: readonly [Tensor | null, Tensor | null] | null,
+  ): [PackedSequence, [Tensor, Tensor]];
+  backward(
+    gradOutput: Tensor | PackedSequence,
+    gradState?: readonly [Tensor | null, Tensor | null] | null,
+  ): [Tensor | PackedSequence, [Tensor, Tensor]] {
+    const [gradInput, [gradH0, gradC0]] = this.backwardStates(
+      gradOutput,
+      readPair(gradState, "LSTM.backward: Expected gradState to be a pair [gradHn, gradCn]"),
+    );
+    return [gradInput, [gradH0, gradC0]];
+  }
 }
 
-/** An LSTM state [h, c], read once; null or undefined for zeros. */
+/** An LSTM state (or its gradient) [h, c], read once; null or undefined for zeros. */
 export function readPair(state: unknown, expected: string): [unknown, unknown] | null {
   if (state === null || state === undefined) return null;
   if (!Array.isArray(state) || state.length !== 2)

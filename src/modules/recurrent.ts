@@ -3,17 +3,18 @@
 // state dict, and a forward that validates every argument into a plain plan
 // (batched, unbatched, batch-first or packed; states in sorted order) before
 // the layer stack executes it. Each module adds only its gate count, the
-// kernel export of one layer, and the form of its state.
+// kernel export of one layer, and the form of its state. Backward validates
+// the gradients in the output's form and returns them in the input's.
 
 import { Activation, type Gates } from "../../assembly/abi.js";
 import { readTensor, Tensor } from "../core/tensor.js";
-import { formatShape } from "../core/describe.js";
+import { describe, formatShape } from "../core/describe.js";
 import { MT19937, randomSeed } from "../core/random.js";
 import type { TensorSnapshot } from "../core/snapshot.js";
 import { activeKernel } from "../runtime/runtime.js";
 import { PackedSequence, readPackedSequence } from "../sequence/packed.js";
 import { checkStackFits, type ParameterNamer, type StackShape } from "./layers.js";
-import { StackModule } from "./stack-module.js";
+import { checkShape, StackModule } from "./stack-module.js";
 import { checkDropout, type RecurrentConfig } from "./options.js";
 import { recurrentInit, type ParameterSpec } from "./parameters.js";
 
@@ -38,7 +39,10 @@ interface ForwardPlan {
   readonly dropout: number;
 }
 
-export abstract class RecurrentBase extends StackModule {
+/** What a train-mode forward keeps of its plan for backward: the forms and sizes, no data. */
+type KeptPlan = Omit<ForwardPlan, "x" | "initial" | "dropout">;
+
+export abstract class RecurrentBase extends StackModule<KeptPlan> {
   readonly numLayers: number;
   readonly batchFirst: boolean;
   readonly bidirectional: boolean;
@@ -105,13 +109,120 @@ export abstract class RecurrentBase extends StackModule {
    * one tensor, or LSTM's two), guarded against re-entry.
    */
   protected forwardStates(input: unknown, states: readonly unknown[] | null): [Tensor | PackedSequence, Tensor[]] {
-    return this.guard(() => this.execute(this.plan(input, states)));
+    return this.guard(() => {
+      // Read once: user code run while validating (a getter) cannot switch the mode mid-call.
+      const training = this.training;
+      const plan = this.plan(input, states, training);
+      this.beginForward(training);
+      const result = this.execute(plan, training);
+      const { form, batchFirst, steps, batch, rows, batchSizes, sortedIndices, unsortedIndices } = plan;
+      this.endForward(training, { form, batchFirst, steps, batch, rows, batchSizes, sortedIndices, unsortedIndices });
+      return result;
+    });
+  }
+
+  /**
+   * The whole backward of a module whose final-state gradients are `states`
+   * (one tensor or LSTM's two, null entries and null for zeros), guarded.
+   */
+  protected backwardStates(
+    gradOutput: unknown,
+    states: readonly unknown[] | null,
+  ): [Tensor | PackedSequence, Tensor[]] {
+    return this.guard(() => {
+      const plan = this.keptForward();
+      const dy = this.readGradOutput(gradOutput, plan);
+      const finals = this.readGradStates(states, plan);
+      const { steps, batch } = plan;
+      const planes = this.numLayers * this.numDirections;
+      const widths = Array.from({ length: this.stack.stateCount }, (_, i) => this.stack.stateWidth(i));
+      const stateShape = (i: number): number[] =>
+        plan.form === "unbatched" ? [planes, widths[i]] : [planes, batch, widths[i]];
+      const inShape =
+        plan.form === "unbatched"
+          ? [steps, this.inputSize]
+          : plan.batchFirst
+            ? [batch, steps, this.inputSize]
+            : [steps, batch, this.inputSize];
+      if (batch === 0) {
+        this.consumeForward();
+        return [Tensor.zeros(inShape), widths.map((_, i) => Tensor.zeros(stateShape(i)))];
+      }
+      const sorted = plan.sortedIndices;
+      const { dx, initial } = this.backwardStack({
+        dy,
+        batchFirst: plan.batchFirst,
+        finals: finals.map((g, i) => (g === null || sorted === null ? g : permuteBatch(g, sorted, planes, widths[i]))),
+      });
+      this.consumeForward();
+      const unsorted = plan.unsortedIndices;
+      const gradStates = initial.map(
+        (g, i) => new Tensor(unsorted === null ? g : permuteBatch(g, unsorted, planes, widths[i]), stateShape(i)),
+      );
+      if (plan.form === "packed") {
+        const data = new Tensor(dx, [plan.rows, this.inputSize]);
+        return [new PackedSequence(data, plan.batchSizes, sorted, unsorted), gradStates];
+      }
+      const data = plan.batchFirst ? timeToBatchMajor(dx, steps, batch, this.inputSize) : dx;
+      return [new Tensor(data, inShape), gradStates];
+    });
+  }
+
+  /** gradOutput read once and checked against the kept output's form; its values. */
+  private readGradOutput(gradOutput: unknown, plan: KeptPlan): Float32Array {
+    const name = `${this.kind}.backward`;
+    const features = this.numDirections * this.stack.stateWidth(0);
+    if (plan.form === "packed") {
+      if (!(gradOutput instanceof PackedSequence)) {
+        throw new TypeError(
+          `${name}: Expected gradOutput to be a PackedSequence like the output of forward, got ${describe(gradOutput)}`,
+        );
+      }
+      const packed = readPackedSequence(gradOutput, "gradOutput");
+      checkShape(name, "gradOutput", [plan.rows, features], packed.data.shape);
+      checkSameIntegers(name, "batchSizes", plan.batchSizes, packed.batchSizes);
+      checkSameIntegers(name, "sortedIndices", plan.sortedIndices, packed.sortedIndices);
+      checkSameIntegers(name, "unsortedIndices", plan.unsortedIndices, packed.unsortedIndices);
+      return packed.data.data;
+    }
+    const g = readTensor(
+      gradOutput,
+      "gradOutput",
+      `${name}: Expected gradOutput to be a Tensor like the output of forward`,
+    );
+    const { steps, batch } = plan;
+    const shape =
+      plan.form === "unbatched"
+        ? [steps, features]
+        : plan.batchFirst
+          ? [batch, steps, features]
+          : [steps, batch, features];
+    checkShape(name, "gradOutput", shape, g.shape);
+    return g.data;
+  }
+
+  /** The final-state gradients, each read once and checked against hN's (cN's) shape; null for zeros. */
+  private readGradStates(states: readonly unknown[] | null, plan: KeptPlan): (Float32Array | null)[] {
+    const name = `${this.kind}.backward`;
+    const count = this.stack.stateCount;
+    if (states === null) return new Array<null>(count).fill(null);
+    const planes = this.numLayers * this.numDirections;
+    const labels = count === 1 ? ["gradHn"] : ["gradHn", "gradCn"];
+    return states.map((g, i) => {
+      if (g === null || g === undefined) return null;
+      const label = labels[i];
+      const snapshot = readTensor(g, label, `${name}: Expected ${label} to be a Tensor or null`);
+      const width = this.stack.stateWidth(i);
+      const shape = plan.form === "unbatched" ? [planes, width] : [planes, plan.batch, width];
+      checkShape(name, label, shape, snapshot.shape);
+      return snapshot.data;
+    });
   }
 
   /** Reads and validates every argument once, in PyTorch's order of checks. */
-  private plan(input: unknown, states: readonly unknown[] | null): ForwardPlan {
+  private plan(input: unknown, states: readonly unknown[] | null, training: boolean): ForwardPlan {
     const name = this.kind;
-    const dropout = this.training && this.dropoutP > 0 ? this.dropoutP : 0;
+    const dropout = training && this.dropoutP > 0 ? this.dropoutP : 0;
     if (input instanceof PackedSequence) {
       const packed = readPackedSequence(input);
       const data = packed.data;
@@ -165,8 +276,8 @@ export abstract class RecurrentBase extends StackModule {
     };
   }
 
-  /** Runs a plan on the layer stack and shapes the results as PyTorch does. */
-  private execute(plan: ForwardPlan): [Tensor | PackedSequence, Tensor[]] {
+  /** Runs a plan on the layer stack (keeping its tape in training mode) and shapes the results as PyTorch does. */
+  private execute(plan: ForwardPlan, training: boolean): [Tensor | PackedSequence, Tensor[]] {
     const { steps, batch } = plan;
     const planes = this.numLayers * this.numDirections;
     const stateCount = this.stack.stateCount;
@@ -193,6 +304,7 @@ export abstract class RecurrentBase extends StackModule {
       ),
       dropout: plan.dropout > 0 ? { p: plan.dropout, rng: this.dropoutRng } : null,
       output: true,
+      keep: training,
     });
     const unsorted = plan.unsortedIndices;
     const states = finals.map(
@@ -279,6 +391,18 @@ function repr(name: RecurrentName, c: Omit<RecurrentConfig, "nonlinearity" | "se
   if (c.dropout !== 0) s += `, dropout=${c.dropout}`;
   if (c.bidirectional) s += ", bidirectional=True";
   return `${s})`;
+}
+
+/** A packed gradient's integer fields must be the output's. */
+function checkSameIntegers(name: string, what: string, expected: Int32Array | null, got: Int32Array | null): void {
+  const same =
+    expected === null || got === null
+      ? expected === got
+      : expected.length === got.length && expected.every((v, i) => v === got[i]);
+  if (!same) {
+    const show = (v: Int32Array | null): string => (v === null ? "None" : `[${Array.from(v).join(", ")}]`);
+    throw new RangeError(`${name}: Expected gradOutput with the output's ${what} ${show(expected)}, got ${show(got)}`);
+  }
 }
 
 /** State-shaped data (planes × batch × width) with the batch rows reordered: out[:, i] = src[:, index[i]]. */

@@ -26,6 +26,20 @@ export class RNNCell extends CellBase {
     return this.stepStates(input, hx == null ? null : [hx])[0];
   }
 
+  /**
+   * Backpropagates through the last step (run in training mode): adds the
+   * parameter gradients into `gradients()`.
+   * @param gradH dL/dh', h''s shape.
+   * @returns [gradInput with the input's shape, gradHx with hx's shape (also when the step had no hx)].
+   * @throws Error before any step, after an eval-mode step, a second time for one step, or once the
+   *   parameters changed; TypeError / RangeError for a gradient of the wrong type or shape. Nothing
+   *   changes then.
+   */
+  backward(gradH: Tensor): [Tensor, Tensor] {
+    const [gradInput, gradHx] = this.backwardStep([gradH]);
+    return [gradInput, gradHx];
+  }
+
   protected reprExtra(): string {
     return this.nonlinearity === "tanh" ? "" : `, nonlinearity=${this.nonlinearity}`;
   }

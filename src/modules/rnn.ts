@@ -37,4 +37,23 @@ export class RNN extends RecurrentBase {
     const [output, [hN]] = this.forwardStates(input, h0 == null ? null : [h0]);
     return [output, hN];
   }
+
+  /**
+   * Backpropagates through the last forward (run in training mode): adds the
+   * parameter gradients into `gradients()` and returns the input's and h0's.
+   * @param gradOutput dL/d(output), in the output's form: a Tensor of its shape, or a
+   *   PackedSequence with its batchSizes and indices.
+   * @param gradHn dL/d(hN), hN's shape; null or omitted for zeros.
+   * @returns [gradInput in the input's form (PackedSequence for packed input), gradH0 with h0's shape
+   *   (also when forward had no h0)].
+   * @throws Error before any forward, after an eval-mode forward, a second time for one forward, or
+   *   once the parameters changed; TypeError / RangeError for a gradient of the wrong form or shape.
+   *   Nothing changes then.
+   */
+  backward(gradOutput: Tensor, gradHn?: Tensor | null): [Tensor, Tensor];
+  backward(gradOutput: PackedSequence, gradHn?: Tensor | null): [PackedSequence, Tensor];
+  backward(gradOutput: Tensor | PackedSequence, gradHn?: Tensor | null): [Tensor | PackedSequence, Tensor] {
+    const [gradInput, [gradH0]] = this.backwardStates(gradOutput, [gradHn]);
+    return [gradInput, gradH0];
+  }
 }

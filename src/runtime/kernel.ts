@@ -11,11 +11,15 @@ export interface KernelExports {
   free(ptr: number): void;
   /** Payload bytes allocated; a wasm i32, so read it as `allocated_bytes() >>> 0` above 2 GiB. */
   allocated_bytes(): number;
+  /** Names the one block (a pointer from alloc) the next export calls may write; 0 for none. */
+  set_write_window(ptr: number): void;
   /** Which build this is: 0 scalar, 1 simd, 2 relaxed (from the compiler's feature flags). */
   kernel_build(): number;
   pack_panels(panels: number, w: number, rows: number, cols: number): void;
   pack_gate_panels(panels: number, w: number, gates: number, hidden: number, cols: number): void;
   pack_gate_bias(dst: number, bIh: number, bHh: number, gates: number, hidden: number): void;
+  /** Packs wᵀ of a rows × cols weight as panels [ceil(cols/8)][rows][8] (roundUp(cols, 8)·rows floats). */
+  pack_transposed(panels: number, w: number, rows: number, cols: number): void;
   gemm(
     y: number,
     ldy: number,
@@ -28,6 +32,18 @@ export interface KernelExports {
     depth: number,
     cols: number,
     act: number,
+  ): void;
+  /** c[i][j] += Σ_r a[r][i]·b[r][j] for i < m, j < n (row strides in floats). */
+  gemm_tn(
+    c: number,
+    ldc: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    rows: number,
+    m: number,
+    n: number,
   ): void;
   rnn_layer(
     y: number,
@@ -59,6 +75,8 @@ export interface KernelExports {
     steps: number,
     hidden: number,
     dirs: number,
+    /** 0 in eval mode; else rows × dirs × 4·H8 floats receiving [r | z | n | W_hn h + b_hn]. */
+    tape?: number,
   ): void;
   lstm_layer(
     y: number,
@@ -74,6 +92,74 @@ export interface KernelExports {
     m: number,
     h0: number,
     c0: number,
+    batchSizes: number,
+    steps: number,
+    hidden: number,
+    proj: number,
+    dirs: number,
+    /** 0 in eval mode; else rows × dirs × 4·H8 floats receiving the activated gates [i | f | g | o]. */
+    tape?: number,
+  ): void;
+  /** Backward of rnn_layer (TRAIN-ABI.md §5); dg: rows × dirs × 3·H8 floats of scratch. */
+  rnn_layer_backward(
+    dx: number,
+    dy: number,
+    dg: number,
+    x: number,
+    ldx: number,
+    inputs: number,
+    y: number,
+    h0: number,
+    dh0: number,
+    wtIh: number,
+    wtHh: number,
+    grads: number,
+    batchSizes: number,
+    steps: number,
+    hidden: number,
+    dirs: number,
+    act: number,
+  ): void;
+  /** Backward of gru_layer (TRAIN-ABI.md §5); dg: rows × dirs × 7·H8 floats of scratch. */
+  gru_layer_backward(
+    dx: number,
+    dy: number,
+    dg: number,
+    x: number,
+    ldx: number,
+    inputs: number,
+    y: number,
+    h0: number,
+    dh0: number,
+    tape: number,
+    wtIh: number,
+    wtHh: number,
+    grads: number,
+    batchSizes: number,
+    steps: number,
+    hidden: number,
+    dirs: number,
+  ): void;
+  /** Backward of lstm_layer (TRAIN-ABI.md §5); dg: rows × dirs × 9·H8 floats of scratch. */
+  lstm_layer_backward(
+    dx: number,
+    dy: number,
+    dc: number,
+    dg: number,
+    x: number,
+    ldx: number,
+    inputs: number,
+    y: number,
+    c: number,
+    h0: number,
+    c0: number,
+    dh0: number,
+    dc0: number,
+    tape: number,
+    wtIh: number,
+    wtHh: number,
+    wtHr: number,
+    grads: number,
     batchSizes: number,
     steps: number,
     hidden: number,

@@ -11,6 +11,10 @@
 // start, packed batches) still shows as an O(1) error. The tolerance
 // propagates the f32 dot-product bound of each gate pre-activation and 8 ULP
 // per σ/tanh (the kernel's are ≤ 4) through the cell's equations, × 2.
+//
+// Every case runs twice, with a training tape and without: y and c must be
+// the same bits, and the tape (activated gates; GRU's W_hn h + b_hn) must
+// match the reference's gates within their own bounds.
 
 import { PACK_FLOATS } from "../../assembly/gemm";
 import { lstm_layer } from "../../assembly/lstm";
@@ -67,7 +71,7 @@ class Layer {
   x: usize;
   wih: usize; whh: usize; whr: usize; bih: usize; bhh: usize;  // dense, per direction one after another
   wihP: usize; whhP: usize; whrP: usize; biasP: usize;          // packed
-  h0: usize; c0: usize; p: usize; m: usize;
+  h0: usize; c0: usize; p: usize; m: usize; tape: usize;
   yBase: usize; cBase: usize; y: usize; c: usize;
   inHash: u32 = 0;
 
@@ -130,6 +134,7 @@ class Layer {
     fillRandom(this.h0, dirs * this.batch0 * this.out);
     fillRandom(this.c0, dirs * this.batch0 * hidden, 2);
     this.p = allocFloats(this.rows * dirs * gh8);
+    this.tape = allocFloats(this.rows * dirs * 4 * this.h8);
     let yLen = this.rows * dirs * this.out + 2 * PAD;
     let cLen = this.rows * dirs * hidden + 2 * PAD;
     this.yBase = allocFloats(yLen, 1);
@@ -221,6 +226,7 @@ class Layer {
     free(this.h0 - 8);
     free(this.c0 - 12);
     free(this.p);
+    free(this.tape);
     free(this.yBase - 4);
     free(this.cBase - 8);
   }
@@ -246,6 +252,24 @@ class Layer {
     }
     if (this.inputsHash() != this.inHash && tally.failed()) log<string>(this.describe() + ": an input buffer changed");
   }
+
+  /** Hash of the outputs y and c, guards included. */
+  outputsHash(): u32 {
+    return hashFloats(this.yBase, this.rows * this.dirs * this.out + 2 * PAD) ^
+      hashFloats(this.cBase, this.rows * this.dirs * this.hidden + 2 * PAD);
+  }
+
+  /** Checks that the run without a tape (`run(0)`) stored the same bits as the run with one. */
+  checkSameWithoutTape(withTape: u32): void {
+    if (this.outputsHash() != withTape && tally.failed()) {
+      log<string>(this.describe() + ": outputs differ with and without a tape");
+    }
+  }
+
+  /** The tape's gate g, unit j of `row`, direction d. */
+  taped(row: i32, d: i32, g: i32, j: i32): f64 {
+    return f(this.tape, (row * this.dirs + d) * 4 * this.h8 + g * this.h8 + j);
+  }
 }
 
 /** Error bound of the last preActivation (a module global: AS has no out-parameters). */
@@ -255,7 +279,11 @@ function checkLstm(L: Layer): void {
   let hidden = L.hidden;
   let proj = L.proj;
   lstm_layer(L.y, L.c, L.x, L.ldx, L.inputs, L.p, L.wihP, L.biasP, L.whhP, L.whrP, L.m, L.h0, L.c0, L.bsp,
-             L.steps, hidden, proj, L.dirs);
+             L.steps, hidden, proj, L.dirs, 0);
+  let withoutTape = L.outputsHash();
+  lstm_layer(L.y, L.c, L.x, L.ldx, L.inputs, L.p, L.wihP, L.biasP, L.whhP, L.whrP, L.m, L.h0, L.c0, L.bsp,
+             L.steps, hidden, proj, L.dirs, L.tape);
+  L.checkSameWithoutTape(withoutTape);
   tally.cases++;
   let ldy = L.dirs * L.out;
   let ldc = L.dirs * hidden;
@@ -281,6 +309,10 @@ function checkLstm(L: Layer): void {
           ef = sigmoidError(ef, fg);
           eg = tanhError(eg, g);
           eo = sigmoidError(eo, o);
+          check(L, "tape i", L.taped(row, d, 0, j), i, 2 * ei + 1e-37, t, row, d, j);
+          check(L, "tape f", L.taped(row, d, 1, j), fg, 2 * ef + 1e-37, t, row, d, j);
+          check(L, "tape g", L.taped(row, d, 2, j), g, 2 * eg + 1e-37, t, row, d, j);
+          check(L, "tape o", L.taped(row, d, 3, j), o, 2 * eo + 1e-37, t, row, d, j);
           let cp = f(cPrev, j);
           let cn = fg * cp + i * g;
           let ec = ef * Math.abs(cp) + ei * Math.abs(g) + i * eg + ei * eg + 4 * U32 * (Math.abs(fg * cp) + Math.abs(i * g));
@@ -320,7 +352,10 @@ function checkLstm(L: Layer): void {
 
 function checkGru(L: Layer): void {
   let hidden = L.hidden;
-  gru_layer(L.y, L.x, L.ldx, L.inputs, L.p, L.wihP, L.biasP, L.whhP, L.h0, L.bsp, L.steps, hidden, L.dirs);
+  gru_layer(L.y, L.x, L.ldx, L.inputs, L.p, L.wihP, L.biasP, L.whhP, L.h0, L.bsp, L.steps, hidden, L.dirs, 0);
+  let withoutTape = L.outputsHash();
+  gru_layer(L.y, L.x, L.ldx, L.inputs, L.p, L.wihP, L.biasP, L.whhP, L.h0, L.bsp, L.steps, hidden, L.dirs, L.tape);
+  L.checkSameWithoutTape(withoutTape);
   tally.cases++;
   let ldy = L.dirs * hidden;
   for (let d = 0; d < L.dirs; d++) {
@@ -344,6 +379,10 @@ function checkGru(L: Layer): void {
           let einner = epn + er * Math.abs(hn) + r * ehn + er * ehn + 2 * U32 * (Math.abs(pn) + Math.abs(r * hn));
           let n = Math.tanh(inner);
           let en = tanhError(einner, n);
+          check(L, "tape r", L.taped(row, d, 0, j), r, 2 * er + 1e-37, t, row, d, j);
+          check(L, "tape z", L.taped(row, d, 1, j), z, 2 * ez + 1e-37, t, row, d, j);
+          check(L, "tape n", L.taped(row, d, 2, j), n, 2 * en + 1e-37, t, row, d, j);
+          check(L, "tape hn", L.taped(row, d, 3, j), hn, 2 * ehn + 1e-37, t, row, d, j);
           let hp = f(hPrev, j);
           let h = (1 - z) * n + z * hp;
           let eh = en + ez * Math.abs(hp - n) + z * en + ez * en +

@@ -1,9 +1,9 @@
-// pack_gate_panels and pack_gate_bias against their layouts in KERNEL-ABI.md,
+// pack_gate_panels, pack_gate_bias and pack_transposed against their layouts in KERNEL-ABI.md,
 // float for float: every panel float and bias float is checked at the index
 // the contract gives it, padding included, and nothing past the output
 // changes.
 
-import { pack_gate_bias, pack_gate_panels, pack_panels } from "../../assembly/pack";
+import { pack_gate_bias, pack_gate_panels, pack_panels, pack_transposed } from "../../assembly/pack";
 import { free } from "../../assembly/memory";
 import { Gates, PANEL_WIDTH } from "../../assembly/abi";
 import { GUARD, seed, fillRandom, fillBits, hashFloats, allocFloats, panelFloats } from "./util";
@@ -56,6 +56,37 @@ function checkGatePanels(gates: i32, hidden: i32, cols: i32, wShift: i32): i32 {
     if (hashFloats(plain, floats) != hashFloats(panels, floats)) bad++;
     free(plain);
   }
+  free(w - (<usize>wShift << 2));
+  free(base);
+  return bad;
+}
+
+/** pack_transposed of a rows × cols weight: panel b, k-row k, lane c is w[k][8b + c], +0 past cols. */
+function checkTransposed(rows: i32, cols: i32, wShift: i32): i32 {
+  let n = rows * cols;
+  let w = allocFloats(n, wShift);
+  fillRandom(w, n);
+  let floats = panelFloats(cols, rows);
+  let base = allocFloats(floats + 2 * PAD);
+  fillBits(base, floats + 2 * PAD, GUARD);
+  let panels = base + (PAD << 2);
+  let wHash = hashFloats(w, n);
+  pack_transposed(panels, w, rows, cols);
+  let bad = 0;
+  for (let b = 0; b < h8Of(cols) / PANEL_WIDTH; b++) {
+    for (let k = 0; k < rows; k++) {
+      for (let c = 0; c < PANEL_WIDTH; c++) {
+        let j = b * PANEL_WIDTH + c;
+        let want: u32 = j < cols ? load<u32>(w + (<usize>(k * cols + j) << 2)) : 0;
+        if (load<u32>(panels + (<usize>((b * rows + k) * PANEL_WIDTH + c) << 2)) != want) bad++;
+      }
+    }
+  }
+  for (let i = 0; i < PAD; i++) {
+    if (load<u32>(base + (<usize>i << 2)) != GUARD) bad++;
+    if (load<u32>(panels + (<usize>(floats + i) << 2)) != GUARD) bad++;
+  }
+  if (hashFloats(w, n) != wHash) bad++;
   free(w - (<usize>wShift << 2));
   free(base);
   return bad;
@@ -151,5 +182,16 @@ describe("pack_gate_bias (" + BUILD + ")", () => {
     }
     log<string>(BUILD + ": " + cases.toString() + " pack_gate_bias cases");
     expect<i32>(failures).toBe(0);
+  });
+});
+
+describe("pack_transposed (" + BUILD + ")", () => {
+  it("packs wᵀ as pack_panels packs a cols × rows weight, zero-pads to 8 columns, and writes nothing past it", () => {
+    let bad = 0;
+    seed(5);
+    for (let rows = 0; rows <= 12; rows++) {
+      for (let cols = 1; cols <= 19; cols++) bad += checkTransposed(rows, cols, (rows + cols) % 4);
+    }
+    expect<i32>(bad).toBe(0);
   });
 });
