@@ -9,6 +9,18 @@ export { GRUCell } from "./modules/gru-cell.js";
 export { LSTMCell } from "./modules/lstm-cell.js";
 export { Linear, type LinearOptions } from "./modules/linear.js";
 export { Embedding, type EmbeddingOptions, type NestedIndices } from "./modules/embedding.js";
+export { SGD, type SGDOptions } from "./train/sgd.js";
+export { Adam, AdamW, type AdamOptions, type AdamWOptions } from "./train/adam.js";
+export { clipGradNorm } from "./train/clip.js";
+export {
+  crossEntropy,
+  mseLoss,
+  type CrossEntropyOptions,
+  type MSELossOptions,
+  type LossResult,
+  type Reduction,
+} from "./train/losses.js";
+export type { Modules } from "./train/modules.js";
 export type {
   RecurrentOptions,
   RNNOptions,

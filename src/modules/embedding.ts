@@ -1,9 +1,10 @@
-import { Tensor } from "../core/tensor.js";
+import { readTensor, Tensor } from "../core/tensor.js";
 import { describe, formatShape } from "../core/describe.js";
 import { normalFill } from "../core/normal.js";
 import { MT19937, randomSeed } from "../core/random.js";
 import { checkFitsInMemory, MEMORY_LIMIT_BYTES } from "../core/sizes.js";
 import { copyInt32, readShape, typedArrayLength } from "../core/snapshot.js";
+import { checkGradOutputShape, KeptForward } from "../train/kept.js";
 import { Module } from "./module.js";
 import { checkKnownKeys, checkSize, readOptionsObject, readSeed } from "./options.js";
 
@@ -36,6 +37,11 @@ export class Embedding extends Module {
   readonly embeddingDim: number;
   /** The padding row as a non-negative index, or null. */
   readonly paddingIdx: number | null;
+
+  /** The last train-mode forward's indices and their shape, for backward. */
+  private readonly kept = new KeptForward<{ indices: readonly number[] | Int32Array; shape: readonly number[] }>(
+    "Embedding",
+  );
 
   /** @throws TypeError / RangeError for invalid options (PyTorch's `Padding_idx must be within num_embeddings`). */
   constructor(options: EmbeddingOptions) {
@@ -89,7 +95,41 @@ export class Embedding extends Module {
       const table = this.params.get("weight")!;
       const out = new Float32Array(count * dim);
       read.values.forEach((index, i) => out.set(table.subarray(index * dim, (index + 1) * dim), i * dim));
+      // The indices are the reader's own copy: keeping them costs no second copy.
+      this.kept.record(this.training, { indices: read.values, shape: dims }, this.parametersVersion);
       return new Tensor(out, [...dims, dim]);
+    });
+  }
+
+  /**
+   * Adds the weight gradient of the last train-mode forward: each index's row of `gradOutput`
+   * into its row of the table gradient (repeated indices sum, summed in doubles), except the
+   * paddingIdx row, which PyTorch leaves without a gradient.
+   * @param gradOutput the forward's output shape, (*shape, embeddingDim).
+   * @returns null: integer indices have no gradient.
+   * @throws Error without a train-mode forward to use (none, eval mode, already used, parameters
+   *   changed); TypeError / RangeError for a gradOutput that is not a Tensor of the output's shape.
+   */
+  backward(gradOutput: Tensor): null {
+    return this.guard(() => {
+      const { indices, shape } = this.kept.get(this.parametersVersion);
+      const dim = this.embeddingDim;
+      const dy = readTensor(gradOutput, "gradOutput", "Embedding.backward: Expected gradOutput to be a Tensor");
+      checkGradOutputShape("Embedding", dy.shape, [...shape, dim]);
+      this.kept.consume();
+      const slots = new Map<number, number>();
+      for (const index of indices) if (index !== this.paddingIdx && !slots.has(index)) slots.set(index, slots.size);
+      const sums = new Float64Array(slots.size * dim);
+      indices.forEach((index, i) => {
+        const slot = slots.get(index);
+        if (slot === undefined) return;
+        for (let d = 0; d < dim; d++) sums[slot * dim + d] += dy.data[i * dim + d];
+      });
+      const grad = this.trainableParameters()[0].grad;
+      for (const [index, slot] of slots) {
+        for (let d = 0; d < dim; d++) grad[index * dim + d] += sums[slot * dim + d];
+      }
+      return null;
     });
   }
 

@@ -4,6 +4,7 @@ import { MT19937, randomSeed } from "../core/random.js";
 import { checkFitsInMemory, roundUp } from "../core/sizes.js";
 import { activeKernel } from "../runtime/runtime.js";
 import { Workspace, type Kernel } from "../runtime/kernel.js";
+import { checkGradOutputShape, KeptForward } from "../train/kept.js";
 import { Module } from "./module.js";
 import { checkBoolean, checkKnownKeys, checkSize, readOptionsObject, readSeed, valueOr } from "./options.js";
 import { uniformFill, type ParameterSpec } from "./parameters.js";
@@ -35,6 +36,17 @@ export class Linear extends Module {
   private readonly workspace: Workspace;
   /** Packed weight panels, then the bias padded to a panel (zeros without bias). */
   private weights = 0;
+  /** Wᵀ packed for gradInput = gradOutput·W, allocated on the first backward. */
+  private transposed = 0;
+  /** The parametersVersion `transposed` was packed from (−1: never). */
+  private transposedVersion = -1;
+  /** Backward's gradOutput, gradInput and weight-gradient rows: the one block its kernel calls write. */
+  private readonly backwardScratch: Workspace;
+  /**
+   * The last train-mode forward: its input rows stay where the forward wrote them, in the
+   * workspace, which only a new forward or a parameter change (making them stale) overwrites.
+   */
+  private readonly kept = new KeptForward<{ input: number; rows: number; inputShape: readonly number[] }>("Linear");
 
   /**
    * @throws TypeError / RangeError for invalid options; Error if `init()` has not completed.
@@ -62,6 +74,7 @@ export class Linear extends Module {
     this.bias = bias;
     this.kernel = kernel;
     this.workspace = new Workspace(kernel);
+    this.backwardScratch = new Workspace(kernel);
     try {
       this.weights = kernel.alloc(out8 * inFeatures + out8 + ALIGN_FLOATS);
       this.apply(this.params);
@@ -91,16 +104,68 @@ export class Linear extends Module {
         throw new RangeError(`mat1 and mat2 shapes cannot be multiplied (${rows}x${last} and ${I}x${O})`);
       }
       const outShape = [...x.shape.slice(0, -1), O];
-      if (rows === 0 || O === 0) return Tensor.zeros(outShape);
+      const inputShape = [...x.shape];
+      if (rows === 0 || O === 0) {
+        this.kept.record(this.training, { input: 0, rows, inputShape }, this.parametersVersion);
+        return Tensor.zeros(outShape);
+      }
       const xFloats = roundUp(rows * I, ALIGN_FLOATS);
       checkFitsInMemory((xFloats + rows * O) * 4, `Linear.forward on ${rows} rows (its workspace)`);
       const k = this.kernel;
+      this.kept.clear();
       const xPtr = this.workspace.ensure(xFloats + rows * O);
       const yPtr = xPtr + xFloats * 4;
       k.write(xPtr, x.data);
       const biasPtr = this.weights + roundUp(O, PANEL_WIDTH) * I * 4;
       k.exports.gemm(yPtr, O, xPtr, I, this.weights, biasPtr, 0, rows, I, O, Activation.Identity);
+      this.kept.record(this.training, { input: xPtr, rows, inputShape }, this.parametersVersion);
       return new Tensor(k.read(yPtr, rows * O), outShape);
+    });
+  }
+
+  /**
+   * Backpropagates through the last train-mode forward: returns gradInput = gradOutput·W and
+   * adds gradOutputᵀ·input to the weight gradient and the column sums of gradOutput to the bias
+   * gradient (PyTorch's accumulation, until `zeroGrad()`).
+   * @param gradOutput the forward's output shape, (*, outFeatures).
+   * @returns gradInput, the forward input's shape.
+   * @throws Error without a train-mode forward to use (none, eval mode, already used, parameters
+   *   changed); TypeError / RangeError for a gradOutput that is not a Tensor of the output's shape.
+   */
+  backward(gradOutput: Tensor): Tensor {
+    return this.guard(() => {
+      const { input, rows, inputShape } = this.kept.get(this.parametersVersion);
+      const I = this.inFeatures;
+      const O = this.outFeatures;
+      const dy = readTensor(gradOutput, "gradOutput", "Linear.backward: Expected gradOutput to be a Tensor");
+      checkGradOutputShape("Linear", dy.shape, [...inputShape.slice(0, -1), O]);
+      const dyFloats = roundUp(rows * O, ALIGN_FLOATS);
+      const dxFloats = roundUp(rows * I, ALIGN_FLOATS);
+      const used = rows > 0 && O > 0 && I > 0;
+      if (used) {
+        checkFitsInMemory((dyFloats + dxFloats + O * I) * 4, `Linear.backward on ${rows} rows (its scratch)`);
+        checkFitsInMemory(roundUp(I, PANEL_WIDTH) * O * 4, `${this} (its transposed weights)`);
+      }
+      let gradInput: Float32Array = new Float32Array(rows * I);
+      let gradWeight: Float32Array = new Float32Array(O * I);
+      if (used) {
+        const k = this.kernel;
+        const dyPtr = this.backwardScratch.ensure(dyFloats + dxFloats + O * I);
+        const dxPtr = dyPtr + dyFloats * 4;
+        const dwPtr = dxPtr + dxFloats * 4;
+        this.packTransposed(dwPtr);
+        k.write(dyPtr, dy.data);
+        k.f32().fill(0, dwPtr / 4, dwPtr / 4 + O * I);
+        k.exports.gemm(dxPtr, I, dyPtr, O, this.transposed, 0, 0, rows, O, I, Activation.Identity);
+        k.exports.gemm_tn(dwPtr, I, dyPtr, O, input, I, rows, O, I);
+        gradInput = k.read(dxPtr, rows * I);
+        gradWeight = k.read(dwPtr, O * I);
+      }
+      // Consumed only now: a failure above (memory) leaves the forward usable and the gradients as they were.
+      this.kept.consume();
+      this.accumulateGradient("weight", gradWeight);
+      if (this.bias) this.accumulateGradient("bias", columnSums(dy.data, rows, O));
+      return new Tensor(gradInput, inputShape);
     });
   }
 
@@ -128,9 +193,32 @@ export class Linear extends Module {
 
   protected release(): void {
     this.kernel.free(this.weights);
+    this.kernel.free(this.transposed);
     this.weights = 0;
+    this.transposed = 0;
     this.workspace.release();
+    this.backwardScratch.release();
   }
+
+  /**
+   * Packs Wᵀ for the backward GEMM unless it is current: once per parameters version (an
+   * optimizer step, a load), never per call. `staging` holds O·I floats of scratch.
+   */
+  private packTransposed(staging: number): void {
+    if (this.transposedVersion === this.parametersVersion) return;
+    const k = this.kernel;
+    if (this.transposed === 0) this.transposed = k.alloc(roundUp(this.inFeatures, PANEL_WIDTH) * this.outFeatures);
+    k.write(staging, this.params.get("weight")!);
+    k.exports.pack_transposed(this.transposed, staging, this.outFeatures, this.inFeatures);
+    this.transposedVersion = this.parametersVersion;
+  }
+}
+
+/** The sums of each column of a rows × cols array, accumulated in doubles. */
+function columnSums(data: Float32Array, rows: number, cols: number): Float32Array {
+  const sums = new Float64Array(cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) sums[c] += data[r * cols + c];
+  return Float32Array.from(sums);
 }
 
 /**
