@@ -35,9 +35,10 @@ const ZERO_ROW: usize = memory.data(<i32>PANEL_ROW_BYTES, 16);
  * y: f32 output, row stride `ldy` floats (≥ cols), 4-byte aligned, caller-owned.
  * a: f32 left operand, rows × depth, row stride `lda` floats; may not overlap y.
  * w: packed panels of the right operand (depth × cols), 16-byte aligned.
- * init: f32 rows of at least 8·ceil(cols/8) readable floats, row stride
- *   `ldinit` floats; `ldinit` = 0 broadcasts one row (a bias) to every row;
- *   init = 0 means zeros (no bias).
+ * init: f32 rows of `cols` floats read, row stride `ldinit` floats; `ldinit`
+ *   = 0 broadcasts one row (a bias) to every row; init = 0 means zeros (no
+ *   bias); init may be y itself with ldinit = ldy (y += a·W, the backward
+ *   passes of training): every tile reads its init before it stores.
  * act: 0 identity, 1 tanh, 2 relu.
  */
 export function gemm(
@@ -52,7 +53,7 @@ export function gemm(
   assert(inMemory(y, spanBytes(rows, cols, ldy)), "gemm: y out of bounds");
   assert(inMemory(a, spanBytes(rows, depth, lda)), "gemm: a out of bounds");
   assert(inMemory(w, <u64>padded * <u64>depth << 2), "gemm: w out of bounds");
-  assert(inMemory(init, spanBytes(ldinit == 0 ? 1 : rows, padded, ldinit)), "gemm: init out of bounds");
+  assert(inMemory(init, spanBytes(ldinit == 0 ? 1 : rows, cols, ldinit)), "gemm: init out of bounds");
   if (rows == 0) return;
   // A zero init is one zero panel row for every row and column block.
   let initColumns = init != 0;
@@ -331,7 +332,7 @@ function gemvRow(
 ): void {
   let kEnd = <usize>depth << 2;
   let c0 = v128.load(i0), c1 = v128.load(i0, 16);
-  let c2 = v128.load(i1), c3 = v128.load(i1, 16);
+  let c2 = loadLo(i1, n1), c3 = loadHi(i1, n1);
   for (let k: usize = 0; k < kEnd; k += 4) {
     let v = v128.load32_splat(a + k);
     c0 = madd(v, v128.load(p0), c0);
@@ -354,8 +355,12 @@ function gemvRow(
   y: usize, a: usize, bp: usize, init: usize, depth: i32, n: i32, act: i32,
 ): void {
   let kEnd = <usize>depth << 2;
-  let c0 = load<f32>(init), c1 = load<f32>(init, 4), c2 = load<f32>(init, 8), c3 = load<f32>(init, 12);
-  let c4 = load<f32>(init, 16), c5 = load<f32>(init, 20), c6 = load<f32>(init, 24), c7 = load<f32>(init, 28);
+  // Only the first n init floats are read: init may end with the row.
+  let c0 = load<f32>(init);
+  let c1: f32 = n > 1 ? load<f32>(init, 4) : 0, c2: f32 = n > 2 ? load<f32>(init, 8) : 0;
+  let c3: f32 = n > 3 ? load<f32>(init, 12) : 0, c4: f32 = n > 4 ? load<f32>(init, 16) : 0;
+  let c5: f32 = n > 5 ? load<f32>(init, 20) : 0, c6: f32 = n > 6 ? load<f32>(init, 24) : 0;
+  let c7: f32 = n > 7 ? load<f32>(init, 28) : 0;
   for (let k: usize = 0; k < kEnd; k += 4) {
     let v = load<f32>(a + k);
     c0 += v * load<f32>(bp);

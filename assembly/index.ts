@@ -7,4 +7,5 @@ export { gemm_tn } from "./gemm_tn";
 export { rnn_layer } from "./rnn";
 export { gru_layer } from "./gru";
 export { lstm_layer } from "./lstm";
+export { rnn_layer_backward, gru_layer_backward, lstm_layer_backward } from "./backward";
 export { kernel_build } from "./build";
