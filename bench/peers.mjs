@@ -17,12 +17,13 @@
 //
 // Training (train.mjs): with `ctx.gradOutput` (a fixed gradient of the
 // output, time-major [T, B, D·R]; unpacked workloads only), wasm-rnn and TF.js
-// also return `trainer()`, called once after the forward has been timed: it
-// switches to training and returns `step(check?)`, one training step (forward
-// and backward, every parameter's gradient and the input's, then cleared for
-// the next step). Given an object `check`, the step leaves in it the input's
-// gradient (time-major [T, B, I]) and, where the layout is PyTorch's, the
-// parameters' gradients by stateDict name.
+// also return `trainer(optimizer?)`, called after the forward has been timed:
+// it switches to training and returns { step(check?), dispose() }. A step is
+// one training step: forward and backward (every parameter's gradient and the
+// input's), with `optimizer` (a name of OPTIMIZERS) its update, then the
+// gradients cleared for the next step. Given an object `check`, the step
+// leaves in it the input's gradient (time-major [T, B, I]) and, where the
+// layout is PyTorch's, the parameters' gradients by stateDict name.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
@@ -92,44 +93,70 @@ export function wasmRnn(lib, backend, module) {
         rnn,
         run: () => rnn.forward(input),
         toOutput: ([out]) => (ctx.lengths ? lib.padPackedSequence(out, { totalLength: T })[0] : out).data,
-        trainer: ctx.gradOutput ? () => wasmRnnTrainer(lib, rnn, input, ctx) : undefined,
+        trainer: ctx.gradOutput ? (optimizer) => wasmRnnTrainer(lib, rnn, input, ctx, optimizer) : undefined,
         dispose: () => rnn.dispose(),
       };
     },
   };
 }
 
-/** A training step of wasm-rnn: train mode, forward, backward of the fixed output gradient, zeroGrad. */
-function wasmRnnTrainer(lib, rnn, input, ctx) {
+/**
+ * The optimizers a training step can include, with PyTorch's defaults but the
+ * learning rate, in each implementation's spelling.
+ */
+export const OPTIMIZERS = {
+  sgd: { wasmRnn: "SGD", torch: "SGD", tfjs: (tf, lr) => tf.train.sgd(lr), lr: 1e-3 },
+  adam: { wasmRnn: "Adam", torch: "Adam", tfjs: (tf, lr) => tf.train.adam(lr, 0.9, 0.999, 1e-8), lr: 1e-3 },
+};
+
+/**
+ * A training step of wasm-rnn: train mode, forward, backward of the fixed
+ * output gradient, the optimizer's step if any, zeroGrad.
+ */
+function wasmRnnTrainer(lib, rnn, input, ctx, optimizer) {
   if (typeof rnn.backward !== "function") throw new Unsupported("this build of wasm-rnn has no backward");
   const { T, B, D } = ctx.dims;
   const gradOutput = new lib.Tensor(ctx.gradOutput, [T, B, D * (ctx.spec.proj || ctx.spec.hidden)]);
+  const update = optimizer
+    ? new lib[OPTIMIZERS[optimizer].wasmRnn](rnn, { lr: OPTIMIZERS[optimizer].lr })
+    : { step() {}, zeroGrad: () => rnn.zeroGrad() };
   rnn.train();
-  return (check) => {
-    rnn.forward(input);
-    const [gradInput] = rnn.backward(gradOutput);
-    if (check) {
-      check.gradInput = gradInput.data;
-      check.gradients = Object.fromEntries(Object.entries(rnn.gradients()).map(([name, g]) => [name, g.data]));
-    }
-    rnn.zeroGrad();
+  return {
+    step: (check) => {
+      rnn.forward(input);
+      const [gradInput] = rnn.backward(gradOutput);
+      if (check) {
+        check.gradInput = gradInput.data;
+        check.gradients = Object.fromEntries(Object.entries(rnn.gradients()).map(([name, g]) => [name, g.data]));
+      }
+      update.step();
+      update.zeroGrad();
+    },
+    dispose: () => {},
   };
 }
 
 /**
  * A TF.js training step: the gradients of sum(forward() · gradOutput) with
  * respect to `variables` (the input first) through tf.variableGrads, the
- * input's read back to JavaScript (as wasm-rnn's backward returns it), all
- * freed. `toTimeMajor` maps the input's gradient to [T, B, I].
+ * input's read back to JavaScript (as wasm-rnn's backward returns it), the
+ * weights' applied by the optimizer if any, all freed. `toTimeMajor` maps the
+ * input's gradient to [T, B, I].
  */
-function tfjsTrainer(tf, forward, variables, gradOutput, toTimeMajor) {
+function tfjsTrainer(tf, { forward, variables, gradOutput, toTimeMajor }, optimizer) {
   const [input] = variables;
-  return (check) => {
-    const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(forward(), gradOutput)), variables);
-    const gradInput = grads[input.name].dataSync();
-    if (check) check.gradInput = toTimeMajor(gradInput);
-    value.dispose();
-    tf.dispose(grads);
+  const update = optimizer ? OPTIMIZERS[optimizer].tfjs(tf, OPTIMIZERS[optimizer].lr) : null;
+  return {
+    step: (check) => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(forward(), gradOutput)), variables);
+      const { [input.name]: gradInput, ...weights } = grads;
+      const data = gradInput.dataSync();
+      if (check) check.gradInput = toTimeMajor(data);
+      update?.applyGradients(weights);
+      value.dispose();
+      tf.dispose(grads);
+    },
+    dispose: () => update?.dispose(),
   };
 }
 
@@ -171,7 +198,14 @@ export function tfjsWasm(tf) {
         return {
           run: gated.run,
           toOutput: (data) => data,
-          trainer: gradOutput ? () => tfjsTrainer(tf, gated.forward, gated.variables, gradOutput, (g) => g) : undefined,
+          trainer: gradOutput
+            ? (optimizer) =>
+                tfjsTrainer(
+                  tf,
+                  { forward: gated.forward, variables: gated.variables, gradOutput, toTimeMajor: (g) => g },
+                  optimizer,
+                )
+            : undefined,
           dispose: () => {
             gradOutput?.dispose();
             gated.dispose();
@@ -197,13 +231,16 @@ export function tfjsWasm(tf) {
         },
         toOutput: (data) => batchToTimeMajor(data, T, B, D * H),
         trainer: trainable
-          ? () =>
+          ? (optimizer) =>
               tfjsTrainer(
                 tf,
-                () => model.apply(trainable.x, { training: true }),
-                [trainable.x, ...model.trainableWeights.map((w) => w.read())],
-                trainable.gradOutput,
-                (g) => batchToTimeMajor(g, T, B, I),
+                {
+                  forward: () => model.apply(trainable.x, { training: true }),
+                  variables: [trainable.x, ...model.trainableWeights.map((w) => w.read())],
+                  gradOutput: trainable.gradOutput,
+                  toTimeMajor: (g) => batchToTimeMajor(g, T, B, I),
+                },
+                optimizer,
               )
           : undefined,
         dispose: () => {
@@ -308,7 +345,8 @@ export function pytorch(python, threads = 1) {
     },
     /**
      * Runs a job; with ctx.gradOutput a training job, whose `measured` is
-     * { forward, train } and which also returns the first step's `gradInput`
+     * { forward, train } (and `trainOptimizer`, a step with ctx.optimizer's
+     * update, when given) and which also returns the first step's `gradInput`
      * and `gradients` (by stateDict name).
      */
     async prepare(ctx, policy) {
@@ -329,7 +367,9 @@ export function pytorch(python, threads = 1) {
         write("x.bin", ctx.x);
         const train = Boolean(ctx.gradOutput);
         if (train) write("gy.bin", ctx.gradOutput);
-        const job = { spec: ctx.spec, params, lengths: ctx.lengths, policy, threads, train };
+        const optimizer =
+          train && ctx.optimizer ? { name: OPTIMIZERS[ctx.optimizer].torch, lr: OPTIMIZERS[ctx.optimizer].lr } : null;
+        const job = { spec: ctx.spec, params, lengths: ctx.lengths, policy, threads, train, optimizer };
         writeFileSync(join(dir, "job.json"), JSON.stringify(job));
         const r = spawnSync(python, [script, dir], { encoding: "utf8", maxBuffer: 1 << 20, env });
         if (r.status !== 0) throw new Error(`torch_bench.py exited with ${r.status}: ${lastLine(r.stderr)}`);

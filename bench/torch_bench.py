@@ -18,6 +18,8 @@ forward in train mode, backward of sum(y * gy) (so y's gradient is gy), and
 zero_grad. It writes, from its first step, DIR/gx.bin (the input's gradient,
 [seq, batch, input]) and DIR/grads.bin (the parameters' gradients in the
 order of params.bin), and prints {"forward": timings, "train": timings, ...}.
+With "optimizer": {"name": "Adam" or "SGD", "lr": …} it also times a step
+that includes that optimizer's update ("trainOptimizer").
 
 `torch_bench.py --info` prints one JSON line describing this PyTorch: version,
 CPU kernels, BLAS (as built, and as loaded after a matmul), threads.
@@ -113,10 +115,12 @@ def make_module(spec):
     return torch.nn.RNN(I, H, nonlinearity=spec["nonlinearity"], **common)
 
 
-def train_step(rnn, x, gy):
+def train_step(rnn, x, gy, optimizer=None):
     """One training step as a PyTorch user writes it; set_to_none is PyTorch 2's default and its fastest."""
     y, _ = rnn(x)
     (y * gy).sum().backward()
+    if optimizer is not None:
+        optimizer.step()
     rnn.zero_grad(set_to_none=True)
     x.grad = None
 
@@ -126,6 +130,8 @@ def train_job(job_dir, job, rnn, x):
     gy = torch.from_numpy(np.fromfile(os.path.join(job_dir, "gy.bin"), dtype="<f4").reshape(T, B, -1).copy())
     with torch.no_grad():
         forward = measure(lambda: rnn(x), job["policy"])
+        out, _ = rnn(x)
+    out.numpy().astype("<f4").tofile(os.path.join(job_dir, "y.bin"))
     rnn.train()
     x.requires_grad_(True)
     # The first step's gradients, kept for train.mjs's check against wasm-rnn's.
@@ -140,10 +146,13 @@ def train_job(job_dir, job, rnn, x):
     x.grad = None
     train = measure(lambda: train_step(rnn, x, gy), job["policy"])
     train["firstMs"] = cold_ms
-    with torch.no_grad():
-        out, _ = rnn(x)
-    out.numpy().astype("<f4").tofile(os.path.join(job_dir, "y.bin"))
-    return {"forward": forward, "train": train}
+    result = {"forward": forward, "train": train}
+    spec = job.get("optimizer")
+    if spec:
+        # PyTorch's defaults but lr, as everywhere in train.mjs.
+        optimizer = getattr(torch.optim, spec["name"])(rnn.parameters(), lr=spec["lr"])
+        result["trainOptimizer"] = measure(lambda: train_step(rnn, x, gy, optimizer), job["policy"])
+    return result
 
 
 def main():

@@ -32,6 +32,7 @@ import {
   uniform,
   unavailableReason,
 } from "./harness.mjs";
+import { OPTIMIZERS, pytorch, seededStateDict, tfjsWasm, Unsupported, wasmRnn } from "./peers.mjs";
 import { transposeFreeMatMul } from "./tfjs_matmul.mjs";
 
 const BUILDS = ["scalar", "simd", "relaxed"];
@@ -48,6 +49,7 @@ const opts = {
       only: "list",
       skip: "set",
       builds: "list",
+      optimizer: "list",
     },
     [
       "usage: node bench/train.mjs [--only M,BI,L,lstm,gru] [--skip tfjs,torch] [--quick] [--steps N] [--builds simd,relaxed]",
@@ -56,16 +58,19 @@ const opts = {
       "  --quick   a smoke run: a call or two each, rough numbers",
       "  --steps   shorten every sequence to at most N steps: a smoke run",
       "  --builds  the wasm-rnn kernel builds to time (default: the fastest this runtime validates)",
+      `  --optimizer ${Object.keys(OPTIMIZERS).join("|")}  also time a step that includes this optimizer's update (lr 1e-3)`,
     ].join("\n"),
   ),
   python: process.env.BENCH_PYTHON || "/usr/bin/python3",
 };
+if (opts.optimizer && (opts.optimizer.length !== 1 || !OPTIMIZERS[opts.optimizer[0]]))
+  throw new Error(`--optimizer: expected one of ${Object.keys(OPTIMIZERS).join(", ")}, got ${opts.optimizer}`);
+opts.optimizer = opts.optimizer?.[0] ?? null;
 for (const key of opts.skip) if (!PEERS.includes(key)) throw new Error(`--skip: unknown peer ${key}; have ${PEERS}`);
 for (const b of opts.builds ?? [])
   if (!BUILDS.includes(b)) throw new Error(`--builds: unknown build ${b}; have ${BUILDS}`);
 
 const { lib, features, kernels } = await loadWasmRnn(["@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm"]);
-const { Unsupported, seededStateDict, wasmRnn, tfjsWasm, pytorch } = await import("./peers.mjs");
 
 // ------------------------------------------------------------- workloads
 
@@ -125,10 +130,15 @@ const torch = pytorch(opts.python);
 const tf = await loadPeers(torch, { skipped, versions: VERSIONS, notes });
 if (tf) transposeFreeMatMul(tf);
 
+// `label` names the implementation in full; `short`, in the tables' headers (the Machine section has the versions).
 const IMPLS = [
-  ...builds.map((b) => ({ key: b, label: `wasm-rnn ${b}`, ours: true })),
-  { key: "torch", label: VERSIONS.torch ? `PyTorch ${VERSIONS.torch} CPU, 1 thread` : "PyTorch CPU, 1 thread" },
-  { key: "tfjs", label: `TF.js ${VERSIONS.tfjs} wasm` },
+  ...builds.map((b) => ({ key: b, label: `wasm-rnn ${b}`, short: `wasm-rnn ${b}`, ours: true })),
+  {
+    key: "torch",
+    label: VERSIONS.torch ? `PyTorch ${VERSIONS.torch} CPU, 1 thread` : "PyTorch CPU, 1 thread",
+    short: "PyTorch",
+  },
+  { key: "tfjs", label: `TF.js ${VERSIONS.tfjs} wasm`, short: "TF.js" },
 ];
 
 // ------------------------------------------------------------ cross-check
@@ -165,7 +175,29 @@ log(
 log(`policy: ${opts.quick ? "quick" : "full"} ${JSON.stringify(POLICY)}`);
 for (const [key, why] of Object.entries(skipped)) log(`  ${key}: ${why}`);
 
-/** Times a prepared peer's forward (`run`) then its training step; fills r and returns what to check. */
+/**
+ * Times a prepared peer's training step (with `optimizer`'s update when given):
+ * the first step, unmeasured, fills `check` when given. Null when the peer cannot train.
+ */
+async function timeSteps(prepared, r, optimizer, check) {
+  const { step, dispose } = prepared.trainer(optimizer);
+  try {
+    const t = nowMs();
+    step(check);
+    const firstMs = nowMs() - t;
+    // After the first step, which makes an optimizer's state: a step that leaks TF.js
+    // tensors would slow down as the run goes on, so say so.
+    const tensors = tf?.memory().numTensors;
+    const measured = { ...(await measure(step, POLICY)), firstMs };
+    if (r.key === "tfjs" && tf.memory().numTensors !== tensors)
+      r.note = `${tf.memory().numTensors - tensors} TF.js tensors left over after the timed steps`;
+    return measured;
+  } finally {
+    dispose();
+  }
+}
+
+/** Times a prepared peer's forward (`run`), then its training step; fills r and returns what to check. */
 async function timeInProcess(prepared, r) {
   const t = nowMs();
   const first = await prepared.run();
@@ -173,17 +205,8 @@ async function timeInProcess(prepared, r) {
   r.forward = { ...(await measure(prepared.run, POLICY)), firstMs };
   const seen = { output: prepared.toOutput(first) };
   try {
-    const step = prepared.trainer();
-    const tensorsBefore = tf?.memory().numTensors;
-    const check = {};
-    const t0 = nowMs();
-    step(check);
-    const firstStepMs = nowMs() - t0;
-    r.train = { ...(await measure(step, POLICY)), firstMs: firstStepMs };
-    // A step that leaks TF.js tensors would slow down as the run goes on: say so.
-    if (r.key === "tfjs" && tf.memory().numTensors !== tensorsBefore)
-      r.note = `${tf.memory().numTensors - tensorsBefore} TF.js tensors left over after the timed steps`;
-    Object.assign(seen, check);
+    r.train = await timeSteps(prepared, r, null, seen);
+    if (opts.optimizer) r.trainOptimizer = await timeSteps(prepared, r, opts.optimizer);
   } catch (e) {
     if (!(e instanceof Unsupported)) throw e;
     r.trainUnsupported = e.message;
@@ -212,7 +235,7 @@ for (const [name, spec] of workloads) {
     log(`  not run: ${entry.error}`);
     continue;
   }
-  const ctx = { name, spec, x, lengths: null, stateDict, dims, gradOutput };
+  const ctx = { name, spec, x, lengths: null, stateDict, dims, gradOutput, optimizer: opts.optimizer };
 
   const seen = {}; // key → { output, gradInput, gradients }
   for (const impl of IMPLS) {
@@ -230,8 +253,9 @@ for (const [name, spec] of workloads) {
         seen[impl.key] = await timeInProcess(prepared, r);
       }
       const ratio = r.train ? `  step ÷ forward ${(r.train.medianMs / r.forward.medianMs).toFixed(2)}×` : "";
+      const withUpdate = r.trainOptimizer ? `  with ${opts.optimizer} ${fmtMs(r.trainOptimizer.medianMs)} ms` : "";
       log(
-        `  ${impl.label.padEnd(32)} forward ${fmtMs(r.forward.medianMs).padStart(8)} ms  step ${r.train ? fmtMs(r.train.medianMs).padStart(8) : "       –"} ms${ratio}  (${r.forward.runs} + ${r.train?.runs ?? 0} runs)`,
+        `  ${impl.label.padEnd(32)} forward ${fmtMs(r.forward.medianMs).padStart(8)} ms  step ${r.train ? fmtMs(r.train.medianMs).padStart(8) : "       –"} ms${ratio}${withUpdate}  (${r.forward.runs} + ${r.train?.runs ?? 0} runs)`,
       );
       if (r.trainUnsupported) log(`    no training step: ${r.trainUnsupported}`);
       if (r.note) log(`    ${r.note}`);
@@ -287,6 +311,7 @@ const report = {
   quick: opts.quick,
   steps: opts.steps,
   builds,
+  optimizer: opts.optimizer,
   results,
   skipped,
   notes,

@@ -7,6 +7,8 @@ import { fmtMs, fmtX, footnotes, header, ok, peerDescriptions, runNotes, shape, 
 /** The goal of issue 14: a training step costs at most this many forwards. */
 export const STEP_GOAL = 3;
 
+const OPTIMIZER_NAMES = { sgd: "SGD", adam: "Adam" };
+
 const fmtD = (c) => (c.maxAbs === Infinity ? "∞" : c.maxAbs.toExponential(1)) + (c.ok ? "" : " ✗");
 
 export function renderTrainMarkdown(report) {
@@ -44,7 +46,7 @@ export function renderTrainMarkdown(report) {
         "workload",
         "shape",
         "forward GFLOP",
-        ...present.flatMap((i) => [`${i.label} forward`, `${i.label} step`, "step ÷ forward"]),
+        ...present.flatMap((i) => [`${i.short} forward`, `${i.short} step`, "step ÷ forward"]),
       ],
       results.map((w) => [
         `**${w.name}** ${w.spec.desc}`,
@@ -63,13 +65,35 @@ export function renderTrainMarkdown(report) {
     );
   }
 
+  // --- with an optimizer
+  if (report.optimizer) {
+    const name = OPTIMIZER_NAMES[report.optimizer] ?? report.optimizer;
+    out.push(`## A training step with ${name}'s update: median wall time, ms`, "");
+    out.push(
+      `The step above followed by \`${name}\` (PyTorch's defaults, lr 1e-3) updating every parameter. A changed parameter makes wasm-rnn repack its weights (forward and transposed panels) at the next forward: that cost is in this step too.`,
+      "",
+    );
+    const withUpdate = (w, i) => {
+      const r = w.impls[i.key];
+      if (!stepOk(r) || !ok(r.trainOptimizer)) return ["–", "–"];
+      return [fmtMs(r.trainOptimizer.medianMs), fmtX(r.trainOptimizer.medianMs / r.forward.medianMs)];
+    };
+    out.push(
+      table(
+        ["workload", ...present.flatMap((i) => [`${i.short} step + ${name}`, "÷ forward"])],
+        results.map((w) => [`**${w.name}**`, ...present.flatMap((i) => withUpdate(w, i))]),
+      ),
+      "",
+    );
+  }
+
   // --- against the peers
   if (ours.length && peers.length) {
     out.push("## wasm-rnn's training step against the peers' (peer ms ÷ wasm-rnn ms; > 1 = wasm-rnn faster)", "");
     const cols = ours.flatMap((o) => peers.map((p) => [o, p]));
     out.push(
       table(
-        ["workload", ...cols.map(([o, p]) => `${o.key} vs ${p.label}`)],
+        ["workload", ...cols.map(([o, p]) => `${o.short} vs ${p.short}`)],
         results.map((w) => [
           `**${w.name}**`,
           ...cols.map(([o, p]) => {
@@ -92,7 +116,7 @@ export function renderTrainMarkdown(report) {
   const cpu = (m) => (ok(m) ? `${fmtMs(m.cpuMs)} (${(m.cpuMs / m.medianMs).toFixed(2)})` : "–");
   out.push(
     table(
-      ["workload", ...present.flatMap((i) => [`${i.label} forward`, `${i.label} step`]), "load"],
+      ["workload", ...present.flatMap((i) => [`${i.short} forward`, `${i.short} step`]), "load"],
       results.map((w) => [
         `**${w.name}**`,
         ...present.flatMap((i) => [cpu(w.impls[i.key]?.forward), cpu(w.impls[i.key]?.train)]),
@@ -146,7 +170,7 @@ export function renderTrainMarkdown(report) {
   );
   out.push(
     table(
-      ["workload", "reference", ...checked.flatMap((i) => [`${i.label} output`, "input grad", "parameter grads"])],
+      ["workload", "reference", ...checked.flatMap((i) => [`${i.short} output`, "input grad", "parameter grads"])],
       results.map((w) => [
         `**${w.name}**`,
         w.reference ? `${w.reference.output} / ${w.reference.gradients}` : "–",
@@ -166,7 +190,9 @@ export function renderTrainMarkdown(report) {
     "wasm-rnn: forward = `model.eval()`, then `model.forward(x)` per call. Step = `model.train()` once, then per call `model.forward(x)`, `model.backward(gradOutput)` (which returns the input's gradient as a JavaScript tensor and accumulates the parameters') and `model.zeroGrad()`.",
     "PyTorch: `bench/torch_bench.py` in its own process (`torch.set_num_threads(1)`, OMP/MKL/OpenBLAS threads 1). Forward = eval mode under `torch.no_grad()`; step = train mode, `y, _ = model(x)` with `x.requires_grad_()`, `(y * gradOutput).sum().backward()` (so y's gradient is gradOutput), `model.zero_grad(set_to_none=True)` and `x.grad = None`.",
     "TF.js (wasm backend, one thread): RNN as in `bench/run.mjs` (`tf.sequential` of `simpleRNN` layers); LSTM, GRU as core ops (`bench/tfjs_gated.mjs`), with each step's rows of the input projection taken by a split into ⌈√T⌉-row chunks and an unstack of each (`gather`, which `bench/run.mjs` uses, has no gradient on the wasm backend: it needs `UnsortedSegmentSum`), so its forward column here can differ from `bench/run.mjs`'s. Step = `tf.variableGrads(() => tf.sum(tf.mul(forward(x), gradOutput)), [x, ...weights])` with the input and the weights as `tf.variable`s, the input's gradient read back to JavaScript, everything disposed. The backend's `BatchMatMul` with a transposed operand (every product of a backward pass) takes a slow path, up to 25× slower here; `bench/tfjs_matmul.mjs` gives TF.js its best case by transposing first with the backend's own kernel.",
-    "The optimizer is not part of the step: its update is elementwise over the parameters, small beside the GEMMs of a step.",
+    report.optimizer
+      ? "The optimizer is not part of the step of the main table (issue 14's measure); its own table adds it."
+      : "The optimizer is not part of the step (`--optimizer adam` adds a table with it).",
   ];
   const threads = [...new Set(results.map((w) => w.impls.torch?.threads).filter(Number.isFinite))];
   if (threads.length) notes.push(`PyTorch: \`torch.get_num_threads()\` in the timed process: ${threads.join(", ")}.`);
