@@ -5,6 +5,7 @@
 // one thread and TF.js (wasm backend) training.
 //
 //   node bench/train.mjs [--only M,BI,L,lstm,gru] [--skip tfjs,torch] [--quick] [--steps N] [--builds simd,relaxed]
+//                        [--optimizer adam|sgd]
 //
 // Prerequisites as for run.mjs: `npm run build` at the root and `npm ci` in
 // bench/. Writes bench/results/{train.md,train.json} for a full run; a
@@ -53,6 +54,7 @@ const opts = {
     },
     [
       "usage: node bench/train.mjs [--only M,BI,L,lstm,gru] [--skip tfjs,torch] [--quick] [--steps N] [--builds simd,relaxed]",
+      "                            [--optimizer adam|sgd]",
       `  --only    workloads by name (default ${TRAINING_WORKLOADS.join(", ")}) or by family (rnn, lstm, gru: its M, BI, L)`,
       "  --skip    leave out peers: torch, tfjs",
       "  --quick   a smoke run: a call or two each, rough numbers",
@@ -63,12 +65,16 @@ const opts = {
   ),
   python: process.env.BENCH_PYTHON || "/usr/bin/python3",
 };
+const fail = (message) => {
+  console.error(`bench: ${message} (try --help)`);
+  process.exit(1);
+};
 if (opts.optimizer && (opts.optimizer.length !== 1 || !OPTIMIZERS[opts.optimizer[0]]))
-  throw new Error(`--optimizer: expected one of ${Object.keys(OPTIMIZERS).join(", ")}, got ${opts.optimizer}`);
+  fail(`--optimizer: expected one of ${Object.keys(OPTIMIZERS).join(", ")}, got ${opts.optimizer.join(",")}`);
 opts.optimizer = opts.optimizer?.[0] ?? null;
-for (const key of opts.skip) if (!PEERS.includes(key)) throw new Error(`--skip: unknown peer ${key}; have ${PEERS}`);
+for (const key of opts.skip) if (!PEERS.includes(key)) fail(`--skip: unknown peer ${key}; have ${PEERS.join(", ")}`);
 for (const b of opts.builds ?? [])
-  if (!BUILDS.includes(b)) throw new Error(`--builds: unknown build ${b}; have ${BUILDS}`);
+  if (!BUILDS.includes(b)) fail(`--builds: unknown build ${b}; have ${BUILDS.join(", ")}`);
 
 const { lib, features, kernels } = await loadWasmRnn(["@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm"]);
 
@@ -89,8 +95,8 @@ if (packed.length) {
 // A training step costs about three forwards and TF.js's several times that,
 // so the policy is shorter than run.mjs's: warm-up ≥ 1 s and ≥ 10 calls, then
 // the median of ≥ 10 runs and ≥ 2 s; calls of a second or more are capped at
-// 3 s of warm-up (≥ 2 calls) and 8 s of runs (≥ 5 runs). About 10 minutes for
-// the nine workloads on one core.
+// 3 s of warm-up (≥ 2 calls) and 8 s of runs (≥ 5 runs). About 8–12 minutes
+// for the nine workloads on one quiet core.
 const POLICY = opts.quick
   ? {
       warmSeconds: 0,
