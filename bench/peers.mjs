@@ -14,6 +14,16 @@
 // The context `ctx`: { name, spec (mode "rnn" | "lstm" | "gru", proj for an
 // LSTM's projSize), x (time-major Float32Array, zeros past each length for P),
 // lengths (null unless packed), stateDict, dims: {T, B, I, H, D, L} }.
+//
+// Training (train.mjs): with `ctx.gradOutput` (a fixed gradient of the
+// output, time-major [T, B, D·R]; unpacked workloads only), wasm-rnn and TF.js
+// also return `trainer(optimizer?)`, called after the forward has been timed:
+// it switches to training and returns { step(check?), dispose() }. A step is
+// one training step: forward and backward (every parameter's gradient and the
+// input's), with `optimizer` (a name of OPTIMIZERS) its update, then the
+// gradients cleared for the next step. Given an object `check`, the step
+// leaves in it the input's gradient (time-major [T, B, I]) and, where the
+// layout is PyTorch's, the parameters' gradients by stateDict name.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
@@ -52,6 +62,20 @@ export function moduleClass(lib, spec) {
   return cls;
 }
 
+/**
+ * The weights every implementation uses: wasm-rnn's seeded init for the
+ * workload, in PyTorch layout, made on the build `init` selects.
+ */
+export async function seededStateDict(lib, spec, init) {
+  await lib.init(init);
+  const source = new (moduleClass(lib, spec))(moduleOptions(spec));
+  try {
+    return source.stateDict();
+  } finally {
+    source.dispose();
+  }
+}
+
 /** wasm-rnn on one kernel build. `lib` is the imported dist/node.js. */
 export function wasmRnn(lib, backend, module) {
   return {
@@ -69,9 +93,70 @@ export function wasmRnn(lib, backend, module) {
         rnn,
         run: () => rnn.forward(input),
         toOutput: ([out]) => (ctx.lengths ? lib.padPackedSequence(out, { totalLength: T })[0] : out).data,
+        trainer: ctx.gradOutput ? (optimizer) => wasmRnnTrainer(lib, rnn, input, ctx, optimizer) : undefined,
         dispose: () => rnn.dispose(),
       };
     },
+  };
+}
+
+/**
+ * The optimizers a training step can include, with PyTorch's defaults but the
+ * learning rate, in each implementation's spelling.
+ */
+export const OPTIMIZERS = {
+  sgd: { wasmRnn: "SGD", torch: "SGD", tfjs: (tf, lr) => tf.train.sgd(lr), lr: 1e-3 },
+  adam: { wasmRnn: "Adam", torch: "Adam", tfjs: (tf, lr) => tf.train.adam(lr, 0.9, 0.999, 1e-8), lr: 1e-3 },
+};
+
+/**
+ * A training step of wasm-rnn: train mode, forward, backward of the fixed
+ * output gradient, the optimizer's step if any, zeroGrad.
+ */
+function wasmRnnTrainer(lib, rnn, input, ctx, optimizer) {
+  if (typeof rnn.backward !== "function") throw new Unsupported("this build of wasm-rnn has no backward");
+  const { T, B, D } = ctx.dims;
+  const gradOutput = new lib.Tensor(ctx.gradOutput, [T, B, D * (ctx.spec.proj || ctx.spec.hidden)]);
+  const update = optimizer
+    ? new lib[OPTIMIZERS[optimizer].wasmRnn](rnn, { lr: OPTIMIZERS[optimizer].lr })
+    : { step() {}, zeroGrad: () => rnn.zeroGrad() };
+  rnn.train();
+  return {
+    step: (check) => {
+      rnn.forward(input);
+      const [gradInput] = rnn.backward(gradOutput);
+      if (check) {
+        check.gradInput = gradInput.data;
+        check.gradients = Object.fromEntries(Object.entries(rnn.gradients()).map(([name, g]) => [name, g.data]));
+      }
+      update.step();
+      update.zeroGrad();
+    },
+    dispose: () => {},
+  };
+}
+
+/**
+ * A TF.js training step: the gradients of sum(forward() · gradOutput) with
+ * respect to `variables` (the input first) through tf.variableGrads, the
+ * input's read back to JavaScript (as wasm-rnn's backward returns it), the
+ * weights' applied by the optimizer if any, all freed. `toTimeMajor` maps the
+ * input's gradient to [T, B, I].
+ */
+function tfjsTrainer(tf, { forward, variables, gradOutput, toTimeMajor }, optimizer) {
+  const [input] = variables;
+  const update = optimizer ? OPTIMIZERS[optimizer].tfjs(tf, OPTIMIZERS[optimizer].lr) : null;
+  return {
+    step: (check) => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(forward(), gradOutput)), variables);
+      const { [input.name]: gradInput, ...weights } = grads;
+      const data = gradInput.dataSync();
+      if (check) check.gradInput = toTimeMajor(data);
+      update?.applyGradients(weights);
+      value.dispose();
+      tf.dispose(grads);
+    },
+    dispose: () => update?.dispose(),
   };
 }
 
@@ -106,55 +191,37 @@ export function tfjsWasm(tf) {
   return {
     async prepare(ctx) {
       const { spec } = ctx;
+      const { T, B, I, H, D } = ctx.dims;
       if (spec.mode !== "rnn") {
-        const gated = tfjsGated(tf, spec, ctx.stateDict, ctx.x, ctx.lengths);
+        const gated = tfjsGated(tf, spec, ctx.stateDict, ctx.x, ctx.lengths, { trainable: Boolean(ctx.gradOutput) });
+        const gradOutput = ctx.gradOutput ? tf.tensor2d(ctx.gradOutput, [T * B, D * (spec.proj || H)]) : null;
         return {
           run: gated.run,
           toOutput: (data) => data,
-          dispose: gated.dispose,
+          trainer: gradOutput
+            ? (optimizer) =>
+                tfjsTrainer(
+                  tf,
+                  { forward: gated.forward, variables: gated.variables, gradOutput, toTimeMajor: (g) => g },
+                  optimizer,
+                )
+            : undefined,
+          dispose: () => {
+            gradOutput?.dispose();
+            gated.dispose();
+          },
           note: ctx.lengths ? "P: padded input, every padded step computed and masked" : undefined,
         };
       }
-      const { T, B, I, H, D, L } = ctx.dims;
-      const model = tf.sequential();
-      // Keras has no packed sequences. Its equivalent is a mask: the Masking
-      // layer flags all-zero timesteps, and the RNN carries its state across
-      // them (the backward layer reverses the mask too), so the valid outputs
-      // equal PyTorch's packed ones. The padded steps are still computed.
-      if (ctx.lengths) model.add(tf.layers.masking({ maskValue: 0, inputShape: [T, I] }));
-      for (let l = 0; l < L; l++) {
-        const shape = l === 0 && !ctx.lengths ? { inputShape: [T, I] } : {};
-        // Zero initializers: the weights are overwritten below, and the default
-        // orthogonal recurrent initializer is slow (and warns) for large H.
-        const cell = (extra) =>
-          tf.layers.simpleRNN({
-            units: H,
-            activation: spec.nonlinearity,
-            returnSequences: true,
-            kernelInitializer: "zeros",
-            recurrentInitializer: "zeros",
-            biasInitializer: "zeros",
-            ...extra,
-          });
-        model.add(D === 2 ? tf.layers.bidirectional({ layer: cell({}), mergeMode: "concat", ...shape }) : cell(shape));
-      }
-      // Keras keeps kernel = W_ihᵀ, recurrent_kernel = W_hhᵀ and one bias,
-      // which must be b_ih + b_hh. Weight order: per layer, forward then backward.
-      const weights = [];
-      for (let l = 0; l < L; l++) {
-        for (let d = 0; d < D; d++) {
-          const s = `_l${l}${d === 1 ? "_reverse" : ""}`;
-          const inputs = l === 0 ? I : D * H;
-          const bIh = ctx.stateDict[`bias_ih${s}`].data;
-          const bHh = ctx.stateDict[`bias_hh${s}`].data;
-          weights.push(tf.tensor2d(transpose(ctx.stateDict[`weight_ih${s}`].data, H, inputs), [inputs, H]));
-          weights.push(tf.tensor2d(transpose(ctx.stateDict[`weight_hh${s}`].data, H, H), [H, H]));
-          weights.push(tf.tensor1d(bIh.map((v, j) => v + bHh[j])));
-        }
-      }
-      model.setWeights(weights);
-      weights.forEach((w) => w.dispose());
+      const model = simpleRnnModel(tf, ctx);
       const xt = tf.tensor3d(timeToBatchMajor(ctx.x, T, B, I), [B, T, I]);
+      // Training: the input as a variable too (its gradient is the gradInput wasm-rnn returns), the layers' weights.
+      const trainable = ctx.gradOutput
+        ? {
+            x: tf.variable(xt),
+            gradOutput: tf.tensor3d(timeToBatchMajor(ctx.gradOutput, T, B, D * H), [B, T, D * H]),
+          }
+        : null;
       return {
         run: () => {
           const y = model.predict(xt);
@@ -163,7 +230,21 @@ export function tfjsWasm(tf) {
           return data;
         },
         toOutput: (data) => batchToTimeMajor(data, T, B, D * H),
+        trainer: trainable
+          ? (optimizer) =>
+              tfjsTrainer(
+                tf,
+                {
+                  forward: () => model.apply(trainable.x, { training: true }),
+                  variables: [trainable.x, ...model.trainableWeights.map((w) => w.read())],
+                  gradOutput: trainable.gradOutput,
+                  toTimeMajor: (g) => batchToTimeMajor(g, T, B, I),
+                },
+                optimizer,
+              )
+          : undefined,
         dispose: () => {
+          if (trainable) tf.dispose([trainable.x, trainable.gradOutput]);
           xt.dispose();
           model.dispose();
         },
@@ -171,6 +252,53 @@ export function tfjsWasm(tf) {
       };
     },
   };
+}
+
+/**
+ * An RNN workload as tf.layers: a `tf.sequential` of SimpleRNN layers
+ * (Bidirectional for bi), batch-major like Keras, with the stateDict's weights.
+ */
+function simpleRnnModel(tf, ctx) {
+  const { T, I, H, D, L } = ctx.dims;
+  const model = tf.sequential();
+  // Keras has no packed sequences. Its equivalent is a mask: the Masking
+  // layer flags all-zero timesteps, and the RNN carries its state across
+  // them (the backward layer reverses the mask too), so the valid outputs
+  // equal PyTorch's packed ones. The padded steps are still computed.
+  if (ctx.lengths) model.add(tf.layers.masking({ maskValue: 0, inputShape: [T, I] }));
+  for (let l = 0; l < L; l++) {
+    const shape = l === 0 && !ctx.lengths ? { inputShape: [T, I] } : {};
+    // Zero initializers: the weights are overwritten below, and the default
+    // orthogonal recurrent initializer is slow (and warns) for large H.
+    const cell = (extra) =>
+      tf.layers.simpleRNN({
+        units: H,
+        activation: ctx.spec.nonlinearity,
+        returnSequences: true,
+        kernelInitializer: "zeros",
+        recurrentInitializer: "zeros",
+        biasInitializer: "zeros",
+        ...extra,
+      });
+    model.add(D === 2 ? tf.layers.bidirectional({ layer: cell({}), mergeMode: "concat", ...shape }) : cell(shape));
+  }
+  // Keras keeps kernel = W_ihᵀ, recurrent_kernel = W_hhᵀ and one bias,
+  // which must be b_ih + b_hh. Weight order: per layer, forward then backward.
+  const weights = [];
+  for (let l = 0; l < L; l++) {
+    for (let d = 0; d < D; d++) {
+      const s = `_l${l}${d === 1 ? "_reverse" : ""}`;
+      const inputs = l === 0 ? I : D * H;
+      const bIh = ctx.stateDict[`bias_ih${s}`].data;
+      const bHh = ctx.stateDict[`bias_hh${s}`].data;
+      weights.push(tf.tensor2d(transpose(ctx.stateDict[`weight_ih${s}`].data, H, inputs), [inputs, H]));
+      weights.push(tf.tensor2d(transpose(ctx.stateDict[`weight_hh${s}`].data, H, H), [H, H]));
+      weights.push(tf.tensor1d(bIh.map((v, j) => v + bHh[j])));
+    }
+  }
+  model.setWeights(weights);
+  weights.forEach((w) => w.dispose());
+  return model;
 }
 
 /** The naive JS loops of naive.mjs. */
@@ -215,8 +343,19 @@ export function pytorch(python, threads = 1) {
       if (r.status !== 0) throw new Error(`torch_bench.py --info exited with ${r.status}: ${lastLine(r.stderr)}`);
       return { ...JSON.parse(r.stdout.trim().split("\n").pop()), ldLibraryPath: env.LD_LIBRARY_PATH ?? null };
     },
+    /**
+     * Runs a job; with ctx.gradOutput a training job, whose `measured` is
+     * { forward, train } (and `trainOptimizer`, a step with ctx.optimizer's
+     * update, when given) and which also returns the first step's `gradInput`
+     * and `gradients` (by stateDict name).
+     */
     async prepare(ctx, policy) {
       const dir = mkdtempSync(join(tmpdir(), "wasm-rnn-bench-"));
+      const write = (file, a) => writeFileSync(join(dir, file), Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+      const read = (file) => {
+        const bytes = readFileSync(join(dir, file));
+        return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+      };
       try {
         const params = [];
         const chunks = [];
@@ -225,15 +364,27 @@ export function pytorch(python, threads = 1) {
           chunks.push(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
         }
         writeFileSync(join(dir, "params.bin"), Buffer.concat(chunks));
-        writeFileSync(join(dir, "x.bin"), Buffer.from(ctx.x.buffer, ctx.x.byteOffset, ctx.x.byteLength));
-        const job = { spec: ctx.spec, params, lengths: ctx.lengths, policy, threads };
+        write("x.bin", ctx.x);
+        const train = Boolean(ctx.gradOutput);
+        if (train) write("gy.bin", ctx.gradOutput);
+        const optimizer =
+          train && ctx.optimizer ? { name: OPTIMIZERS[ctx.optimizer].torch, lr: OPTIMIZERS[ctx.optimizer].lr } : null;
+        const job = { spec: ctx.spec, params, lengths: ctx.lengths, policy, threads, train, optimizer };
         writeFileSync(join(dir, "job.json"), JSON.stringify(job));
         const r = spawnSync(python, [script, dir], { encoding: "utf8", maxBuffer: 1 << 20, env });
         if (r.status !== 0) throw new Error(`torch_bench.py exited with ${r.status}: ${lastLine(r.stderr)}`);
         const measured = JSON.parse(r.stdout.trim().split("\n").pop());
-        const y = readFileSync(join(dir, "y.bin"));
-        const output = new Float32Array(y.buffer.slice(y.byteOffset, y.byteOffset + y.byteLength));
-        return { measured, output };
+        const output = read("y.bin");
+        if (!train) return { measured, output };
+        const flat = read("grads.bin");
+        const gradients = {};
+        let at = 0;
+        for (const [name, shape] of params) {
+          const n = shape.reduce((a, b) => a * b, 1);
+          gradients[name] = flat.subarray(at, at + n);
+          at += n;
+        }
+        return { measured, output, gradInput: read("gx.bin"), gradients };
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

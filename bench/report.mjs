@@ -6,11 +6,12 @@ const PEERS = ["ort", "tfjs", "naive", "torch", "torchmt"];
 const SUPERSCRIPTS = ["¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"];
 const FAMILY = { rnn: "RNN", lstm: "LSTM", gru: "GRU" };
 
-const fmtMs = (ms) => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3));
-const fmtX = (x) => `${x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)}×`;
-const fmtG = (g) => (g >= 10 ? g.toFixed(1) : g >= 1 ? g.toFixed(2) : g.toFixed(3));
+export const fmtMs = (ms) =>
+  ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3);
+export const fmtX = (x) => `${x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)}×`;
+export const fmtG = (g) => (g >= 10 ? g.toFixed(1) : g >= 1 ? g.toFixed(2) : g.toFixed(3));
 
-function table(header, rows, align) {
+export function table(header, rows, align) {
   const a = align ?? header.map((_, i) => (i === 0 ? ":--" : "--:"));
   return [
     `| ${header.join(" | ")} |`,
@@ -19,7 +20,7 @@ function table(header, rows, align) {
   ].join("\n");
 }
 
-function shape(spec) {
+export function shape(spec) {
   const dir = spec.bidirectional ? " bi" : "";
   const layers = spec.layers > 1 ? ` ×${spec.layers}` : "";
   const act = spec.nonlinearity === "relu" ? " relu" : "";
@@ -29,10 +30,10 @@ function shape(spec) {
 }
 
 /** A usable measurement (not skipped, not failed, not a workload the implementation cannot express). */
-const ok = (r) => r && !r.error && !r.unsupported && Number.isFinite(r.medianMs);
+export const ok = (r) => r && !r.error && !r.unsupported && Number.isFinite(r.medianMs);
 
 /** Numbered footnotes: the same text gets the same mark. */
-function footnotes() {
+export function footnotes() {
   const texts = [];
   return {
     mark(text) {
@@ -48,11 +49,26 @@ function peakOf(report, backend, n = 1024) {
   return report.peaks.find((p) => p.backend === backend && p.n === n)?.gflops;
 }
 
-export function renderMarkdown(report) {
-  const { machine, versions, results, impls } = report;
-  const present = impls.filter((i) => !report.skipped[i.key]);
+/** How each peer ran, for the Machine section: { ort, tfjs, torch } (torch undefined when PyTorch did not run). */
+export function peerDescriptions(versions) {
+  return {
+    ort: `onnxruntime-web ${versions.ort} (wasm EP, numThreads 1)`,
+    tfjs: `@tensorflow/tfjs ${versions.tfjs} + tfjs-backend-wasm ${versions.tfjsWasm} (SIMD binary, 1 thread)`,
+    torch: versions.torch
+      ? `PyTorch ${versions.torch} (Debian python3-torch; ${versions.torchIsa ?? "?"} kernels; BLAS: ${versions.torchBlasLib ?? versions.torchBlas ?? "?"}; 1 thread)`
+      : undefined,
+  };
+}
+
+/**
+ * The report's title, the line saying how it was run, and the Machine
+ * section: CPU, runtime, load, wasm-rnn's source and kernels, the peers
+ * (`peers`: the descriptions of those that ran), the timing policy.
+ */
+export function header(report, title, peers) {
+  const { machine } = report;
   const out = [];
-  out.push("# wasm-rnn benchmark results", "");
+  out.push(`# ${title}`, "");
   out.push(
     `Run ${machine.date.slice(0, 10)} with \`${report.command}\`${report.quick ? " (**--quick**: few runs, numbers are rough)" : ""}${report.steps ? ` (**--steps ${report.steps}**: sequences shortened, not the published workloads)` : ""}; ${report.totalSeconds.toFixed(0)} s in total.`,
     "",
@@ -69,14 +85,6 @@ export function renderMarkdown(report) {
         ? " — other processes were running beside the benchmark; expect noise"
         : ""),
   );
-  const peerVersions = [
-    `onnxruntime-web ${versions.ort} (wasm EP, numThreads 1)`,
-    `@tensorflow/tfjs ${versions.tfjs} + tfjs-backend-wasm ${versions.tfjsWasm} (SIMD binary, 1 thread)`,
-  ];
-  if (versions.torch)
-    peerVersions.push(
-      `PyTorch ${versions.torch} (Debian python3-torch; ${versions.torchIsa ?? "?"} kernels; BLAS: ${versions.torchBlasLib ?? versions.torchBlas ?? "?"}; 1 thread)`,
-    );
   if (report.source) {
     const src = report.source;
     const kernels = Object.entries(src.kernels)
@@ -87,11 +95,19 @@ export function renderMarkdown(report) {
       : "no git";
     out.push(`- wasm-rnn: ${commit}; kernels (sha256 prefix): ${kernels}`);
   }
-  out.push(`- Peers: ${peerVersions.join("; ")}`);
+  out.push(`- Peers: ${peers.filter(Boolean).join("; ")}`);
   out.push(
     `- Timing: warm-up ≥ ${report.policy.warmSeconds} s and ≥ ${report.policy.warmCalls} calls (capped at ${report.policy.warmCapSeconds} s once ≥ ${report.policy.warmMinCalls} calls), then the median of ≥ ${report.policy.minRuns} runs and ≥ ${report.policy.minSeconds} s (capped at ${report.policy.capSeconds} s once ≥ ${report.policy.capMinRuns} runs); one thread everywhere.`,
   );
   out.push("");
+  return out;
+}
+
+export function renderMarkdown(report) {
+  const { versions, results, impls } = report;
+  const present = impls.filter((i) => !report.skipped[i.key]);
+  const described = peerDescriptions(versions);
+  const out = header(report, "wasm-rnn benchmark results", [described.ort, described.tfjs, described.torch]);
 
   // --- GEMM peak
   if (report.peaks.length) {
@@ -354,12 +370,18 @@ export function renderMarkdown(report) {
     if (threads.length)
       notes.push(`${label(key)}: \`torch.get_num_threads()\` in the timed process: ${threads.join(", ")}.`);
   }
-  for (const [key, why] of Object.entries(report.skipped)) notes.push(`${label(key)} not measured: ${why}.`);
-  for (const w of results)
-    for (const [k, r] of Object.entries(w.impls)) if (r.error) notes.push(`${w.name} / ${label(k)} failed: ${r.error}`);
-  notes.push(...report.notes);
+  notes.push(...runNotes(report));
   out.push(...notes.map((n) => `- ${n}`), "");
   return out.join("\n");
+}
+
+/** The closing notes every report has: what was skipped, what failed, the run's own notes. */
+export function runNotes(report) {
+  const label = (k) => report.impls.find((i) => i.key === k).label;
+  const notes = Object.entries(report.skipped).map(([key, why]) => `${label(key)} not measured: ${why}.`);
+  for (const w of report.results)
+    for (const [k, r] of Object.entries(w.impls)) if (r.error) notes.push(`${w.name} / ${label(k)} failed: ${r.error}`);
+  return [...notes, ...report.notes];
 }
 
 /**

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""PyTorch CPU peer of bench/run.mjs: times torch.nn.RNN, LSTM or GRU .forward.
+"""PyTorch CPU peer of bench/run.mjs and bench/train.mjs: times torch.nn.RNN, LSTM or GRU
+.forward, and for train.mjs also a training step (forward and backward).
 
 run.mjs writes a job directory and calls `/usr/bin/python3 bench/torch_bench.py DIR`:
   DIR/job.json   the workload spec (mode rnn/lstm/gru, proj for LSTM's proj_size),
@@ -10,6 +11,15 @@ run.mjs writes a job directory and calls `/usr/bin/python3 bench/torch_bench.py 
 This script writes DIR/y.bin (the last layer's output, padded [seq, batch, D*R],
 R = proj or hidden, so run.mjs can check it against wasm-rnn) and prints one
 JSON line of timings, with the BLAS library the process actually mapped.
+
+A training job (job.json has "train": true) also reads DIR/gy.bin, the
+gradient of the output (the same shape as y.bin), and times a training step:
+forward in train mode, backward of sum(y * gy) (so y's gradient is gy), and
+zero_grad. It writes, from its first step, DIR/gx.bin (the input's gradient,
+[seq, batch, input]) and DIR/grads.bin (the parameters' gradients in the
+order of params.bin), and prints {"forward": timings, "train": timings, ...}.
+With "optimizer": {"name": "Adam" or "SGD", "lr": …} it also times a step
+that includes that optimizer's update ("trainOptimizer").
 
 `torch_bench.py --info` prints one JSON line describing this PyTorch: version,
 CPU kernels, BLAS (as built, and as loaded after a matmul), threads.
@@ -105,6 +115,46 @@ def make_module(spec):
     return torch.nn.RNN(I, H, nonlinearity=spec["nonlinearity"], **common)
 
 
+def train_step(rnn, x, gy, optimizer=None):
+    """One training step as a PyTorch user writes it; set_to_none is PyTorch 2's default and its fastest."""
+    y, _ = rnn(x)
+    (y * gy).sum().backward()
+    if optimizer is not None:
+        optimizer.step()
+    rnn.zero_grad(set_to_none=True)
+    x.grad = None
+
+
+def train_job(job_dir, job, rnn, x):
+    T, B = job["spec"]["seq"], job["spec"]["batch"]
+    gy = torch.from_numpy(np.fromfile(os.path.join(job_dir, "gy.bin"), dtype="<f4").reshape(T, B, -1).copy())
+    with torch.no_grad():
+        forward = measure(lambda: rnn(x), job["policy"])
+        out, _ = rnn(x)
+    out.numpy().astype("<f4").tofile(os.path.join(job_dir, "y.bin"))
+    rnn.train()
+    x.requires_grad_(True)
+    # The first step's gradients, kept for train.mjs's check against wasm-rnn's.
+    t = time.perf_counter()
+    y, _ = rnn(x)
+    (y * gy).sum().backward()
+    cold_ms = (time.perf_counter() - t) * 1e3
+    x.grad.numpy().astype("<f4").tofile(os.path.join(job_dir, "gx.bin"))
+    np.concatenate([p.grad.numpy().ravel() for p in rnn.parameters()]).astype("<f4").tofile(
+        os.path.join(job_dir, "grads.bin"))
+    rnn.zero_grad(set_to_none=True)
+    x.grad = None
+    train = measure(lambda: train_step(rnn, x, gy), job["policy"])
+    train["firstMs"] = cold_ms
+    result = {"forward": forward, "train": train}
+    spec = job.get("optimizer")
+    if spec:
+        # PyTorch's defaults but lr, as everywhere in train.mjs.
+        optimizer = getattr(torch.optim, spec["name"])(rnn.parameters(), lr=spec["lr"])
+        result["trainOptimizer"] = measure(lambda: train_step(rnn, x, gy, optimizer), job["policy"])
+    return result
+
+
 def main():
     if sys.argv[1] == "--info":
         print(json.dumps(info()))
@@ -130,6 +180,14 @@ def main():
         at += n
     rnn.load_state_dict(state)
     x = torch.from_numpy(np.fromfile(os.path.join(job_dir, "x.bin"), dtype="<f4").reshape(T, B, I).copy())
+
+    if job.get("train"):
+        names = [name for name, _ in rnn.named_parameters()]
+        assert names == [name for name, _ in job["params"]], "parameters out of params.bin's order"
+        result = train_job(job_dir, job, rnn, x)
+        result.update(version=torch.__version__, threads=torch.get_num_threads(), blas=mapped_blas())
+        print(json.dumps(result))
+        return
 
     lengths = job.get("lengths")
     if lengths is not None:
