@@ -1,11 +1,14 @@
-// Size budgets (issue 4 §5, issue 12): what users ship, measured the way they
+// Size budgets (issue 4 §5, issue 12, issue 14): what users ship, measured the way they
 // ship it — the package bundled by esbuild with --minify from a project that
 // has it installed, gzip level 9. Two budgets fail the test:
 //   - the browser entry with every export, plus the SIMD build it loads;
 //   - a consumer importing only `init`, `RNN` and `Tensor`: the bundler must
 //     drop the rest (the loaders, fflate), which the unbundled dist/lib and
 //     `"sideEffects": false` allow.
-// Tighten the budgets as the package shrinks: staying far below the
+// Issue 14 raised them from 30 and 12 KB: training (the backward kernels,
+// about 4.5 KB of each build, and backward in every module, the optimizers
+// and losses) is part of every export, and a recurrent module carries its
+// backward. Tighten the budgets as the package shrinks: staying far below the
 // megabyte-sized alternatives is the point.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
@@ -16,8 +19,8 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import * as esbuild from "esbuild";
 
-const BROWSER_BUDGET = 30 * 1024;
-const CONSUMER_BUDGET = 12 * 1024;
+const BROWSER_BUDGET = 43 * 1024;
+const CONSUMER_BUDGET = 15 * 1024;
 // The package measured: this repository, or the one run.mjs --package tests.
 const PACKAGE = process.env.WASM_RNN_PACKAGE ?? fileURLToPath(new URL("../..", import.meta.url));
 const gzip = (bytes) => gzipSync(bytes, { level: 9 }).length;
