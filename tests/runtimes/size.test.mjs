@@ -16,7 +16,9 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import * as esbuild from "esbuild";
 
-const BROWSER_BUDGET = 30 * 1024;
+// 31 KB since issue 15's write guard (29.6 → 30.5 KB: the kernel's checks of every written span and its
+// live-block tags +0.6 KB, the host's window calls and refusal message +0.2 KB).
+const BROWSER_BUDGET = 31 * 1024;
 const CONSUMER_BUDGET = 12 * 1024;
 // The package measured: this repository, or the one run.mjs --package tests.
 const PACKAGE = process.env.WASM_RNN_PACKAGE ?? fileURLToPath(new URL("../..", import.meta.url));
