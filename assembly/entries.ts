@@ -77,16 +77,31 @@ export function guardedPackGateBias(dst: usize, b_ih: usize, b_hh: usize, gates:
   return steps > 0 && hidden > 0 && inputs > 0 && ldx >= inputs && (dirs == 1 || dirs == 2);
 }
 
+/**
+ * What every layer entry checks: its sizes, as its routine asserts them (the
+ * time loop and the projections run on them unchecked), then its spans of
+ * rows floats each, rows being the sum of the batch sizes: y (dirs·yWidth
+ * per row), c (dirs·cWidth; 0 for none) and p (dirs·gates·H8).
+ */
+function guardLayer(
+  batch_sizes: usize, steps: i32, hidden: i32, inputs: i32, ldx: i32, dirs: i32, gates: i32,
+  y: usize, yWidth: i32, c: usize, cWidth: i32, p: usize,
+): u64 {
+  checkSizes(layerSizesValid(steps, hidden, inputs, ldx, dirs));
+  let rows = guardedRows(batch_sizes, steps);
+  checkWrite(y, floatBytes(rows, <u64>dirs, <u64>yWidth));
+  checkWrite(c, floatBytes(rows, <u64>dirs, <u64>cWidth));
+  checkWrite(p, floatBytes(rows, <u64>(dirs * gates), panelFloats(hidden)));
+  return rows;
+}
+
 /** rnn_layer: writes y (rows × dirs·hidden) and p (rows × dirs·H8). */
 export function guardedRnnLayer(
   y: usize, x: usize, ldx: i32, inputs: i32, p: usize,
   w_ih: usize, bias: usize, w_hh: usize, h0: usize,
   batch_sizes: usize, steps: i32, hidden: i32, dirs: i32, act: i32,
 ): void {
-  checkSizes(layerSizesValid(steps, hidden, inputs, ldx, dirs));
-  let rows = guardedRows(batch_sizes, steps);
-  checkWrite(y, floatBytes(rows, <u64>dirs, <u64>hidden));
-  checkWrite(p, floatBytes(rows, <u64>dirs, panelFloats(hidden)));
+  guardLayer(batch_sizes, steps, hidden, inputs, ldx, dirs, Gates.Elman, y, hidden, 0, 0, p);
   rnn_layer(y, x, ldx, inputs, p, w_ih, bias, w_hh, h0, batch_sizes, steps, hidden, dirs, act);
 }
 
@@ -101,10 +116,7 @@ export function guardedGruLayer(
   y: usize, x: usize, ldx: i32, inputs: i32, p: usize, w_ih: usize, bias: usize, w_hh: usize, h0: usize,
   batch_sizes: usize, steps: i32, hidden: i32, dirs: i32, tape: usize,
 ): void {
-  checkSizes(layerSizesValid(steps, hidden, inputs, ldx, dirs));
-  let rows = guardedRows(batch_sizes, steps);
-  checkWrite(y, floatBytes(rows, <u64>dirs, <u64>hidden));
-  checkWrite(p, floatBytes(rows, <u64>(dirs * Gates.GRU), panelFloats(hidden)));
+  let rows = guardLayer(batch_sizes, steps, hidden, inputs, ldx, dirs, Gates.GRU, y, hidden, 0, 0, p);
   checkWrite(tape, tapeBytes(tape, rows, dirs, hidden));
   gru_layer(y, x, ldx, inputs, p, w_ih, bias, w_hh, h0, batch_sizes, steps, hidden, dirs, tape);
 }
@@ -118,12 +130,9 @@ export function guardedLstmLayer(
   w_hr: usize, m: usize, h0: usize, c0: usize, batch_sizes: usize, steps: i32, hidden: i32, proj: i32, dirs: i32,
   tape: usize,
 ): void {
-  checkSizes(layerSizesValid(steps, hidden, inputs, ldx, dirs) && proj >= 0);
-  let rows = guardedRows(batch_sizes, steps);
-  let out = proj > 0 ? proj : hidden;
-  checkWrite(y, floatBytes(rows, <u64>dirs, <u64>out));
-  checkWrite(c, floatBytes(rows, <u64>dirs, <u64>hidden));
-  checkWrite(p, floatBytes(rows, <u64>(dirs * Gates.LSTM), panelFloats(hidden)));
+  checkSizes(proj >= 0);
+  let rows = guardLayer(batch_sizes, steps, hidden, inputs, ldx, dirs, Gates.LSTM, y, proj > 0 ? proj : hidden, c,
+                        hidden, p);
   if (proj > 0) checkWrite(m, floatBytes(<u64>load<i32>(batch_sizes), <u64>dirs, panelFloats(hidden)));
   checkWrite(tape, tapeBytes(tape, rows, dirs, hidden));
   lstm_layer(y, c, x, ldx, inputs, p, w_ih, bias, w_hh, w_hr, m, h0, c0, batch_sizes, steps, hidden, proj, dirs, tape);

@@ -241,8 +241,7 @@ export function kernelError(error: unknown, call: string): unknown {
   // (SpiderMonkey), "Unreachable code should not be executed" (JavaScriptCore).
   if (error instanceof WebAssembly.RuntimeError && /unreachable/i.test(error.message)) {
     return new Error(
-      `wasm-rnn: the kernel refused a write outside the module's memory (${call}); ` +
-        "nothing was written outside it and the module stays usable; this is a bug in wasm-rnn, please report it",
+      `wasm-rnn: the kernel refused a write outside the module's memory (${call}): a bug in wasm-rnn, please report it`,
       { cause: error },
     );
   }
