@@ -35,9 +35,10 @@ const ZERO_ROW: usize = memory.data(<i32>PANEL_ROW_BYTES, 16);
  * y: f32 output, row stride `ldy` floats (≥ cols), 4-byte aligned, caller-owned.
  * a: f32 left operand, rows × depth, row stride `lda` floats; may not overlap y.
  * w: packed panels of the right operand (depth × cols), 16-byte aligned.
- * init: f32 rows of at least 8·ceil(cols/8) readable floats, row stride
- *   `ldinit` floats; `ldinit` = 0 broadcasts one row (a bias) to every row;
- *   init = 0 means zeros (no bias).
+ * init: f32 rows of `cols` floats read, row stride `ldinit` floats; `ldinit`
+ *   = 0 broadcasts one row (a bias) to every row; init = 0 means zeros (no
+ *   bias); init may be y itself with ldinit = ldy (y += a·W, the backward
+ *   passes of training): every tile reads its init before it stores.
  * act: 0 identity, 1 tanh, 2 relu.
  */
 export function gemm(
@@ -52,7 +53,7 @@ export function gemm(
   assert(inMemory(y, spanBytes(rows, cols, ldy)), "gemm: y out of bounds");
   assert(inMemory(a, spanBytes(rows, depth, lda)), "gemm: a out of bounds");
   assert(inMemory(w, <u64>padded * <u64>depth << 2), "gemm: w out of bounds");
-  assert(inMemory(init, spanBytes(ldinit == 0 ? 1 : rows, padded, ldinit)), "gemm: init out of bounds");
+  assert(inMemory(init, spanBytes(ldinit == 0 ? 1 : rows, cols, ldinit)), "gemm: init out of bounds");
   if (rows == 0) return;
   // A zero init is one zero panel row for every row and column block.
   let initColumns = init != 0;
@@ -193,12 +194,13 @@ function gemmChunk(
  * The 4x8 microkernel (after XNNPACK f32-gemm 4x8 loadsplat): rows [0, m) and
  * columns [0, n) of y from one group of packed A ([depth][4] at pa, `depthB` =
  * depth·16 bytes) and one panel at bp. Rows past m are computed from the zero
- * padding and not stored; their init reads row 0's.
+ * padding and not stored; their init reads row 0's. `addToY` (a compile-time
+ * constant; gemm_tn's chunks) adds the sums to y's values after the loop.
  */
 // @ts-ignore: decorator
 @inline export function gemm_4x8(
   y: usize, ldyB: usize, pa: usize, bp: usize, init: usize, ldiB: usize,
-  depthB: usize, m: i32, n: i32, act: i32,
+  depthB: usize, m: i32, n: i32, act: i32, addToY: bool = false,
 ): void {
   let i1 = m > 1 ? init + ldiB : init;
   let i2 = m > 2 ? i1 + ldiB : init;
@@ -225,6 +227,22 @@ function gemmChunk(
     c31 = madd(v, b1, c31);
     bp += PANEL_ROW_BYTES;
     pa += 16;
+  }
+  if (addToY) {
+    c00 = f32x4.add(c00, loadLo(y, n));
+    c01 = f32x4.add(c01, loadHi(y, n));
+    if (m > 1) {
+      c10 = f32x4.add(c10, loadLo(y + ldyB, n));
+      c11 = f32x4.add(c11, loadHi(y + ldyB, n));
+    }
+    if (m > 2) {
+      c20 = f32x4.add(c20, loadLo(y + 2 * ldyB, n));
+      c21 = f32x4.add(c21, loadHi(y + 2 * ldyB, n));
+    }
+    if (m > 3) {
+      c30 = f32x4.add(c30, loadLo(y + 3 * ldyB, n));
+      c31 = f32x4.add(c31, loadHi(y + 3 * ldyB, n));
+    }
   }
   storeRow8(y, c00, c01, n, act);
   if (m > 1) storeRow8(y + ldyB, c10, c11, n, act);
@@ -331,7 +349,7 @@ function gemvRow(
 ): void {
   let kEnd = <usize>depth << 2;
   let c0 = v128.load(i0), c1 = v128.load(i0, 16);
-  let c2 = v128.load(i1), c3 = v128.load(i1, 16);
+  let c2 = loadLo(i1, n1), c3 = loadHi(i1, n1);
   for (let k: usize = 0; k < kEnd; k += 4) {
     let v = v128.load32_splat(a + k);
     c0 = madd(v, v128.load(p0), c0);
@@ -354,8 +372,12 @@ function gemvRow(
   y: usize, a: usize, bp: usize, init: usize, depth: i32, n: i32, act: i32,
 ): void {
   let kEnd = <usize>depth << 2;
-  let c0 = load<f32>(init), c1 = load<f32>(init, 4), c2 = load<f32>(init, 8), c3 = load<f32>(init, 12);
-  let c4 = load<f32>(init, 16), c5 = load<f32>(init, 20), c6 = load<f32>(init, 24), c7 = load<f32>(init, 28);
+  // Only the first n init floats are read: init may end with the row.
+  let c0 = load<f32>(init);
+  let c1: f32 = n > 1 ? load<f32>(init, 4) : 0, c2: f32 = n > 2 ? load<f32>(init, 8) : 0;
+  let c3: f32 = n > 3 ? load<f32>(init, 12) : 0, c4: f32 = n > 4 ? load<f32>(init, 16) : 0;
+  let c5: f32 = n > 5 ? load<f32>(init, 20) : 0, c6: f32 = n > 6 ? load<f32>(init, 24) : 0;
+  let c7: f32 = n > 7 ? load<f32>(init, 28) : 0;
   for (let k: usize = 0; k < kEnd; k += 4) {
     let v = load<f32>(a + k);
     c0 += v * load<f32>(bp);
@@ -377,3 +399,36 @@ function gemvRow(
   if (n > 6) store<f32>(y, activateS(c6, act), 24);
   if (n > 7) store<f32>(y, activateS(c7, act), 28);
 }
+
+/**
+ * gemm (identity activation) for a deep product over many rows, the backward
+ * passes' dG·W: depth split into chunks short enough that a block of packed
+ * A holds `rows` rows (at least 64), so each chunk's panels stream past the
+ * rows once, not once per block of 8 (depth 4096) rows; a chunk after the
+ * first adds onto y. Rows < 3 (the GEMV) and the scalar build take gemm as
+ * it is. Internal: no checks, gemm's contract (init may be y).
+ */
+export function gemmDeep(
+  y: usize, ldy: i32, a: usize, lda: i32, w: usize, init: usize, ldinit: i32, rows: i32, depth: i32, cols: i32,
+): void {
+  if (!ASC_FEATURE_SIMD || rows < 3) {
+    gemm(y, ldy, a, lda, w, init, ldinit, rows, depth, cols, Activation.Identity);
+    return;
+  }
+  let chunk = min(depth, max(DEEP_CHUNK, (PACK_FLOATS / ((rows + 3) & ~3)) & ~3));
+  let initColumns = init != 0;
+  if (!initColumns) {
+    init = ZERO_ROW;
+    ldinit = 0;
+  }
+  for (let k0 = 0; k0 < depth; k0 += chunk) {
+    let first = k0 == 0;
+    gemmChunk(y, ldy, a + (<usize>k0 << 2), lda, w + <usize>k0 * PANEL_ROW_BYTES, depth,
+              first ? init : y, first ? ldinit : ldy, first ? initColumns : true,
+              rows, min(chunk, depth - k0), cols, Activation.Identity);
+  }
+}
+
+/** gemmDeep's shortest depth chunk: 64-row blocks of packed A (measured best of 64, 128, 256). */
+// @ts-ignore: decorator
+@inline const DEEP_CHUNK: i32 = PACK_FLOATS / 64;

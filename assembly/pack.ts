@@ -84,9 +84,16 @@ export function pack_transposed(panels: usize, w: usize, rows: i32, cols: i32): 
     let n = min(PANEL_WIDTH, cols - j);
     let src = w + (<usize>j << 2);
     for (let k = 0; k < rows; k++) {
-      for (let c = 0; c < PANEL_WIDTH; c++) {
-        store<f32>(dst, c < n ? load<f32>(src + (<usize>c << 2)) : 0);
-        dst += 4;
+      if (ASC_FEATURE_SIMD && n == PANEL_WIDTH) {
+        // A whole panel row is two v128 (once per optimizer step on every weight).
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+        dst += PANEL_ROW_BYTES;
+      } else {
+        for (let c = 0; c < PANEL_WIDTH; c++) {
+          store<f32>(dst, c < n ? load<f32>(src + (<usize>c << 2)) : 0);
+          dst += 4;
+        }
       }
       src += ldwB;
     }

@@ -489,7 +489,10 @@ async function gemmPeak(backend, n) {
   for (let i = 0; i < n * n; i++) mem[(a >>> 2) + i] = rand();
   for (let i = 0; i < n * n; i++) mem[(w >>> 2) + i] = rand();
   mem.fill(0, init >>> 2, (init >>> 2) + Math.ceil(n / 8) * 8);
+  // Each export writes only inside the block named by set_write_window (the kernel's write guard).
+  k.set_write_window(panels);
   k.pack_panels(panels, w, n, n);
+  k.set_write_window(y);
   const run = () => k.gemm(y, n, a, n, panels, init, 0, n, n, n, 0);
   run();
   mem = new Float32Array(k.memory.buffer);

@@ -8,7 +8,7 @@ import { ALIGNMENT, Gates, PANEL_WIDTH, type Activation } from "../../assembly/a
 import { checkFitsInMemory, MEMORY_LIMIT_BYTES, roundUp } from "../core/sizes.js";
 import type { MT19937 } from "../core/random.js";
 import type { Kernel } from "../runtime/kernel.js";
-import { Workspace } from "../runtime/kernel.js";
+import { kernelError, Workspace } from "../runtime/kernel.js";
 
 /** The sizes a stack is built for. */
 export interface StackShape {
@@ -157,6 +157,14 @@ export class LayerStack {
    * first, so a failure to allocate throws before anything changed.
    */
   pack(params: ReadonlyMap<string, Float32Array>, name: ParameterNamer): void {
+    try {
+      this.packLayers(params, name);
+    } catch (error) {
+      throw kernelError(error, `${this.label}: packing the weights`);
+    }
+  }
+
+  private packLayers(params: ReadonlyMap<string, Float32Array>, name: ParameterNamer): void {
     const s = this.shape;
     if (s.hidden === 0) return;
     const k = this.kernel;
@@ -169,6 +177,8 @@ export class LayerStack {
       return staging;
     };
     let at = this.weights;
+    // Packing writes only the weights block (the staging is read): the kernel's write window.
+    exports.set_write_window(this.weights);
     for (let l = 0; l < s.layers; l++) {
       const inputs = layerInputs(s, l);
       const { b, wIh, bias, wHh, wHr } = layerPointers(s, l, at);
@@ -202,6 +212,14 @@ export class LayerStack {
 
   /** Runs every layer on a validated input. */
   run(input: StackInput): StackOutput {
+    try {
+      return this.runLayers(input);
+    } catch (error) {
+      throw kernelError(error, `${this.label}.forward`);
+    }
+  }
+
+  private runLayers(input: StackInput): StackOutput {
     const s = this.shape;
     const k = this.kernel;
     const { batchSizes, rows } = input;
@@ -229,7 +247,9 @@ export class LayerStack {
     // The message is built only on refusal: this runs on every streaming step.
     if (!(total * 4 <= MEMORY_LIMIT_BYTES))
       checkFitsInMemory(total * 4, `${this.label}.forward on ${rows} rows (its workspace)`);
-    let cursor = this.workspace.ensure(total);
+    // Every buffer a layer call writes is in this one block: the kernel's write window.
+    const block = this.workspace.ensure(total);
+    let cursor = block;
     const at = sizes.map((n) => {
       const ptr = cursor;
       cursor += n * 4;
@@ -258,6 +278,7 @@ export class LayerStack {
       const { wIh, bias, wHh, wHr } = layerPointers(s, l, at0);
       at0 += layerFloats(s, l) * 4;
       const h0 = initPtrs[0] + l * s.dirs * batch * out * 4;
+      k.exports.set_write_window(block);
       // The kernel export of the cell kind, called directly: a hot call site with plain arguments.
       if (s.gates === Gates.Elman) {
         k.exports.rnn_layer(

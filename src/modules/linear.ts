@@ -3,7 +3,7 @@ import { readTensor, Tensor } from "../core/tensor.js";
 import { MT19937, randomSeed } from "../core/random.js";
 import { checkFitsInMemory, roundUp } from "../core/sizes.js";
 import { activeKernel } from "../runtime/runtime.js";
-import { Workspace, type Kernel } from "../runtime/kernel.js";
+import { kernelError, Workspace, type Kernel } from "../runtime/kernel.js";
 import { checkGradOutputShape, KeptForward } from "../train/kept.js";
 import { Module } from "./module.js";
 import { checkBoolean, checkKnownKeys, checkSize, readOptionsObject, readSeed, valueOr } from "./options.js";
@@ -117,9 +117,12 @@ export class Linear extends Module {
       const yPtr = xPtr + xFloats * 4;
       k.write(xPtr, x.data);
       const biasPtr = this.weights + roundUp(O, PANEL_WIDTH) * I * 4;
-      // The kernel may write only the named block (issue 15's write window): here the workspace.
       k.exports.set_write_window(xPtr);
-      k.exports.gemm(yPtr, O, xPtr, I, this.weights, biasPtr, 0, rows, I, O, Activation.Identity);
+      try {
+        k.exports.gemm(yPtr, O, xPtr, I, this.weights, biasPtr, 0, rows, I, O, Activation.Identity);
+      } catch (error) {
+        throw kernelError(error, "Linear.forward");
+      }
       this.kept.record(this.training, { input: xPtr, rows, inputShape }, this.parametersVersion);
       return new Tensor(k.read(yPtr, rows * O), outShape);
     });
@@ -155,12 +158,16 @@ export class Linear extends Module {
         const dyPtr = this.backwardScratch.ensure(dyFloats + dxFloats + O * I);
         const dxPtr = dyPtr + dyFloats * 4;
         const dwPtr = dxPtr + dxFloats * 4;
-        this.packTransposed(dwPtr);
-        k.write(dyPtr, dy.data);
-        k.f32().fill(0, dwPtr / 4, dwPtr / 4 + O * I);
-        k.exports.set_write_window(dyPtr);
-        k.exports.gemm(dxPtr, I, dyPtr, O, this.transposed, 0, 0, rows, O, I, Activation.Identity);
-        k.exports.gemm_tn(dwPtr, I, dyPtr, O, input, I, rows, O, I);
+        try {
+          this.packTransposed(dwPtr);
+          k.write(dyPtr, dy.data);
+          k.f32().fill(0, dwPtr / 4, dwPtr / 4 + O * I);
+          k.exports.set_write_window(dyPtr);
+          k.exports.gemm(dxPtr, I, dyPtr, O, this.transposed, 0, 0, rows, O, I, Activation.Identity);
+          k.exports.gemm_tn(dwPtr, I, dyPtr, O, input, I, rows, O, I);
+        } catch (error) {
+          throw kernelError(error, "Linear.backward");
+        }
         gradInput = k.read(dxPtr, rows * I);
         gradWeight = k.read(dwPtr, O * I);
       }
@@ -188,7 +195,11 @@ export class Linear extends Module {
     if (O > 0) {
       k.write(staging, next.get("weight")!);
       k.exports.set_write_window(this.weights);
-      k.exports.pack_panels(this.weights, staging, O, I);
+      try {
+        k.exports.pack_panels(this.weights, staging, O, I);
+      } catch (error) {
+        throw kernelError(error, "Linear: packing the weight");
+      }
     }
     const bias = new Float32Array(out8);
     if (this.bias) bias.set(next.get("bias")!);

@@ -11,7 +11,11 @@ export interface KernelExports {
   free(ptr: number): void;
   /** Payload bytes allocated; a wasm i32, so read it as `allocated_bytes() >>> 0` above 2 GiB. */
   allocated_bytes(): number;
-  /** Names the one block (a pointer from alloc) the next export calls may write; 0 for none. */
+  /**
+   * Names the one block (a pointer from `alloc`) the next calls may write; any
+   * other pointer empties the window. An export whose written spans leave it
+   * traps before writing (see `kernelError`).
+   */
   set_write_window(ptr: number): void;
   /** Which build this is: 0 scalar, 1 simd, 2 relaxed (from the compiler's feature flags). */
   kernel_build(): number;
@@ -100,7 +104,7 @@ export interface KernelExports {
     /** 0 in eval mode; else rows × dirs × 4·H8 floats receiving the activated gates [i | f | g | o]. */
     tape?: number,
   ): void;
-  /** Backward of rnn_layer (TRAIN-ABI.md §5); dg: rows × dirs × 3·H8 floats of scratch. */
+  /** Backward of rnn_layer (TRAIN-ABI.md §5); dg: rows × dirs × 3·H8 floats of scratch; dx = 0 skips dL/dx. */
   rnn_layer_backward(
     dx: number,
     dy: number,
@@ -120,7 +124,7 @@ export interface KernelExports {
     dirs: number,
     act: number,
   ): void;
-  /** Backward of gru_layer (TRAIN-ABI.md §5); dg: rows × dirs × 7·H8 floats of scratch. */
+  /** Backward of gru_layer (TRAIN-ABI.md §5); dg: rows × dirs × 7·H8 floats of scratch; dx = 0 skips dL/dx. */
   gru_layer_backward(
     dx: number,
     dy: number,
@@ -140,7 +144,7 @@ export interface KernelExports {
     hidden: number,
     dirs: number,
   ): void;
-  /** Backward of lstm_layer (TRAIN-ABI.md §5); dg: rows × dirs × 9·H8 floats of scratch. */
+  /** Backward of lstm_layer (TRAIN-ABI.md §5); dg: rows × dirs × 9·H8 floats of scratch; dx = 0 skips dL/dx. */
   lstm_layer_backward(
     dx: number,
     dy: number,
@@ -223,6 +227,26 @@ export class Kernel {
   read(ptr: number, floats: number): Float32Array {
     return this.f32().slice(ptr / 4, ptr / 4 + floats);
   }
+}
+
+/**
+ * What an error thrown by a kernel call becomes: the write guard's trap (a
+ * span outside the block named by set_write_window, i.e. a bug in the host's
+ * sizes or pointers) becomes an Error saying so; anything else is returned as
+ * it came. The guard traps before writing, so the instance and every other
+ * module in it stay intact and usable.
+ */
+export function kernelError(error: unknown, call: string): unknown {
+  // The trap's message differs by engine: "unreachable" (V8), "unreachable executed"
+  // (SpiderMonkey), "Unreachable code should not be executed" (JavaScriptCore).
+  if (error instanceof WebAssembly.RuntimeError && /unreachable/i.test(error.message)) {
+    return new Error(
+      `wasm-rnn: the kernel refused a write outside the module's memory (${call}); ` +
+        "nothing was written outside it and the module stays usable; this is a bug in wasm-rnn, please report it",
+      { cause: error },
+    );
+  }
+  return error;
 }
 
 /**

@@ -36,6 +36,7 @@ const KERNEL_FUNCTIONS = [
   "alloc",
   "free",
   "allocated_bytes",
+  "set_write_window",
   "pack_panels",
   "pack_gate_panels",
   "pack_gate_bias",

@@ -9,7 +9,7 @@
 // and columns (before, after, and in the stride gaps) must keep its guard bits,
 // and a, W's panels and init must be left unchanged.
 
-import { PACK_FLOATS, gemm } from "../../assembly/gemm";
+import { PACK_FLOATS, gemm, gemmDeep } from "../../assembly/gemm";
 import { pack_panels } from "../../assembly/pack";
 import { free } from "../../assembly/memory";
 import { GUARD, Tally, seed, fillRandom, fillBits, hashFloats, allocFloats, actRef, tolerance, panelFloats } from "./util";
@@ -21,6 +21,8 @@ const MAX_ROWS = 9;
 const PAD = 8; // guard floats before and after y
 
 const tally = new Tally();
+/** checkGemm calls gemmDeep (the backward's chunked gemm, identity only) instead of gemm. */
+let deep = false;
 
 function gemmCase(rows: i32, cols: i32, depth: i32, variant: i32, act: i32): string {
   return BUILD + ": gemm rows " + rows.toString() + " cols " + cols.toString() + " depth " +
@@ -91,7 +93,8 @@ function checkGemm(rows: i32, cols: i32, depth: i32, w: usize, panels: usize, va
   let iHash = hashFloats(init, initLen);
   let pHash = hashFloats(panels, panelFloats(cols, depth));
 
-  gemm(y, ldy, a, lda, panels, zeroInit ? 0 : init, ldinit, rows, depth, cols, act);
+  if (deep) gemmDeep(y, ldy, a, lda, panels, zeroInit ? 0 : init, ldinit, rows, depth, cols);
+  else gemm(y, ldy, a, lda, panels, zeroInit ? 0 : init, ldinit, rows, depth, cols, act);
   tally.cases++;
 
   let guardsHit = 0;
@@ -190,6 +193,70 @@ describe("gemm (" + BUILD + ")", () => {
       checkShape(7, cols[i], 2 * CHUNK + 16);
     }
     log<string>(tally.summary(BUILD, "gemm"));
+    expect<i32>(tally.failures).toBe(0);
+  });
+});
+
+/** gemmDeep with init = y (y += a·W, as backward accumulates dL/dh): y's old values plus the f64 product. */
+function checkAccumulate(rows: i32, cols: i32, depth: i32, w: usize, panels: usize): void {
+  let ldy = cols + 2;
+  let a = allocFloats(rows * depth, 1);
+  fillRandom(a, rows * depth);
+  let y = allocFloats(rows * ldy, 3);
+  fillRandom(y, rows * ldy);
+  let y0 = allocFloats(rows * ldy);
+  memory.copy(y0, y, <usize>(rows * ldy) << 2);
+  gemmDeep(y, ldy, a, depth, panels, y, ldy, rows, depth, cols);
+  tally.cases++;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < ldy; c++) {
+      let at = <usize>(r * ldy + c) << 2;
+      let u = <f64>load<f32>(y0 + at);
+      if (c >= cols) {
+        if (load<u32>(y + at) != load<u32>(y0 + at) && tally.failed()) {
+          log<string>(BUILD + ": gemmDeep wrote past cols");
+        }
+        continue;
+      }
+      let mag = Math.abs(u);
+      for (let k = 0; k < depth; k++) {
+        let q = <f64>load<f32>(a + (<usize>(r * depth + k) << 2)) * <f64>load<f32>(w + (<usize>(c * depth + k) << 2));
+        u += q;
+        mag += Math.abs(q);
+      }
+      let got = <f64>load<f32>(y + at);
+      if (!tally.within(got, u, tolerance(depth, mag, u, 0)) && tally.failed()) {
+        log<string>(BUILD + ": gemmDeep += rows " + rows.toString() + " cols " + cols.toString() + " depth " +
+          depth.toString() + ": y[" + r.toString() + "][" + c.toString() + "] = " + got.toString() + ", reference " +
+          u.toString());
+      }
+    }
+  }
+  free(a - 4);
+  free(y - 12);
+  free(y0);
+}
+
+describe("gemmDeep (" + BUILD + ")", () => {
+  it("matches gemm's reference over 1 to 5 depth chunks in row blocks of 64 and their tails, init = y too", () => {
+    // Chunks are max(PACK_FLOATS / 64, PACK_FLOATS / rows rounded up to 4) deep.
+    tally.reset();
+    deep = true;
+    let shapes: i32[][] = [[3, 9, 700], [5, 17, 1100], [70, 5, 1500], [130, 12, 2100], [2, 9, 600], [1, 3, 40]];
+    for (let i = 0; i < shapes.length; i++) {
+      let rows = shapes[i][0], cols = shapes[i][1], depth = shapes[i][2];
+      seed(<u32>(i + 71));
+      let w = allocFloats(cols * depth, 1);
+      fillRandom(w, cols * depth);
+      let panels = allocFloats(panelFloats(cols, depth));
+      pack_panels(panels, w, cols, depth);
+      for (let variant = 0; variant < 4; variant++) checkGemm(rows, cols, depth, w, panels, variant, 0);
+      checkAccumulate(rows, cols, depth, w, panels);
+      free(w - 4);
+      free(panels);
+    }
+    deep = false;
+    log<string>(tally.summary(BUILD, "gemmDeep"));
     expect<i32>(tally.failures).toBe(0);
   });
 });

@@ -8,7 +8,7 @@
 
 import { gemm_tn } from "../../assembly/gemm_tn";
 import { free } from "../../assembly/memory";
-import { GUARD, Tally, seed, fillRandom, fillBits, hashFloats, allocFloats, tolerance } from "./util";
+import { GUARD, Tally, U32, seed, fillRandom, fillBits, hashFloats, allocFloats, tolerance } from "./util";
 
 const BUILD = ASC_FEATURE_RELAXED_SIMD ? "relaxed" : ASC_FEATURE_SIMD ? "simd" : "scalar";
 const PAD = 8;
@@ -102,5 +102,30 @@ describe("gemm_tn (" + BUILD + ")", () => {
     for (let i = 0; i < cases_.length; i++) checkCase(cases_[i][0], cases_[i][1], cases_[i][2], i);
     log<string>(tally.summary(BUILD, "gemm_tn"));
     expect<i32>(tally.failures).toBe(0);
+  });
+});
+
+describe("gemm_tn rounding (" + BUILD + ")", () => {
+  it("sums many rows in chunks: error within (128 + rows/128 + 2) roundings, where a running sum takes ~rows", () => {
+    // Σ of 65536 × 0.1f: a running f32 sum errs by 6e-4 relative, 16× this bound.
+    let rows = 65536;
+    let m = 5;
+    let n = 9;
+    let a = allocFloats(rows * m);
+    let b = allocFloats(rows * n);
+    for (let i = 0; i < rows * m; i++) store<f32>(a + (<usize>i << 2), 1);
+    for (let i = 0; i < rows * n; i++) store<f32>(b + (<usize>i << 2), 0.1);
+    let c = allocFloats(m * n);
+    memory.fill(c, 0, <usize>(m * n) << 2);
+    gemm_tn(c, n, a, m, b, n, rows, m, n);
+    let exact = <f64>rows * <f64><f32>0.1;
+    let tol = <f64>(128 + rows / 128 + 2) * U32 * exact;
+    let worst: f64 = 0;
+    for (let i = 0; i < m * n; i++) worst = Math.max(worst, Math.abs(<f64>load<f32>(c + (<usize>i << 2)) - exact));
+    log<string>(BUILD + ": worst error " + (worst / exact).toString() + " relative, bound " + (tol / exact).toString());
+    free(a);
+    free(b);
+    free(c);
+    expect<bool>(worst <= tol).toBe(true);
   });
 });

@@ -186,7 +186,7 @@ describe("pack_gate_bias (" + BUILD + ")", () => {
 });
 
 describe("pack_transposed (" + BUILD + ")", () => {
-  it("packs wᵀ as pack_panels packs a cols × rows weight, zero-pads to 8 columns, and writes nothing past it", () => {
+  it("packs wᵀ as pack_panels packs a cols × rows weight, zero-pads to 8 columns, writes nothing past it", () => {
     let bad = 0;
     seed(5);
     for (let rows = 0; rows <= 12; rows++) {
