@@ -117,7 +117,6 @@ export class Linear extends Module {
       const yPtr = xPtr + xFloats * 4;
       k.write(xPtr, x.data);
       const biasPtr = this.weights + roundUp(O, PANEL_WIDTH) * I * 4;
-      // The kernel may write only the named block (issue 15's write window): here the workspace.
       k.exports.set_write_window(xPtr);
       try {
         k.exports.gemm(yPtr, O, xPtr, I, this.weights, biasPtr, 0, rows, I, O, Activation.Identity);
@@ -159,11 +158,11 @@ export class Linear extends Module {
         const dyPtr = this.backwardScratch.ensure(dyFloats + dxFloats + O * I);
         const dxPtr = dyPtr + dyFloats * 4;
         const dwPtr = dxPtr + dxFloats * 4;
-        this.packTransposed(dwPtr);
-        k.write(dyPtr, dy.data);
-        k.f32().fill(0, dwPtr / 4, dwPtr / 4 + O * I);
-        k.exports.set_write_window(dyPtr);
         try {
+          this.packTransposed(dwPtr);
+          k.write(dyPtr, dy.data);
+          k.f32().fill(0, dwPtr / 4, dwPtr / 4 + O * I);
+          k.exports.set_write_window(dyPtr);
           k.exports.gemm(dxPtr, I, dyPtr, O, this.transposed, 0, 0, rows, O, I, Activation.Identity);
           k.exports.gemm_tn(dwPtr, I, dyPtr, O, input, I, rows, O, I);
         } catch (error) {
@@ -226,11 +225,7 @@ export class Linear extends Module {
     if (this.transposed === 0) this.transposed = k.alloc(roundUp(this.inFeatures, PANEL_WIDTH) * this.outFeatures);
     k.write(staging, this.params.get("weight")!);
     k.exports.set_write_window(this.transposed);
-    try {
-      k.exports.pack_transposed(this.transposed, staging, this.outFeatures, this.inFeatures);
-    } catch (error) {
-      throw kernelError(error, "Linear: packing the transposed weight");
-    }
+    k.exports.pack_transposed(this.transposed, staging, this.outFeatures, this.inFeatures);
     this.transposedVersion = this.parametersVersion;
   }
 }
