@@ -125,7 +125,7 @@ export class Embedding extends Module {
         if (slot === undefined) return;
         for (let d = 0; d < dim; d++) sums[slot * dim + d] += dy.data[i * dim + d];
       });
-      const grad = this.trainableParameters()[0].grad;
+      const grad = this.gradientOf("weight");
       for (const [index, slot] of slots) {
         for (let d = 0; d < dim; d++) grad[index * dim + d] += sums[slot * dim + d];
       }

@@ -12,13 +12,14 @@ import type { ParameterSpec } from "./parameters.js";
 /**
  * One parameter as an optimizer sees it: the module's live value array, which
  * the optimizer updates in place before calling `parametersUpdated()`, and the
- * live gradient accumulated by `backward` since the last `zeroGrad()`.
- * Take them afresh for every step: `loadStateDict` replaces the value arrays.
+ * live gradient accumulated by `backward` since the last `zeroGrad()` — null
+ * while the module has never run backward (PyTorch's `grad is None`: optimizers
+ * skip it). Take them afresh for every step: `loadStateDict` replaces the value arrays.
  */
 export interface TrainableParameter {
   readonly name: string;
   readonly value: Float32Array;
-  readonly grad: Float32Array;
+  readonly grad: Float32Array | null;
 }
 
 export abstract class Module {
@@ -99,8 +100,8 @@ export abstract class Module {
    */
   trainableParameters(): TrainableParameter[] {
     this.checkAlive();
-    const grads = this.gradientArrays();
-    return this.specs.map((s) => ({ name: s.name, value: this.params.get(s.name)!, grad: grads.get(s.name)! }));
+    const grads = this.grads;
+    return this.specs.map((s) => ({ name: s.name, value: this.params.get(s.name)!, grad: grads?.get(s.name) ?? null }));
   }
 
   /**
@@ -150,8 +151,13 @@ export abstract class Module {
 
   /** Adds `values` (a parameter's shape, float32) into its accumulated gradient. */
   protected accumulateGradient(name: string, values: Float32Array): void {
-    const g = this.gradientArrays().get(name)!;
+    const g = this.gradientOf(name);
     for (let i = 0; i < g.length; i++) g[i] += values[i];
+  }
+
+  /** A parameter's live accumulated gradient, for backward to add into in place. */
+  protected gradientOf(name: string): Float32Array {
+    return this.gradientArrays().get(name)!;
   }
 
   /** The gradient arrays, allocated as zeros on first use. */

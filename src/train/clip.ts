@@ -19,7 +19,7 @@ export function clipGradNorm(modules: Module | readonly Module[], maxNorm: numbe
   const normTypeError = `clipGradNorm: normType should be a positive number or Infinity, got ${describe(normType)}`;
   if (typeof normType !== "number") throw new TypeError(normTypeError);
   if (!(normType > 0)) throw new RangeError(normTypeError);
-  const grads = parametersOf(list).flatMap((params) => params.map((p) => p.grad));
+  const grads = parametersOf(list).flatMap((params) => params.flatMap((p) => (p.grad === null ? [] : [p.grad])));
   const total = normOf(grads, normType);
   const coefficient = maxNorm / (total + 1e-6);
   if (!(coefficient >= 1)) {

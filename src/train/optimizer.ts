@@ -43,6 +43,8 @@ export abstract class Optimizer<State> {
       const states = this.states.get(module) ?? new Map<string, State>();
       this.states.set(module, states);
       for (const { name, value, grad } of params) {
+        // A module that never ran backward has no gradients: PyTorch skips parameters whose grad is None.
+        if (grad === null) continue;
         const state = states.has(name) ? states.get(name)! : this.initialState(value.length);
         states.set(name, this.update(value, grad, state));
       }

@@ -405,3 +405,24 @@ test("clipGradNorm with a NaN gradient returns NaN and makes every gradient NaN,
     linear.dispose();
   }
 });
+
+test("a module that never ran backward is left alone by every optimizer and by clipGradNorm, as PyTorch skips grad None", () => {
+  const snapshot = (m) => Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, Array.from(t.data)]));
+  for (const [name, make] of [
+    ["SGD", (m) => new SGD(m, { lr: 0.1, weightDecay: 0.1 })],
+    ["Adam", (m) => new Adam(m, { lr: 0.1 })],
+    ["AdamW", (m) => new AdamW(m, { lr: 0.1 })],
+  ]) {
+    const used = new Linear({ inFeatures: 3, outFeatures: 2, seed: 1 });
+    const unused = new Linear({ inFeatures: 3, outFeatures: 2, seed: 2 });
+    const before = snapshot(unused);
+    const usedBefore = used.stateDict().weight.data.slice();
+    used.backward(used.forward(new Tensor(new Float32Array([1, 2, 3]), [1, 3])));
+    assert.ok(clipGradNorm([used, unused], 1e9) > 0);
+    make([used, unused]).step();
+    assert.notDeepEqual(used.stateDict().weight.data, usedBefore, `${name} updates the module that ran backward`);
+    assert.deepEqual(snapshot(unused), before, `${name} leaves the other module unchanged`);
+    used.dispose();
+    unused.dispose();
+  }
+});
