@@ -408,11 +408,13 @@ test("clipGradNorm with a NaN gradient returns NaN and makes every gradient NaN,
 
 test("a module that never ran backward is left alone by every optimizer and by clipGradNorm, as PyTorch skips grad None", () => {
   const snapshot = (m) => Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, Array.from(t.data)]));
-  for (const [name, make] of [
-    ["SGD", (m) => new SGD(m, { lr: 0.1, weightDecay: 0.1 })],
-    ["Adam", (m) => new Adam(m, { lr: 0.1 })],
-    ["AdamW", (m) => new AdamW(m, { lr: 0.1 })],
-  ]) {
+  /** @type {Record<string, (modules: Linear[]) => { step(): void }>} */
+  const optimizers = {
+    SGD: (m) => new SGD(m, { lr: 0.1, weightDecay: 0.1 }),
+    Adam: (m) => new Adam(m, { lr: 0.1 }),
+    AdamW: (m) => new AdamW(m, { lr: 0.1 }),
+  };
+  for (const [name, make] of Object.entries(optimizers)) {
     const used = new Linear({ inFeatures: 3, outFeatures: 2, seed: 1 });
     const unused = new Linear({ inFeatures: 3, outFeatures: 2, seed: 2 });
     const before = snapshot(unused);
