@@ -2,8 +2,11 @@
 // `?backend=B` — the smoke suite (init() must pick B), then the escape hatches
 //   a page has when a bundler or CDN moved the kernel: init({ wasm }) from a
 //   server sending the wrong MIME type, and init({ module });
-// `?expect=refused` — init() must fail (the page's CSP forbids WebAssembly).
-import { smoke, checkCases } from "../smoke.js";
+// `?expect=refused` — init() must fail (the page's CSP forbids WebAssembly);
+// `?threads=2,4` — the page must be crossOriginIsolated (served with COOP/COEP),
+//   and those thread counts must compute every case bit for bit as one thread;
+// `?fallback=TEXT` — threads must fall back to one thread, the reason naming TEXT.
+import { smoke, checkCases, threadsFallbackSmoke, threadsSmoke } from "../smoke.js";
 
 const SCALAR = "/node_modules/wasm-rnn/build/rnn.scalar.wasm";
 
@@ -18,6 +21,12 @@ export async function run(pkg) {
     );
   }
   const fixture = await (await fetch("/fixture.json")).json();
+  if (params.has("threads")) {
+    if (!crossOriginIsolated)
+      throw new Error("the threads page is not crossOriginIsolated: check the server's headers");
+    return threadsSmoke(pkg, fixture, { counts: params.get("threads").split(",").map(Number) });
+  }
+  if (params.has("fallback")) return threadsFallbackSmoke(pkg, fixture, { reason: params.get("fallback") });
   const summary = await smoke(pkg, fixture, { backend: params.get("backend") });
 
   await pkg.init({ wasm: `/wrong-mime${SCALAR}`, backend: "scalar" });
