@@ -5,6 +5,7 @@
 // to it instead.
 import type { InitOptions, Runtime } from "../runtime/runtime.js";
 import { compileSource, compileUrl, initWith } from "./common.js";
+import { spawnWebThread } from "./web-threads.js";
 
 export * from "../api.js";
 
@@ -14,15 +15,31 @@ const KERNEL_URLS = {
   scalar: new URL("../build/rnn.scalar.wasm", import.meta.url),
 };
 
+/** The threaded builds, fetched only when `init({ threads })` asks for more than one. */
+const THREADED_KERNEL_URLS = {
+  relaxed: new URL("../build/rnn.relaxed-threads.wasm", import.meta.url),
+  simd: new URL("../build/rnn.simd-threads.wasm", import.meta.url),
+  scalar: new URL("../build/rnn.scalar-threads.wasm", import.meta.url),
+};
+
 /**
  * Loads and instantiates the kernel; call once before creating models.
  * Picks the fastest build the browser validates unless `backend` is given;
  * `wasm` (a URL or bytes) or `module` replace the kernel next to this file,
- * e.g. when a bundler or CDN moved it.
+ * e.g. when a bundler or CDN moved it. `threads` > 1 starts module Web Workers
+ * (dist/web-thread.js), which needs a crossOriginIsolated page (COOP/COEP headers).
  */
 export function init(options?: InitOptions): Promise<Runtime> {
   return initWith(options, {
     bundled: (backend) => compileUrl(KERNEL_URLS[backend]),
     custom: compileSource,
+    threads:
+      typeof Worker === "function"
+        ? {
+            bundled: (backend) => compileUrl(THREADED_KERNEL_URLS[backend]),
+            spawn: spawnWebThread,
+            cores: () => navigator.hardwareConcurrency,
+          }
+        : "this runtime has no Web Workers (no Worker constructor) to run threads on",
   });
 }

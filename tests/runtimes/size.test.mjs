@@ -9,7 +9,9 @@
 // about 4.5 KB of each build, and backward in every module, the optimizers
 // and losses) is part of every export, and a recurrent module carries its
 // backward. Tighten the budgets as the package shrinks: staying far below the
-// megabyte-sized alternatives is the point.
+// megabyte-sized alternatives is the point. Threads (issue 13) add files of their
+// own, the threaded builds and the Web Worker script, fetched only when
+// init({ threads }) asks for more than one: reported, outside the budgets.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
@@ -39,8 +41,13 @@ after(() => rmSync(project, { recursive: true, force: true }));
 
 /** Gzipped size of `source` (a module importing "wasm-rnn") bundled with --minify for `conditions`' runtime. */
 async function bundled(source, conditions) {
+  return bundledEntry({ stdin: { contents: source, resolveDir: project, loader: "js" } }, conditions);
+}
+
+/** Gzipped size of what esbuild `entry` names, bundled with --minify for `conditions`' runtime. */
+async function bundledEntry(entry, conditions) {
   const { outputFiles } = await esbuild.build({
-    stdin: { contents: source, resolveDir: project, loader: "js" },
+    ...entry,
     bundle: true,
     minify: true,
     write: false,
@@ -95,4 +102,27 @@ test(`a consumer of init, RNN and Tensor bundles to at most ${kb(CONSUMER_BUDGET
     consumer < everything * 0.6,
     `the consumer bundle (${kb(consumer)}) keeps most of every export (${kb(everything)})`,
   );
+});
+
+test("threaded builds and the Web Worker script: extra files, outside the one-thread budget", async () => {
+  const threaded = ["scalar", "simd", "relaxed"]
+    .map((b) => `${b} ${kb(gzip(readFileSync(join(PACKAGE, `build/rnn.${b}-threads.wasm`))))}`)
+    .join(" | ");
+  // As a browser app ships it: the worker script bundled on its own, minified.
+  const script = await bundledEntry({ entryPoints: [join(PACKAGE, "dist", "web-thread.js")] }, ["browser", "import"]);
+  report(`threads: threaded builds ${threaded}; Web Worker script ${kb(script)} (bundled, minified)`);
+  // The one-thread browser bundle must not carry the worker's side: it starts the script by URL.
+  const { outputFiles } = await esbuild.build({
+    stdin: { contents: EVERYTHING, resolveDir: project, loader: "js" },
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "neutral",
+    conditions: ["browser", "import"],
+    external: ["node:*", "*.wasm"],
+    logLevel: "silent",
+  });
+  const entry = outputFiles[0].text;
+  assert.match(entry, /new Worker\(new URL\("\.\/web-thread\.js", import\.meta\.url\)/);
+  assert.doesNotMatch(entry, /thread_loop/, "the browser entry contains the worker script's code");
 });

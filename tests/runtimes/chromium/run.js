@@ -35,5 +35,11 @@ export async function run(pkg) {
   await pkg.init({ module: await WebAssembly.compileStreaming(fetch(SCALAR)) });
   if (pkg.backend() !== "custom") throw new Error(`init({ module }) left backend() '${pkg.backend()}'`);
   checkCases(pkg, fixture);
+  // The one-thread path stays as small as before: the threaded builds and the worker script are extra files.
+  const threadFiles = performance
+    .getEntriesByType("resource")
+    .map((entry) => entry.name)
+    .filter((name) => /-threads\.wasm$|worker/.test(name));
+  if (threadFiles.length > 0) throw new Error(`a page not using threads fetched ${threadFiles.join(", ")}`);
   return { ...summary, escapeHatches: ["wasm", "module"] };
 }
