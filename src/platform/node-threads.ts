@@ -9,9 +9,16 @@ import type { ThreadMessage, ThreadStart } from "../runtime/threads/thread.js";
 /** Relative to dist/node.js, the bundle this file is inlined into. */
 const THREAD_SCRIPT = new URL("./node-thread.js", import.meta.url);
 
-/** Starts one helper thread; its messages, load errors and early exits go to `listener`. */
-export function spawnNodeThread(start: ThreadStart, listener: (message: ThreadMessage) => void): ThreadHandle {
-  const worker = new Worker(THREAD_SCRIPT, { workerData: start });
+/**
+ * Starts one helper thread; its messages, load errors and early exits go to `listener`.
+ * `script` replaces dist/node-thread.js (Deno's, deno-threads.ts, is a data: URL).
+ */
+export function spawnNodeThread(
+  start: ThreadStart,
+  listener: (message: ThreadMessage) => void,
+  script: URL = THREAD_SCRIPT,
+): ThreadHandle {
+  const worker = new Worker(script, { workerData: start });
   worker.on("message", (message: ThreadMessage) => {
     if (message.type === "ready") worker.unref();
     listener(message);
