@@ -6,6 +6,7 @@ import { availableParallelism } from "node:os";
 import type { InitOptions, Runtime } from "../runtime/runtime.js";
 import { compileSource, initWith, type WasmSource } from "./common.js";
 import { spawnNodeThread } from "./node-threads.js";
+import { spawnWebThread } from "./web-threads.js";
 
 export * from "../api.js";
 
@@ -36,7 +37,8 @@ export function init(options?: InitOptions): Promise<Runtime> {
     },
     threads: {
       bundled: (backend) => compileFile(THREADED_KERNEL_URLS[backend]),
-      spawn: spawnNodeThread,
+      // Bun resolves the "node" condition too; its threads are its own Web Workers (unref'd when ready).
+      spawn: "Bun" in globalThis ? spawnWebThread : spawnNodeThread,
       cores: availableParallelism,
     },
   });

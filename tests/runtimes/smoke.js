@@ -34,8 +34,10 @@ export async function smoke(pkg, fixture, { backend }) {
 /**
  * Threads (issue 13): `init({ threads: n, requireThreads: true })` for each n of
  * `counts` must run on n threads and compute every fixture case, and every larger
- * case (big enough to be split across threads), bit for bit as one thread does;
- * `terminate()` then ends the pool and `init()` gives one thread again.
+ * case (big enough to be split across threads), bit for bit as one thread does.
+ * The last helper thread takes jobs: made to fail at its next one (the kernel's
+ * test hook), forward throws, and the pool then works on. `terminate()` then
+ * ends the pool and `init()` gives one thread again.
  */
 export async function threadsSmoke(pkg, fixture, { counts }) {
   const single = await pkg.init({ threads: 1 });
@@ -48,6 +50,16 @@ export async function threadsSmoke(pkg, fixture, { counts }) {
     check(runtime.threadsFallback === null, `init({ threads: ${n} }) reports a fallback: ${runtime.threadsFallback}`);
     check(pkg.threads() === n, `threads() is ${pkg.threads()} after init({ threads: ${n} })`);
     sameBits(reference, outputsOf(pkg, fixture, large), `${n} threads`);
+    runtime.kernel.thread_fail_next_job(n - 1);
+    let failure = null;
+    try {
+      runLarge(pkg, large.slice(0, 1));
+    } catch (error) {
+      failure = error;
+    }
+    check(failure instanceof Error, `thread ${n - 1} of ${n} failed its job, and forward did not throw`);
+    check(/worker thread failed/.test(failure.message), `forward threw another error: ${failure.message}`);
+    sameBits(reference, outputsOf(pkg, fixture, large), `${n} threads, after a worker failed`);
   }
   pkg.terminate();
   check(pkg.threads() === 1, `threads() is ${pkg.threads()} after terminate()`);
@@ -135,6 +147,12 @@ function largeCases(pkg) {
 function outputsOf(pkg, fixture, large) {
   const outputs = [];
   checkCases(pkg, fixture, outputs);
+  return outputs.concat(runLarge(pkg, large));
+}
+
+/** What the `large` cases compute, as flat arrays. */
+function runLarge(pkg, large) {
+  const outputs = [];
   for (const c of large) {
     const module = new pkg[c.module](c.config);
     try {
