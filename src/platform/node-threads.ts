@@ -11,7 +11,9 @@ const THREAD_SCRIPT = new URL("./node-thread.js", import.meta.url);
 
 /** Starts one helper thread; its messages, load errors and early exits go to `listener`. */
 export function spawnNodeThread(start: ThreadStart, listener: (message: ThreadMessage) => void): ThreadHandle {
-  const worker = new Worker(THREAD_SCRIPT, { workerData: start });
+  // The parent's Node options are not the thread's business (`--input-type` even stops a worker
+  // from loading); V8's flags, relaxed SIMD's included, are the process's and apply anyway.
+  const worker = new Worker(THREAD_SCRIPT, { workerData: start, execArgv: [] });
   worker.on("message", (message: ThreadMessage) => {
     if (message.type === "ready") worker.unref();
     listener(message);
