@@ -64,7 +64,12 @@ export const LARGE_CASES = [
   { module: "LSTM", config: { inputSize: 32, hiddenSize: 100 }, shape: [9, 4, 32] },
   { module: "LSTM", config: { inputSize: 12, hiddenSize: 130, projSize: 37, bidirectional: true }, shape: [7, 2, 12] },
   { module: "LSTM", config: { inputSize: 8, hiddenSize: 66 }, shape: [11, 7, 8], lengths: [11, 9, 9, 6, 3, 2, 1] },
-  { module: "GRU", config: { inputSize: 8, hiddenSize: 120, bidirectional: true }, shape: [10, 5, 8], lengths: [10, 7, 7, 4, 1] },
+  {
+    module: "GRU",
+    config: { inputSize: 8, hiddenSize: 120, bidirectional: true },
+    shape: [10, 5, 8],
+    lengths: [10, 7, 7, 4, 1],
+  },
 ];
 
 /** Runs a LARGE_CASES entry with seeded weights and input: eval forward, train forward and backward. */

@@ -10,13 +10,7 @@ import assert from "node:assert/strict";
 import { init, terminate, threads } from "wasm-rnn";
 import { loadFixture } from "../helpers/fixtures.mjs";
 import { BACKENDS } from "./backends.mjs";
-import {
-  LARGE_CASES,
-  THREADED_BACKENDS,
-  assertSameBits,
-  runFixtureCase,
-  runLargeCase,
-} from "./threads-helpers.mjs";
+import { LARGE_CASES, THREADED_BACKENDS, assertSameBits, runFixtureCase, runLargeCase } from "./threads-helpers.mjs";
 
 const FIXTURES = ["forward", "gated", "packed"].map((name) => ({ name, cases: loadFixture(name).cases }));
 const caseName = (c) => c.name ?? `${c.module} ${JSON.stringify(c.config)} ${c.shape}`;
