@@ -53,8 +53,13 @@ import { barrier, resetThreadPart, setThreadPart, setThreadState } from "./threa
 // @ts-ignore: decorator
 @inline const THREAD_BYTES: usize = (<usize>PACK_FLOATS << 2) + GATE_SCRATCH_BYTES;
 
-/** Multiply-adds of one step of one direction from which its units are split across threads. */
-let stepMacsMin: i64 = 1 << 14;
+/**
+ * Multiply-adds of one step of one direction from which its units are split
+ * across threads: batch-1 streaming at hidden 128 (16 K) stays on one thread,
+ * hidden 256 (65 K: a step of ~5 µs against a barrier of well under 1 µs on
+ * an idle machine) is split.
+ */
+let stepMacsMin: i64 = 1 << 16;
 /** Multiply-adds of the input projection from which its rows are split across threads. */
 let projectMacsMin: i64 = 1 << 16;
 /** Multiply-adds of a bidirectional layer's recurrence from which its directions go to two threads. */
@@ -90,11 +95,17 @@ export function threads_region_bytes(count: i32): usize {
   return CONTROL_BYTES + <usize>max(count - 1, 0) * THREAD_BYTES;
 }
 
-/** Thread 0: jobs from now on run on `count` threads, whose helpers thread_start'ed with `region`. */
-export function threads_configure(count: i32, region: usize): void {
+/**
+ * Thread 0: jobs from now on run on `count` threads, whose helpers
+ * thread_start'ed with `region`. `mayWait`: whether thread 0 may block at a
+ * barrier once it has spun (Node, Deno, Bun, a worker) or must only spin (a
+ * browser's main thread); blocking frees its core when the machine is busier
+ * than the threads.
+ */
+export function threads_configure(count: i32, region: usize, mayWait: bool): void {
   control = region;
   threadIndex = 0;
-  setThreadState(0, 0, region + ABORT, false);
+  setThreadState(0, 0, region + ABORT, mayWait);
   threadCount = max(count, 1);
   atomic.store<i32>(region + COUNT, threadCount);
   // No job is pending: a trap before the first one may join at once.

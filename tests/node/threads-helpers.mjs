@@ -55,14 +55,17 @@ export function runFixtureCase(c) {
   }
 }
 
-/** Larger cases than the fixtures, which split with the kernel's own thresholds. */
+/**
+ * Larger cases than the fixtures, whose steps split with the kernel's own thresholds: each
+ * step is at least 65 K multiply-adds (batch × gates·H8 × hidden or projSize).
+ */
 export const LARGE_CASES = [
-  { module: "RNN", config: { inputSize: 24, hiddenSize: 200, numLayers: 2 }, shape: [12, 1, 24] },
+  { module: "RNN", config: { inputSize: 24, hiddenSize: 300, numLayers: 2 }, shape: [12, 1, 24] },
   { module: "RNN", config: { inputSize: 16, hiddenSize: 150, bidirectional: true }, shape: [10, 6, 16] },
   { module: "GRU", config: { inputSize: 20, hiddenSize: 90 }, shape: [8, 3, 20] },
   { module: "GRU", config: { inputSize: 20, hiddenSize: 77, bidirectional: true, numLayers: 2 }, shape: [6, 5, 20] },
   { module: "LSTM", config: { inputSize: 32, hiddenSize: 100 }, shape: [9, 4, 32] },
-  { module: "LSTM", config: { inputSize: 12, hiddenSize: 130, projSize: 37, bidirectional: true }, shape: [7, 2, 12] },
+  { module: "LSTM", config: { inputSize: 12, hiddenSize: 130, projSize: 37, bidirectional: true }, shape: [7, 4, 12] },
   { module: "LSTM", config: { inputSize: 8, hiddenSize: 66 }, shape: [11, 7, 8], lengths: [11, 9, 9, 6, 3, 2, 1] },
   {
     module: "GRU",

@@ -30,7 +30,8 @@ export interface ThreadExports {
   readonly memory: WebAssembly.Memory;
   alloc(bytes: number): number;
   threads_region_bytes(count: number): number;
-  threads_configure(count: number, region: number): void;
+  /** mayWait: 1 if the calling thread may block (Atomics.wait), 0 if it must only spin. */
+  threads_configure(count: number, region: number, mayWait: number): void;
   threads_stop(): void;
   thread_failed(): void;
   threads_status(): number;
@@ -69,6 +70,14 @@ export function sharedMemoryUnavailable(): string | null {
     return "this runtime's WebAssembly has no shared memory (the threads feature)";
   }
   return null;
+}
+
+/**
+ * Whether this thread may block in Atomics.wait: everywhere but a browser's
+ * main thread (a window has a `document`), which only spins.
+ */
+function callerMayWait(): boolean {
+  return typeof (globalThis as { document?: unknown }).document === "undefined";
 }
 
 /** A running pool: threads 1..count−1 of one kernel instance. */
@@ -121,7 +130,7 @@ export class ThreadPool {
       pool.terminate();
       throw error;
     }
-    kernel.threads_configure(count, region);
+    kernel.threads_configure(count, region, callerMayWait() ? 1 : 0);
     return pool;
   }
 
