@@ -9,5 +9,6 @@ export {
   thread_failed,
   threads_status,
   threads_stop,
+  threads_tune,
   thread_fail_next_job,
 } from "./threads";

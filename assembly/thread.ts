@@ -23,7 +23,7 @@ export let groupBarrier: usize = 0;
 export let groupSize: i32 = 1;
 /** The shared abort word: set when a thread of the running job failed. */
 export let abortWord: usize = 0;
-/** Whether this thread may block in memory.atomic.wait32 (every thread but the caller's, thread 0). */
+/** Whether this thread may block in memory.atomic.wait32 (helper threads; thread 0 where its runtime allows). */
 export let mayWait: bool = false;
 
 /** Gives this thread its scratch, abort word and whether it may wait (threads.ts, at start-up). */
@@ -65,8 +65,8 @@ export function resetThreadPart(): void {
  * generation, sleepers), after Mellor-Crummey and Scott's sense-reversing
  * barrier with the sense as a generation count: the last thread to arrive
  * resets the count and moves the generation on; the others spin on the
- * generation, then (helper threads only: a browser's main thread may not
- * wait) sleep on it. Traps when a thread of the job failed, so none waits for
+ * generation, then sleep on it (if this thread may: a browser's main thread
+ * may not). Traps when a thread of the job failed, so none waits for
  * a thread that will not come.
  */
 export function barrier(b: usize, size: i32): void {

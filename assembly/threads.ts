@@ -14,7 +14,7 @@
 //   with one barrier per step (two with an LSTM projection);
 // - a bidirectional layer's directions on different threads (even threads
 //   the forward one, odd the reverse one), which share no step;
-// - below measured sizes a part stays on one thread (STEP_MACS, PROJECT_MACS).
+// - below measured sizes a part stays on one thread (stepMacsMin, …).
 // A trap in a helper thread is caught by its host code, which calls
 // thread_failed: that sets the abort word every barrier checks (so nobody
 // waits for it), and threads_status tells the caller after the call.
@@ -53,15 +53,17 @@ import { barrier, resetThreadPart, setThreadPart, setThreadState } from "./threa
 // @ts-ignore: decorator
 @inline const THREAD_BYTES: usize = (<usize>PACK_FLOATS << 2) + GATE_SCRATCH_BYTES;
 
-/** Multiply-adds of one step of one direction above which its units are split across threads. */
-// @ts-ignore: decorator
-@inline const STEP_MACS: i64 = 1 << 14;
-/** Multiply-adds of the input projection above which its rows are split across threads. */
-// @ts-ignore: decorator
-@inline const PROJECT_MACS: i64 = 1 << 16;
-/** Multiply-adds of a bidirectional layer's recurrence above which its directions go to two threads. */
-// @ts-ignore: decorator
-@inline const DIRECTIONS_MACS: i64 = 1 << 16;
+/**
+ * Multiply-adds of one step of one direction from which its units are split
+ * across threads: batch-1 streaming at hidden 128 (16 K) stays on one thread,
+ * hidden 256 (65 K: a step of ~5 µs against a barrier of well under 1 µs on
+ * an idle machine) is split.
+ */
+let stepMacsMin: i64 = 1 << 16;
+/** Multiply-adds of the input projection from which its rows are split across threads. */
+let projectMacsMin: i64 = 1 << 16;
+/** Multiply-adds of a bidirectional layer's recurrence from which its directions go to two threads. */
+let directionsMacsMin: i64 = 1 << 16;
 /** Spins of a helper thread before it sleeps until the next job. */
 // @ts-ignore: decorator
 @inline const JOB_SPINS: i32 = 1 << 15;
@@ -93,11 +95,17 @@ export function threads_region_bytes(count: i32): usize {
   return CONTROL_BYTES + <usize>max(count - 1, 0) * THREAD_BYTES;
 }
 
-/** Thread 0: jobs from now on run on `count` threads, whose helpers thread_start'ed with `region`. */
-export function threads_configure(count: i32, region: usize): void {
+/**
+ * Thread 0: jobs from now on run on `count` threads, whose helpers
+ * thread_start'ed with `region`. `mayWait`: whether thread 0 may block at a
+ * barrier once it has spun (Node, Deno, Bun, a worker) or must only spin (a
+ * browser's main thread); blocking frees its core when the machine is busier
+ * than the threads.
+ */
+export function threads_configure(count: i32, region: usize, mayWait: bool): void {
   control = region;
   threadIndex = 0;
-  setThreadState(0, 0, region + ABORT, false);
+  setThreadState(0, 0, region + ABORT, mayWait);
   threadCount = max(count, 1);
   atomic.store<i32>(region + COUNT, threadCount);
   // No job is pending: a trap before the first one may join at once.
@@ -160,7 +168,11 @@ export function threads_status(): i32 {
   if (control == 0 || threadCount == 1) return 0;
   join();
   let failed = atomic.load<i32>(control + ABORT);
-  atomic.store<i32>(control + ABORT, 0);
+  if (failed != 0) {
+    // A thread that left a barrier early left its arrival counted: every thread is out of the job now.
+    for (let i = 0; i < 3; i++) atomic.store<i32>(barrierAt(i), 0);
+    atomic.store<i32>(control + ABORT, 0);
+  }
   return failed;
 }
 
@@ -171,6 +183,17 @@ export function threads_stop(): void {
   atomic.store<i32>(control + STOP, 1);
   atomic.add<i32>(control + JOB_SEQ, 1);
   atomic.notify(control + JOB_SEQ, i32.MAX_VALUE);
+}
+
+/**
+ * Sets the sizes (multiply-adds) from which a part of a layer call is split
+ * across threads; 0, 0, 0 splits whatever can be split (tests of the
+ * partition on small problems), measurements tune them.
+ */
+export function threads_tune(stepMacs: f64, projectMacs: f64, directionsMacs: f64): void {
+  stepMacsMin = <i64>stepMacs;
+  projectMacsMin = <i64>projectMacs;
+  directionsMacsMin = <i64>directionsMacs;
 }
 
 /** Test hook: helper thread t traps as it takes the next job (the host's failure path). */
@@ -197,7 +220,7 @@ function join(): void {
 
 /**
  * Thread 0, from a layer driver: runs the layer call on the pool if it is
- * large enough to gain (STEP_MACS, …), else returns false and the driver
+ * large enough to gain (stepMacsMin, …), else returns false and the driver
  * runs it alone. The driver has set its step's operands (the layer record).
  * `granule`: units per block of the recurrent step (8 or 16); `stepMacs`:
  * multiply-adds of one direction's first step.
@@ -211,10 +234,10 @@ export function runOnThreads(
   let count = threadCount;
   if (count == 1) return false;
   let projectMacs = <i64>rows * <i64>inputs * <i64>(cols * dirs);
-  let projectThreads = projectMacs >= PROJECT_MACS ? min(count, rows >> 2) : 1;
-  let groups = dirs == 2 && stepMacs * <i64>steps >= DIRECTIONS_MACS ? 2 : 1;
+  let projectThreads = projectMacs >= projectMacsMin ? max(1, min(count, rows >> 2)) : 1;
+  let groups = dirs == 2 && stepMacs * <i64>steps >= directionsMacsMin ? 2 : 1;
   let blocks = (hidden + granule - 1) / granule;
-  let split = stepMacs >= STEP_MACS ? min(count, blocks) : 1;
+  let split = stepMacs >= stepMacsMin ? min(count, blocks) : 1;
   if (projectThreads == 1 && groups == 1 && split == 1) return false;
   let job = changetype<Job>(control + JOB);
   job.step = changetype<usize>(step);

@@ -4,6 +4,7 @@
 // not copy the file (esbuild), `init({ wasm })` or `init({ module })` points
 // to it instead.
 import type { InitOptions, Runtime } from "../runtime/runtime.js";
+import { threadSupport } from "../runtime/threads/support.js";
 import { compileSource, compileUrl, initWith } from "./common.js";
 import { spawnWebThread } from "./web-threads.js";
 
@@ -22,6 +23,15 @@ const THREADED_KERNEL_URLS = {
   scalar: new URL("../build/rnn.scalar-threads.wasm", import.meta.url),
 };
 
+const THREADS =
+  typeof Worker === "function"
+    ? threadSupport({
+        bundled: (backend) => compileUrl(THREADED_KERNEL_URLS[backend]),
+        spawn: spawnWebThread,
+        cores: () => navigator.hardwareConcurrency,
+      })
+    : "this runtime has no Web Workers (no Worker constructor) to run threads on";
+
 /**
  * Loads and instantiates the kernel; call once before creating models.
  * Picks the fastest build the browser validates unless `backend` is given;
@@ -33,13 +43,6 @@ export function init(options?: InitOptions): Promise<Runtime> {
   return initWith(options, {
     bundled: (backend) => compileUrl(KERNEL_URLS[backend]),
     custom: compileSource,
-    threads:
-      typeof Worker === "function"
-        ? {
-            bundled: (backend) => compileUrl(THREADED_KERNEL_URLS[backend]),
-            spawn: spawnWebThread,
-            cores: () => navigator.hardwareConcurrency,
-          }
-        : "this runtime has no Web Workers (no Worker constructor) to run threads on",
+    threads: THREADS,
   });
 }

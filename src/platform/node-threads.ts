@@ -18,7 +18,9 @@ export function spawnNodeThread(
   listener: (message: ThreadMessage) => void,
   script: URL = THREAD_SCRIPT,
 ): ThreadHandle {
-  const worker = new Worker(script, { workerData: start });
+  // The parent's Node options are not the thread's business (`--input-type` even stops a worker
+  // from loading); V8's flags, relaxed SIMD's included, are the process's and apply anyway.
+  const worker = new Worker(script, { workerData: start, execArgv: [] });
   worker.on("message", (message: ThreadMessage) => {
     if (message.type === "ready") worker.unref();
     listener(message);

@@ -4,6 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import type { InitOptions, Runtime } from "../runtime/runtime.js";
+import { threadSupport } from "../runtime/threads/support.js";
 import { compileSource, initWith, type WasmSource } from "./common.js";
 import { spawnNodeThread } from "./node-threads.js";
 import { spawnWebThread } from "./web-threads.js";
@@ -23,6 +24,13 @@ const THREADED_KERNEL_URLS = {
   scalar: new URL("../build/rnn.scalar-threads.wasm", import.meta.url),
 };
 
+const THREADS = threadSupport({
+  bundled: (backend) => compileFile(THREADED_KERNEL_URLS[backend]),
+  // Bun resolves the "node" condition too; its threads are its own Web Workers (unref'd when ready).
+  spawn: "Bun" in globalThis ? spawnWebThread : spawnNodeThread,
+  cores: availableParallelism,
+});
+
 /**
  * Loads and instantiates the kernel; call once before creating models.
  * Picks the fastest build the runtime validates unless `backend` is given;
@@ -35,12 +43,7 @@ export function init(options?: InitOptions): Promise<Runtime> {
       const file = localFile(source);
       return file === null ? compileSource(source) : compileFile(file);
     },
-    threads: {
-      bundled: (backend) => compileFile(THREADED_KERNEL_URLS[backend]),
-      // Bun resolves the "node" condition too; its threads are its own Web Workers (unref'd when ready).
-      spawn: "Bun" in globalThis ? spawnWebThread : spawnNodeThread,
-      cores: availableParallelism,
-    },
+    threads: THREADS,
   });
 }
 

@@ -5,15 +5,6 @@ import { BACKENDS, bestBackend, detectFeatures, type Backend, type Features } fr
 import { Kernel, type KernelExports } from "./kernel.js";
 import { describe } from "../core/describe.js";
 import { Build } from "../../assembly/abi.js";
-import {
-  MAX_THREADS,
-  ThreadPool,
-  isThreadedBuild,
-  joinedCall,
-  threadedImports,
-  type SpawnThread,
-  type ThreadExports,
-} from "./threads/pool.js";
 
 /** Options of `init()`, shared by every runtime entry. */
 export interface InitOptions {
@@ -52,15 +43,45 @@ export interface Runtime {
   readonly threadsFallback: string | null;
 }
 
-/** How init() runs the kernel: on `count` threads started by `spawn`, or on one with the `fallback` reason. */
+/** How init() runs the kernel: on `count` threads that `start` starts, or on one (with the `fallback` reason). */
 export interface ThreadPlan {
   count: number;
-  spawn: SpawnThread | null;
   fallback: string | null;
-  require: boolean;
+  /** The threaded builds' imports (their shared memory); none for one thread. */
+  imports: WebAssembly.Imports;
+  /**
+   * Starts the helper threads on the instantiated kernel (threads/support.ts); throws an Error
+   * saying why it cannot (e.g. the kernel given is a single-thread build).
+   */
+  start: ((exports: KernelExports, module: WebAssembly.Module) => Promise<StartedThreads>) | null;
 }
 
-const ONE_THREAD: ThreadPlan = { count: 1, spawn: null, fallback: null, require: false };
+/** A running worker pool, as init() and terminate() see it (threads/pool.ts). */
+export interface Pool {
+  readonly count: number;
+  readonly terminated: boolean;
+  terminate(): void;
+}
+
+/** A started pool, and the kernel's exports wrapped to report its threads' failures. */
+export interface StartedThreads {
+  pool: Pool;
+  exports: KernelExports;
+}
+
+export const ONE_THREAD: ThreadPlan = { count: 1, fallback: null, imports: {}, start: null };
+
+/** The most threads init() starts: more than any machine the kernel's partition gains on. */
+const MAX_THREADS = 64;
+
+/** One thread with `reason`, or the Error `requireThreads` asks for instead. */
+export function refuseThreads(o: InitOptions, reason: string): ThreadPlan {
+  if (o.requireThreads === true) {
+    const asked = o.threads === "auto" ? "threads were" : `${o.threads} threads were`;
+    throw new Error(`init: ${asked} requested, but ${reason}`);
+  }
+  return { ...ONE_THREAD, fallback: reason };
+}
 
 /** Every function of the ABI the modules call. */
 const KERNEL_FUNCTIONS = [
@@ -78,7 +99,7 @@ const KERNEL_FUNCTIONS = [
   "kernel_build",
 ] as const;
 
-let current: { runtime: Runtime; kernel: Kernel; pool: ThreadPool | null } | null = null;
+let current: { runtime: Runtime; kernel: Kernel; pool: Pool | null } | null = null;
 /** init() calls are numbered when made; the latest call to finish loading wins only if no later call already did. */
 let lastTicket = 0;
 let appliedTicket = 0;
@@ -153,10 +174,9 @@ export async function initFromModule(
   ticket = initTicket(),
   plan: ThreadPlan = ONE_THREAD,
 ): Promise<Runtime> {
-  const threaded = isThreadedBuild(module);
   const instance = options.instantiate
     ? await options.instantiate(module)
-    : await WebAssembly.instantiate(module, threaded ? threadedImports() : {});
+    : await WebAssembly.instantiate(module, plan.imports);
   let exports = instance.exports as unknown as KernelExports;
   if (!(exports.memory instanceof WebAssembly.Memory) || typeof exports.rnn_layer !== "function") {
     throw new TypeError("init: the WebAssembly module is not a wasm-rnn kernel (no memory or rnn_layer export)");
@@ -170,25 +190,15 @@ export async function initFromModule(
   if (options.backend !== undefined && (options.module !== undefined || options.wasm !== undefined)) {
     checkBuildMatches(exports, options.backend);
   }
-  let pool: ThreadPool | null = null;
+  let pool: Pool | null = null;
   let fallback = plan.fallback;
-  if (threaded) {
-    const raw = exports as KernelExports & ThreadExports;
-    if (plan.count > 1 && plan.spawn !== null) {
-      try {
-        pool = await ThreadPool.start(raw, module, plan.count, plan.spawn);
-      } catch (error) {
-        if (plan.require) throw new Error(`init: could not start ${plan.count} threads: ${String(error)}`);
-        fallback = `the worker threads did not start (${String(error)})`;
-      }
+  if (plan.start !== null) {
+    try {
+      ({ pool, exports } = await plan.start(exports, module));
+    } catch (error) {
+      fallback = (error as Error).message;
+      refuseThreads(options, fallback);
     }
-    const started = pool;
-    exports = Object.freeze({
-      ...exports,
-      rnn_layer: joinedCall(raw, raw.rnn_layer, "rnn_layer", () => started),
-      gru_layer: joinedCall(raw, raw.gru_layer, "gru_layer", () => started),
-      lstm_layer: joinedCall(raw, raw.lstm_layer, "lstm_layer", () => started),
-    });
   }
   const kernel = new Kernel(exports);
   const runtime: Runtime = Object.freeze({
@@ -256,9 +266,4 @@ export function threads(): number {
  */
 export function terminate(): void {
   current?.pool?.terminate();
-}
-
-/** The active kernel's pool, for tests (its failure hook). @internal */
-export function activePool(): ThreadPool | null {
-  return current?.pool ?? null;
 }

@@ -30,16 +30,17 @@ export interface ThreadExports {
   readonly memory: WebAssembly.Memory;
   alloc(bytes: number): number;
   threads_region_bytes(count: number): number;
-  threads_configure(count: number, region: number): void;
+  /** mayWait: 1 if the calling thread may block (Atomics.wait), 0 if it must only spin. */
+  threads_configure(count: number, region: number, mayWait: number): void;
   threads_stop(): void;
   thread_failed(): void;
   threads_status(): number;
+  /** Sets the sizes (multiply-adds) from which the kernel splits a step, a projection, the directions. */
+  threads_tune(stepMacs: number, projectMacs: number, directionsMacs: number): void;
   /** Test hook: helper thread `thread` traps as it takes its next job. */
   thread_fail_next_job(thread: number): void;
 }
 
-/** The most threads init() starts: more than any machine the kernel's partition gains on. */
-export const MAX_THREADS = 64;
 /** The most threads `threads: "auto"` takes. */
 export const AUTO_THREADS_CAP = 8;
 
@@ -71,24 +72,12 @@ export function sharedMemoryUnavailable(): string | null {
   return null;
 }
 
-/** Whether `module` is a threaded kernel build: it imports its memory, which it shares with its threads. */
-export function isThreadedBuild(module: WebAssembly.Module): boolean {
-  return WebAssembly.Module.imports(module).some((i) => i.module === "env" && i.name === "memory");
-}
-
-/** Pages of the shared memory a threaded build starts with: its declared minimum (asconfig.json initialMemory). */
-const THREADED_INITIAL_PAGES = 4;
-/** 4 GiB, the most a 32-bit memory grows to; shared memories must declare their maximum. */
-const THREADED_MAXIMUM_PAGES = 65536;
-
-/** The imports of a threaded build: a new shared memory. */
-export function threadedImports(): WebAssembly.Imports {
-  const memory = new WebAssembly.Memory({
-    initial: THREADED_INITIAL_PAGES,
-    maximum: THREADED_MAXIMUM_PAGES,
-    shared: true,
-  });
-  return { env: { memory } };
+/**
+ * Whether this thread may block in Atomics.wait: everywhere but a browser's
+ * main thread (a window has a `document`), which only spins.
+ */
+function callerMayWait(): boolean {
+  return typeof (globalThis as { document?: unknown }).document === "undefined";
 }
 
 /** A running pool: threads 1..count−1 of one kernel instance. */
@@ -127,8 +116,9 @@ export class ThreadPool {
           pool.handles.push(
             spawn(start, (message) => {
               if (message.type === "ready") resolve();
-              else if (message.type === "error") reject(new Error(`thread ${thread}: ${message.message}`));
-              else if (message.type === "failed") pool.lastFailure = `thread ${thread}: ${message.message}`;
+              else if (message.type === "error") {
+                reject(new Error(`worker thread ${thread} did not start (${message.message})`));
+              } else if (message.type === "failed") pool.lastFailure = `thread ${thread}: ${message.message}`;
             }),
           );
         }),
@@ -140,7 +130,7 @@ export class ThreadPool {
       pool.terminate();
       throw error;
     }
-    kernel.threads_configure(count, region);
+    kernel.threads_configure(count, region, callerMayWait() ? 1 : 0);
     return pool;
   }
 
@@ -172,11 +162,11 @@ export function joinedCall<A extends unknown[]>(
   kernel: ThreadExports,
   call: (...args: A) => void,
   name: string,
-  pool: () => ThreadPool | null,
+  pool: ThreadPool,
 ): (...args: A) => void {
   const failure = (): Error =>
     new Error(
-      `wasm-rnn: a worker thread failed during ${name} (${pool()?.lastFailure ?? "a trap in the kernel"}); ` +
+      `wasm-rnn: a worker thread failed during ${name} (${pool.lastFailure ?? "a trap in the kernel"}); ` +
         "nothing was returned, and the model and the threads stay usable",
     );
   return (...args: A): void => {
