@@ -4,7 +4,7 @@
 // not copy the file (esbuild), `init({ wasm })` or `init({ module })` points
 // to it instead.
 import type { InitOptions, Runtime } from "../runtime/runtime.js";
-import { threadSupport } from "../runtime/threads/support.js";
+import type { ThreadSupport } from "../runtime/threads/support.js";
 import { compileSource, compileUrl, initWith } from "./common.js";
 import { spawnWebThread } from "./web-threads.js";
 
@@ -23,14 +23,22 @@ const THREADED_KERNEL_URLS = {
   scalar: new URL("../build/rnn.scalar-threads.wasm", import.meta.url),
 };
 
-const THREADS =
-  typeof Worker === "function"
-    ? threadSupport({
-        bundled: (backend) => compileUrl(THREADED_KERNEL_URLS[backend]),
-        spawn: spawnWebThread,
-        cores: () => navigator.hardwareConcurrency,
-      })
-    : "this runtime has no Web Workers (no Worker constructor) to run threads on";
+/**
+ * Threads in this browser: the pool's code is imported only when `init({ threads })` asks for more
+ * than one (a chunk of its own where the bundler splits), so a one-thread page loads none of it.
+ */
+function threads(): Promise<ThreadSupport | string> {
+  if (typeof Worker !== "function") {
+    return Promise.resolve("this runtime has no Web Workers (no Worker constructor) to run threads on");
+  }
+  return import("../runtime/threads/support.js").then(({ threadSupport }) =>
+    threadSupport({
+      bundled: (backend) => compileUrl(THREADED_KERNEL_URLS[backend]),
+      spawn: spawnWebThread,
+      cores: () => navigator.hardwareConcurrency,
+    }),
+  );
+}
 
 /**
  * Loads and instantiates the kernel; call once before creating models.
@@ -43,6 +51,6 @@ export function init(options?: InitOptions): Promise<Runtime> {
   return initWith(options, {
     bundled: (backend) => compileUrl(KERNEL_URLS[backend]),
     custom: compileSource,
-    threads: THREADS,
+    threads,
   });
 }

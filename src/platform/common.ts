@@ -25,8 +25,9 @@ export interface Loader {
   /**
    * How this runtime runs threads (threadSupport(), src/runtime/threads/support.ts), or why it
    * cannot (the reason init() gives in `threadsFallback`); none: this entry does not start threads.
+   * A function is called only when threads are asked for: the browser entry loads the pool then.
    */
-  threads?: ThreadSupport | string;
+  threads?: ThreadSupport | string | (() => Promise<ThreadSupport | string>);
 }
 
 /** `init()` for a runtime whose loading is `loader`. */
@@ -35,12 +36,14 @@ export async function initWith(options: unknown, loader: Loader): Promise<Runtim
   const o = checkInitOptions(options);
   const backend = chooseBackend(o);
   const userModule = o.module !== undefined || o.wasm !== undefined;
-  const support = loader.threads ?? "this runtime's entry of wasm-rnn does not start worker threads";
   let plan = ONE_THREAD;
+  let threaded: ThreadSupport | null = null;
   if (o.threads !== undefined && o.threads !== 1) {
+    const given = loader.threads ?? "this runtime's entry of wasm-rnn does not start worker threads";
+    const support = typeof given === "function" ? await given() : given;
     plan = typeof support === "string" ? refuseThreads(o, support) : support.plan(o);
+    if (plan.count > 1 && typeof support !== "string") threaded = support;
   }
-  const threaded = plan.count > 1 && typeof support !== "string" ? support : null;
   const module =
     o.module ?? (o.wasm !== undefined ? await loader.custom(o.wasm) : await (threaded ?? loader).bundled(backend));
   return initFromModule(module, o.backend === undefined && userModule ? "custom" : backend, o, ticket, plan);
