@@ -47,8 +47,9 @@ function drawChart(canvas, latenciesUs, total) {
 
 async function main() {
   // "auto": a thread per core where the page may share memory with workers (served
-  // cross-origin isolated); elsewhere one thread, and init says why.
-  const runtime = await init({ threads: "auto" });
+  // cross-origin isolated); elsewhere one thread, and init says why. `?threads=N` compares.
+  const asked = new URLSearchParams(location.search).get("threads");
+  const runtime = await init({ threads: asked === null || asked === "auto" ? "auto" : Number(asked) });
   $("backend").textContent = runtime.backend;
   $("threads").textContent = String(runtime.threads);
   $("threads-note").textContent = runtime.threadsFallback ? `(one thread: ${runtime.threadsFallback})` : "";
