@@ -11,9 +11,6 @@ const input = new pkg.Tensor(
 );
 const [output] = rnn.forward(input);
 if (!output.data.every(Number.isFinite)) throw new Error("exit.js: the forward on threads gave non-finite values");
-const name = globalThis.Deno
-  ? `Deno ${Deno.version.deno}`
-  : globalThis.Bun
-    ? `Bun ${Bun.version}`
-    : `Node ${process.version}`;
+const { Deno, Bun } = /** @type {any} */ (globalThis);
+const name = Deno ? `Deno ${Deno.version.deno}` : Bun ? `Bun ${Bun.version}` : `Node ${process.version}`;
 console.log(`smoke: ${JSON.stringify({ runtime: name, exited: true, threads: runtime.threads })}`);
