@@ -103,7 +103,8 @@ async function main() {
         generated.textContent = text;
         drawChart($("chart"), latencies, length);
         $("stats").textContent =
-          `${latencies.length} chars · median ${median(latencies).toFixed(1)} µs/char · ${runtime.backend} · ${runtime.threads} thread${runtime.threads === 1 ? "" : "s"}`;
+          `${latencies.length} chars · median ${median(latencies).toFixed(1)} µs/char · ${runtime.backend} · ` +
+          `${runtime.threads === 1 ? "1 thread" : `${runtime.threads} threads`}`;
         if (!done) await nextFrame();
       }
       output.dataset.medianUs = median(latencies).toFixed(2);
