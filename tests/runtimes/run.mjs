@@ -75,6 +75,12 @@ const CHROMIUM_PAGES = [
     DEFAULT_FLAGS,
     true,
   ],
+  [
+    "COOP/COEP page, worker script missing (must fall back)",
+    "no-thread-script.html?fallback=did not start",
+    DEFAULT_FLAGS,
+    true,
+  ],
   ["no SIMD (--no-enable-sse4-1)", "index.html?backend=scalar", NO_SIMD, false],
 ];
 

@@ -35,11 +35,12 @@ export async function run(pkg) {
   await pkg.init({ module: await WebAssembly.compileStreaming(fetch(SCALAR)) });
   if (pkg.backend() !== "custom") throw new Error(`init({ module }) left backend() '${pkg.backend()}'`);
   checkCases(pkg, fixture);
-  // The one-thread path stays as small as before: the threaded builds and the worker script are extra files.
+  // The one-thread path stays as small as before: the threaded builds, the pool's modules and the
+  // worker script are extra files, fetched only when init() asks for threads.
   const threadFiles = performance
     .getEntriesByType("resource")
     .map((entry) => entry.name)
-    .filter((name) => /-threads\.wasm$|worker/.test(name));
+    .filter((name) => /-threads\.wasm$|-thread\.js$|\/threads\//.test(name));
   if (threadFiles.length > 0) throw new Error(`a page not using threads fetched ${threadFiles.join(", ")}`);
   return { ...summary, escapeHatches: ["wasm", "module"] };
 }
