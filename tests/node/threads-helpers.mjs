@@ -8,8 +8,8 @@ import { stateDictOf, tensorOf } from "../helpers/parity.mjs";
 
 export const MODULES = { RNN, GRU, LSTM };
 
-/** The threaded builds this runtime runs (the scalar one has no SIMD to compare against). */
-export const THREADED_BACKENDS = ["simd", "relaxed"];
+/** The threaded builds. */
+export const THREADED_BACKENDS = ["scalar", "simd", "relaxed"];
 
 /** The state argument of forward for a fixture case: h0, LSTM's [h0, c0], or nothing. */
 function stateOf(c) {
