@@ -60,8 +60,12 @@ import { barrier, resetThreadPart, setThreadPart, setThreadState } from "./threa
  * an idle machine) is split.
  */
 let stepMacsMin: i64 = 1 << 16;
-/** Multiply-adds of the input projection from which its rows are split across threads. */
-let projectMacsMin: i64 = 1 << 16;
+/**
+ * Multiply-adds of the input projection from which its rows are split across
+ * threads: ~50 µs of work, against a job's dispatch of a few µs (tens when
+ * the helper threads were asleep).
+ */
+let projectMacsMin: i64 = 1 << 18;
 /** Multiply-adds of a bidirectional layer's recurrence from which its directions go to two threads. */
 let directionsMacsMin: i64 = 1 << 16;
 /** Spins of a helper thread before it sleeps until the next job. */
