@@ -58,7 +58,7 @@ export function resetThreadPart(): void {
 @inline const SPINS: i32 = 1 << 14;
 /** A waiting thread re-checks the abort word this often (ns), so a failure never leaves it asleep. */
 // @ts-ignore: decorator
-@inline const WAIT_NS: i64 = 1000000;
+@inline export const WAIT_NS: i64 = 1000000;
 
 /**
  * A centralized barrier of `size` threads at `b` (three i32: arrivals,

@@ -23,7 +23,7 @@ import { PANEL_WIDTH } from "./abi";
 import { PACK_FLOATS } from "./gemm";
 import { GATE_SCRATCH_BYTES } from "./gates";
 import { Step, projectInputs, timeLoop } from "./layer";
-import { barrier, resetThreadPart, setThreadPart, setThreadState } from "./thread";
+import { WAIT_NS, barrier, mayWait, resetThreadPart, setThreadPart, setThreadState } from "./thread";
 
 // The control block at the start of the region the host allocates (threads_region_bytes).
 // @ts-ignore: decorator
@@ -41,6 +41,9 @@ import { barrier, resetThreadPart, setThreadPart, setThreadState } from "./threa
 /** The threads of a job, for the helper threads (thread 0 has its own threadCount). */
 // @ts-ignore: decorator
 @inline const COUNT: usize = 24;
+/** Whether thread 0 sleeps in join, waiting for the helper threads' DONE. */
+// @ts-ignore: decorator
+@inline const DONE_SLEEPERS: usize = 28;
 /** Barriers: everyone, then the threads of each direction; a cache line each. */
 // @ts-ignore: decorator
 @inline const BARRIERS: usize = 64;
@@ -60,8 +63,12 @@ import { barrier, resetThreadPart, setThreadPart, setThreadState } from "./threa
  * an idle machine) is split.
  */
 let stepMacsMin: i64 = 1 << 16;
-/** Multiply-adds of the input projection from which its rows are split across threads. */
-let projectMacsMin: i64 = 1 << 16;
+/**
+ * Multiply-adds of the input projection from which its rows are split across
+ * threads: ~50 µs of work, against a job's dispatch of a few µs (tens when
+ * the helper threads were asleep).
+ */
+let projectMacsMin: i64 = 1 << 18;
 /** Multiply-adds of a bidirectional layer's recurrence from which its directions go to two threads. */
 let directionsMacsMin: i64 = 1 << 16;
 /** Spins of a helper thread before it sleeps until the next job. */
@@ -143,8 +150,14 @@ export function thread_loop(): void {
       unreachable();
     }
     runPart(threadIndex);
-    atomic.add<i32>(control + DONE, 1);
+    finishJob();
   }
+}
+
+/** A helper thread leaves the job (done or failed), waking thread 0 if it sleeps in join. */
+function finishJob(): void {
+  atomic.add<i32>(control + DONE, 1);
+  if (atomic.load<i32>(control + DONE_SLEEPERS) > 0) atomic.notify(control + DONE, 1);
 }
 
 /**
@@ -155,7 +168,7 @@ export function thread_loop(): void {
 export function thread_failed(): void {
   if (control == 0) return;
   atomic.or<i32>(control + ABORT, threadIndex == 0 ? 2 : 1);
-  if (threadIndex != 0) atomic.add<i32>(control + DONE, 1);
+  if (threadIndex != 0) finishJob();
 }
 
 /**
@@ -201,9 +214,22 @@ export function thread_fail_next_job(t: i32): void {
   if (control != 0) atomic.store<i32>(control + FAIL_THREAD, t);
 }
 
-/** Spins until every helper thread has finished (or failed) the posted job. */
+/**
+ * Waits until every helper thread has finished (or failed) the posted job:
+ * spins, then sleeps if thread 0 may (as at a barrier, thread.ts).
+ */
 function join(): void {
-  while (atomic.load<i32>(control + DONE) < threadCount - 1) {}
+  let spins = 0;
+  let done = atomic.load<i32>(control + DONE);
+  while (done < threadCount - 1) {
+    if (mayWait && ++spins > JOB_SPINS) {
+      atomic.add<i32>(control + DONE_SLEEPERS, 1);
+      memory.atomic.wait32(control + DONE, done, WAIT_NS);
+      atomic.sub<i32>(control + DONE_SLEEPERS, 1);
+      spins = 0;
+    }
+    done = atomic.load<i32>(control + DONE);
+  }
 }
 
 /** The barrier at `index` (0: every thread; 1, 2: the threads of one direction). */

@@ -8,8 +8,20 @@ import { stateDictOf, tensorOf } from "../helpers/parity.mjs";
 
 export const MODULES = { RNN, GRU, LSTM };
 
-/** The threaded builds this runtime runs (the scalar one has no SIMD to compare against). */
-export const THREADED_BACKENDS = ["simd", "relaxed"];
+/** @type {readonly import("wasm-rnn").Backend[]} The threaded builds. */
+export const THREADED_BACKENDS = ["scalar", "simd", "relaxed"];
+
+/**
+ * The threaded kernel's own exports in `runtime` (the thread protocol's tuning and test hooks,
+ * which the typed KernelExports leaves out).
+ * @returns {{ threads_tune(step: number, project: number, directions: number): void, thread_fail_next_job(thread: number): void }}
+ */
+export function threadExports(runtime) {
+  /** @type {any} */
+  const kernel = runtime.kernel;
+  assert.equal(typeof kernel.threads_tune, "function", "a threaded kernel exports threads_tune");
+  return kernel;
+}
 
 /** The state argument of forward for a fixture case: h0, LSTM's [h0, c0], or nothing. */
 function stateOf(c) {

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { init, terminate, threads } from "wasm-rnn";
-import { LARGE_CASES, assertSameBits, runLargeCase } from "./threads-helpers.mjs";
+import { LARGE_CASES, assertSameBits, runLargeCase, threadExports } from "./threads-helpers.mjs";
 
 after(() => terminate());
 
@@ -28,8 +28,15 @@ test("init refuses a thread count that is not a positive integer or 'auto', nami
   await assert.rejects(init({ threads: 0 }), { name: "RangeError", message: /threads must be an integer .* got 0/ });
   await assert.rejects(init({ threads: 2.5 }), { name: "RangeError", message: /got 2\.5/ });
   await assert.rejects(init({ threads: 65 }), { name: "RangeError", message: /from 1 to 64/ });
-  await assert.rejects(init({ threads: "all" }), { name: "TypeError", message: /threads must be a number or 'auto'/ });
-  await assert.rejects(init({ requireThreads: 1 }), { name: "TypeError", message: /requireThreads must be a boolean/ });
+  /** @type {any} */
+  const word = "all";
+  await assert.rejects(init({ threads: word }), { name: "TypeError", message: /threads must be a number or 'auto'/ });
+  /** @type {any} */
+  const one = 1;
+  await assert.rejects(init({ requireThreads: one }), {
+    name: "TypeError",
+    message: /requireThreads must be a boolean/,
+  });
 });
 
 test("threads: 'auto' takes the machine's cores, at most 8", async () => {
@@ -42,7 +49,7 @@ test("a failure inside a worker surfaces as an Error from forward, and the next 
   await init({ backend: "simd" });
   const expected = runLargeCase(LSTM_CASE);
   const runtime = await init({ backend: "simd", threads: 2 });
-  runtime.kernel.thread_fail_next_job(1);
+  threadExports(runtime).thread_fail_next_job(1);
   assert.throws(() => runLargeCase(LSTM_CASE), { name: "Error", message: /a worker thread failed during lstm_layer/ });
   assertSameBits(runLargeCase(LSTM_CASE), expected, "forward after the failure");
   assert.equal(threads(), 2);

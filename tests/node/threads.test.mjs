@@ -1,7 +1,7 @@
 // Threads give the same bits as one thread: every case of forward.json,
 // gated.json and packed.json (eval forward; train forward, its backward and
-// gradients), and larger seeded cases, on 1, 2 and 4 threads, in the simd and
-// relaxed threaded builds. On the fixtures' small sizes the kernel would keep
+// gradients), and larger seeded cases, on 1, 2, 3 and 4 threads, in
+// every threaded build (scalar, simd, relaxed). On the fixtures' small sizes the kernel would keep
 // every call on one thread, so those runs lower its split thresholds to zero
 // (threads_tune, after the larger cases, which run with the kernel's own
 // thresholds): every step, projection and direction pair that can be split is.
@@ -10,7 +10,14 @@ import assert from "node:assert/strict";
 import { init, terminate, threads } from "wasm-rnn";
 import { loadFixture } from "../helpers/fixtures.mjs";
 import { BACKENDS } from "./backends.mjs";
-import { LARGE_CASES, THREADED_BACKENDS, assertSameBits, runFixtureCase, runLargeCase } from "./threads-helpers.mjs";
+import {
+  LARGE_CASES,
+  THREADED_BACKENDS,
+  assertSameBits,
+  runFixtureCase,
+  runLargeCase,
+  threadExports,
+} from "./threads-helpers.mjs";
 
 const FIXTURES = ["forward", "gated", "packed"].map((name) => ({ name, cases: loadFixture(name).cases }));
 const caseName = (c) => c.name ?? `${c.module} ${JSON.stringify(c.config)} ${c.shape}`;
@@ -26,7 +33,7 @@ for (const backend of THREADED_BACKENDS) {
       reference.set("large", LARGE_CASES.map(runLargeCase));
     });
 
-    for (const count of [2, 4]) {
+    for (const count of [2, 3, 4]) {
       describe(`${count} threads`, () => {
         let runtime;
         before(async () => {
@@ -45,7 +52,7 @@ for (const backend of THREADED_BACKENDS) {
 
         for (const { name, cases } of FIXTURES) {
           test(`${name}.json: every case, split wherever it can be, gives one thread's bits`, () => {
-            runtime.kernel.threads_tune(0, 0, 0);
+            threadExports(runtime).threads_tune(0, 0, 0);
             cases.forEach((c, i) => assertSameBits(runFixtureCase(c), reference.get(name)[i], caseName(c)));
           });
         }
