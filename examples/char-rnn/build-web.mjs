@@ -5,7 +5,10 @@
 //
 //   dist/index.html, dist/model.safetensors
 //   dist/js/web.js                 the bundle
+//   dist/js/web-thread.js          the package's Web Worker script, bundled on its own: where the
+//                                  bundle's `new URL("./web-thread.js", import.meta.url)` points
 //   dist/build/rnn.*.wasm          where the bundle's `new URL("../build/rnn.*.wasm", import.meta.url)` points
+//                                  (the threaded builds rnn.*-threads.wasm too)
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,9 +26,11 @@ export async function bundleDemo(dir, files) {
   const dist = at("./dist/");
   rmSync(dist, { recursive: true, force: true });
   mkdirSync(at("./dist/build/"), { recursive: true });
+  // esbuild leaves `new Worker(new URL(…))` alone, so the worker script is an entry of its own.
+  const workerScript = fileURLToPath(new URL("dist/web-thread.js", import.meta.resolve("wasm-rnn/package.json")));
   await esbuild.build({
-    entryPoints: [at("./web.js")],
-    outfile: at("./dist/js/web.js"),
+    entryPoints: { web: at("./web.js"), "web-thread": workerScript },
+    outdir: at("./dist/js/"),
     bundle: true,
     format: "esm",
     target: "es2022",
@@ -34,7 +39,7 @@ export async function bundleDemo(dir, files) {
     external: ["*.wasm"],
     logLevel: "warning",
   });
-  for (const backend of ["relaxed", "simd", "scalar"]) {
+  for (const backend of ["relaxed", "simd", "scalar", "relaxed-threads", "simd-threads", "scalar-threads"]) {
     // Resolved through the package's "exports", as a user's build script would.
     copyFileSync(
       fileURLToPath(import.meta.resolve(`wasm-rnn/rnn.${backend}.wasm`)),

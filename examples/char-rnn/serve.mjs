@@ -1,4 +1,7 @@
-// Builds the web demo and serves it on 127.0.0.1 (only this machine can reach it).
+// Builds the web demo and serves it on 127.0.0.1 (only this machine can reach it),
+// twice: cross-origin isolated (COOP/COEP headers, so the page can share memory with
+// workers and runs on threads) on --port, and the same files without those headers
+// (one thread, the page says why) on a free port.
 //
 //   node examples/char-rnn/serve.mjs [--port N]     (default 8080; 0 picks a free port)
 import { createServer } from "node:http";
@@ -17,8 +20,19 @@ const TYPES = {
   ".txt": "text/plain; charset=utf-8",
 };
 
-/** Serves the directory `root` on 127.0.0.1:`port`; resolves to `{ url, close() }`. */
-export function serveStatic(root, port = 0) {
+// Cross-origin isolation: without it a page has no SharedArrayBuffer (so no threads),
+// and browsers round performance.now() to 100 µs, coarser than one step; with it, to 5 µs.
+// On every response: a worker's script must carry COEP too when its page does.
+const ISOLATION = {
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-embedder-policy": "require-corp",
+};
+
+/**
+ * Serves the directory `root` on 127.0.0.1:`port`, cross-origin isolated unless
+ * `isolated` is false; resolves to `{ url, root, close() }`.
+ */
+export function serveStatic(root, port = 0, { isolated = true } = {}) {
   const server = createServer(async (request, response) => {
     const { pathname } = new URL(request.url, "http://127.0.0.1");
     const path = normalize(join(root, decodeURIComponent(pathname.endsWith("/") ? `${pathname}index.html` : pathname)));
@@ -29,10 +43,7 @@ export function serveStatic(root, port = 0) {
         .writeHead(200, {
           "content-type": TYPES[extname(path)] ?? "application/octet-stream",
           "cache-control": "no-store", // a rebuilt demo shows up on reload
-          // Cross-origin isolation: without it browsers round performance.now() to
-          // 100 µs, coarser than one step; with it, to 5 µs.
-          "cross-origin-opener-policy": "same-origin",
-          "cross-origin-embedder-policy": "require-corp",
+          ...(isolated ? ISOLATION : {}),
         })
         .end(body);
     } catch {
@@ -44,15 +55,16 @@ export function serveStatic(root, port = 0) {
     server.listen(port, "127.0.0.1", () =>
       resolve({
         url: `http://127.0.0.1:${server.address().port}/`,
+        root,
         close: () => new Promise((done) => server.close(done)),
       }),
     );
   });
 }
 
-/** Builds the demo, then serves it. */
-export async function startDemo(port = 0) {
-  return serveStatic(await buildWeb(), port);
+/** Builds the demo, then serves it (`options` as serveStatic's). */
+export async function startDemo(port = 0, options = {}) {
+  return serveStatic(await buildWeb(), port, options);
 }
 
 /**
@@ -69,8 +81,11 @@ export async function serveFromCommandLine(start, label, defaultPort) {
     server = await start(0); // the usual port is taken: any free one will do
   }
   console.log(`${label}: ${server.url}  (Ctrl+C to stop)`);
+  return server;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await serveFromCommandLine(startDemo, "char-RNN web demo", "8080");
+  const isolated = await serveFromCommandLine(startDemo, "char-RNN web demo, threads (COOP/COEP)", "8080");
+  const plain = await serveStatic(isolated.root, 0, { isolated: false });
+  console.log(`the same page without COOP/COEP, one thread: ${plain.url}`);
 }

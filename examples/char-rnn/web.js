@@ -46,8 +46,13 @@ function drawChart(canvas, latenciesUs, total) {
 }
 
 async function main() {
-  const runtime = await init();
+  // "auto": a thread per core where the page may share memory with workers (served
+  // cross-origin isolated); elsewhere one thread, and init says why. `?threads=N` compares.
+  const asked = new URLSearchParams(location.search).get("threads");
+  const runtime = await init({ threads: asked === null || asked === "auto" ? "auto" : Number(asked) });
   $("backend").textContent = runtime.backend;
+  $("threads").textContent = String(runtime.threads);
+  $("threads-note").textContent = runtime.threadsFallback ? `(one thread: ${runtime.threadsFallback})` : "";
   const response = await fetch("model.safetensors");
   if (!response.ok) throw new Error(`model.safetensors: HTTP ${response.status}`);
   const model = CharModel.fromSafetensors(new Uint8Array(await response.arrayBuffer()));
@@ -98,7 +103,8 @@ async function main() {
         generated.textContent = text;
         drawChart($("chart"), latencies, length);
         $("stats").textContent =
-          `${latencies.length} chars · median ${median(latencies).toFixed(1)} µs/char · ${runtime.backend}`;
+          `${latencies.length} chars · median ${median(latencies).toFixed(1)} µs/char · ${runtime.backend} · ` +
+          `${runtime.threads === 1 ? "1 thread" : `${runtime.threads} threads`}`;
         if (!done) await nextFrame();
       }
       output.dataset.medianUs = median(latencies).toFixed(2);
@@ -115,6 +121,7 @@ async function main() {
 
 main().catch((error) => {
   $("backend").textContent = "error";
+  $("threads").textContent = "error";
   $("generated").textContent = `Could not start: ${error.message}`;
   $("generated").className = "error";
   $("output").dataset.state = "error";

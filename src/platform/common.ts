@@ -2,14 +2,17 @@
 // the package's own build of a backend (`bundled`) and how it turns the
 // user's `init({ wasm })` into a module (`custom`).
 import {
+  ONE_THREAD,
   checkInitOptions,
   chooseBackend,
   initFromModule,
   initTicket,
+  refuseThreads,
   type InitOptions,
   type Runtime,
 } from "../runtime/runtime.js";
 import type { Backend } from "../runtime/features.js";
+import type { ThreadSupport } from "../runtime/threads/support.js";
 import { describe } from "../core/describe.js";
 
 export type WasmSource = NonNullable<InitOptions["wasm"]>;
@@ -19,6 +22,12 @@ export interface Loader {
   bundled(backend: Backend): WebAssembly.Module | Promise<WebAssembly.Module>;
   /** Compiles what the user passed as `init({ wasm })`. */
   custom(source: WasmSource): Promise<WebAssembly.Module>;
+  /**
+   * How this runtime runs threads (threadSupport(), src/runtime/threads/support.ts), or why it
+   * cannot (the reason init() gives in `threadsFallback`); none: this entry does not start threads.
+   * A function is called only when threads are asked for: the browser entry loads the pool then.
+   */
+  threads?: ThreadSupport | string | (() => Promise<ThreadSupport | string>);
 }
 
 /** `init()` for a runtime whose loading is `loader`. */
@@ -26,9 +35,18 @@ export async function initWith(options: unknown, loader: Loader): Promise<Runtim
   const ticket = initTicket();
   const o = checkInitOptions(options);
   const backend = chooseBackend(o);
-  const module = o.module ?? (o.wasm === undefined ? await loader.bundled(backend) : await loader.custom(o.wasm));
   const userModule = o.module !== undefined || o.wasm !== undefined;
-  return initFromModule(module, o.backend === undefined && userModule ? "custom" : backend, o, ticket);
+  let plan = ONE_THREAD;
+  let threaded: ThreadSupport | null = null;
+  if (o.threads !== undefined && o.threads !== 1) {
+    const given = loader.threads ?? "this runtime's entry of wasm-rnn does not start worker threads";
+    const support = typeof given === "function" ? await given() : given;
+    plan = typeof support === "string" ? refuseThreads(o, support) : support.plan(o);
+    if (plan.count > 1 && typeof support !== "string") threaded = support;
+  }
+  const module =
+    o.module ?? (o.wasm !== undefined ? await loader.custom(o.wasm) : await (threaded ?? loader).bundled(backend));
+  return initFromModule(module, o.backend === undefined && userModule ? "custom" : backend, o, ticket, plan);
 }
 
 /** Compiles bytes, or what a URL serves: the `custom` loader of every runtime that has `fetch`. */

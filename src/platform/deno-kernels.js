@@ -8,3 +8,10 @@ import source simd from "../build/rnn.simd.wasm";
 import source scalar from "../build/rnn.scalar.wasm";
 
 export { relaxed, simd, scalar };
+
+/** The threaded builds, by backend: a dynamic source import each, so they load only when threads are asked for. */
+export const THREADED = {
+  relaxed: () => import.source("../build/rnn.relaxed-threads.wasm"),
+  simd: () => import.source("../build/rnn.simd-threads.wasm"),
+  scalar: () => import.source("../build/rnn.scalar-threads.wasm"),
+};

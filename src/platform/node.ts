@@ -2,8 +2,12 @@
 // (Node 20's fetch cannot read file: URLs); `init({ wasm })` fetches http(s)
 // URLs and reads paths and file: URLs.
 import { readFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import type { InitOptions, Runtime } from "../runtime/runtime.js";
+import { threadSupport } from "../runtime/threads/support.js";
 import { compileSource, initWith, type WasmSource } from "./common.js";
+import { spawnNodeThread } from "./node-threads.js";
+import { spawnWebThread } from "./web-threads.js";
 
 export * from "../api.js";
 
@@ -13,9 +17,24 @@ const KERNEL_URLS = {
   scalar: new URL("../build/rnn.scalar.wasm", import.meta.url),
 };
 
+/** The threaded builds, loaded only when `init({ threads })` asks for more than one. */
+const THREADED_KERNEL_URLS = {
+  relaxed: new URL("../build/rnn.relaxed-threads.wasm", import.meta.url),
+  simd: new URL("../build/rnn.simd-threads.wasm", import.meta.url),
+  scalar: new URL("../build/rnn.scalar-threads.wasm", import.meta.url),
+};
+
+const THREADS = threadSupport({
+  bundled: (backend) => compileFile(THREADED_KERNEL_URLS[backend]),
+  // Bun resolves the "node" condition too; its threads are its own Web Workers (unref'd when ready).
+  spawn: "Bun" in globalThis ? spawnWebThread : spawnNodeThread,
+  cores: availableParallelism,
+});
+
 /**
  * Loads and instantiates the kernel; call once before creating models.
- * Picks the fastest build the runtime validates unless `backend` is given.
+ * Picks the fastest build the runtime validates unless `backend` is given;
+ * `threads` > 1 starts worker_threads (see `terminate()`).
  */
 export function init(options?: InitOptions): Promise<Runtime> {
   return initWith(options, {
@@ -24,6 +43,7 @@ export function init(options?: InitOptions): Promise<Runtime> {
       const file = localFile(source);
       return file === null ? compileSource(source) : compileFile(file);
     },
+    threads: THREADS,
   });
 }
 

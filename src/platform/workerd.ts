@@ -16,7 +16,8 @@ const KERNELS = { relaxed, simd, scalar };
 /**
  * Instantiates the kernel; call once before creating models.
  * Picks the fastest build the runtime validates unless `backend` is given;
- * `module` replaces it (an imported `.wasm`), `wasm` is refused.
+ * `module` replaces it (an imported `.wasm`), `wasm` is refused. `threads`
+ * falls back to one thread: a Worker has no threads to start.
  */
 export function init(options?: InitOptions): Promise<Runtime> {
   return initWith(options, {
@@ -28,5 +29,7 @@ export function init(options?: InitOptions): Promise<Runtime> {
           '`import kernel from "wasm-rnn/rnn.simd.wasm"; await init({ module: kernel })`',
       );
     },
+    // workerd has SharedArrayBuffer and shared WebAssembly memory, but no Worker constructor.
+    threads: "Cloudflare Workers run each request on one thread (there is no Worker constructor to start threads)",
   });
 }

@@ -19,6 +19,14 @@ export interface InitOptions {
    * builds such as the debug kernel, loaded in tests through @assemblyscript/loader).
    */
   instantiate?: (module: WebAssembly.Module) => Promise<WebAssembly.Instance | { exports: object }>;
+  /**
+   * Threads one forward uses (1 by default): a number, or "auto" for the runtime's
+   * core count (at most 8). Where memory cannot be shared, init falls back to one
+   * thread and says why (`threadsFallback`).
+   */
+  threads?: number | "auto";
+  /** Throw instead of falling back to one thread when `threads` cannot be had. */
+  requireThreads?: boolean;
 }
 
 /** What `init()` resolves to. */
@@ -29,6 +37,50 @@ export interface Runtime {
   readonly features: Features;
   /** The raw kernel ABI (assembly/index.ts); for tools and tests, not needed for normal use. */
   readonly kernel: KernelExports;
+  /** Threads one forward uses (1 when not threaded). */
+  readonly threads: number;
+  /** Why fewer threads are used than were asked for, or null. */
+  readonly threadsFallback: string | null;
+}
+
+/** How init() runs the kernel: on `count` threads that `start` starts, or on one (with the `fallback` reason). */
+export interface ThreadPlan {
+  count: number;
+  fallback: string | null;
+  /** The threaded builds' imports (their shared memory); none for one thread. */
+  imports: WebAssembly.Imports;
+  /**
+   * Starts the helper threads on the instantiated kernel (threads/support.ts); throws an Error
+   * saying why it cannot (e.g. the kernel given is a single-thread build).
+   */
+  start: ((exports: KernelExports, module: WebAssembly.Module) => Promise<StartedThreads>) | null;
+}
+
+/** A running worker pool, as init() and terminate() see it (threads/pool.ts). */
+export interface Pool {
+  readonly count: number;
+  readonly terminated: boolean;
+  terminate(): void;
+}
+
+/** A started pool, and the kernel's exports wrapped to report its threads' failures. */
+export interface StartedThreads {
+  pool: Pool;
+  exports: KernelExports;
+}
+
+export const ONE_THREAD: ThreadPlan = { count: 1, fallback: null, imports: {}, start: null };
+
+/** The most threads init() starts: more than any machine the kernel's partition gains on. */
+const MAX_THREADS = 64;
+
+/** One thread with `reason`, or the Error `requireThreads` asks for instead. */
+export function refuseThreads(o: InitOptions, reason: string): ThreadPlan {
+  if (o.requireThreads === true) {
+    const asked = o.threads === "auto" ? "threads were" : `${o.threads} threads were`;
+    throw new Error(`init: ${asked} requested, but ${reason}`);
+  }
+  return { ...ONE_THREAD, fallback: reason };
 }
 
 /** Every function of the ABI the modules call. */
@@ -47,7 +99,7 @@ const KERNEL_FUNCTIONS = [
   "kernel_build",
 ] as const;
 
-let current: { runtime: Runtime; kernel: Kernel } | null = null;
+let current: { runtime: Runtime; kernel: Kernel; pool: Pool | null } | null = null;
 /** init() calls are numbered when made; the latest call to finish loading wins only if no later call already did. */
 let lastTicket = 0;
 let appliedTicket = 0;
@@ -82,7 +134,7 @@ export function checkInitOptions(options: unknown): InitOptions {
   if (options === null || typeof options !== "object") {
     throw new TypeError(`init: options must be an object, got ${describe(options)}`);
   }
-  const known = new Set(["backend", "module", "wasm", "instantiate"]);
+  const known = new Set(["backend", "module", "wasm", "instantiate", "threads", "requireThreads"]);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new TypeError(`init: unknown option '${key}'`);
   }
@@ -93,7 +145,21 @@ export function checkInitOptions(options: unknown): InitOptions {
   if (o.instantiate !== undefined && typeof o.instantiate !== "function") {
     throw new TypeError(`init: instantiate must be a function, got ${describe(o.instantiate)}`);
   }
+  checkThreadsOption(o.threads);
+  if (o.requireThreads !== undefined && typeof o.requireThreads !== "boolean") {
+    throw new TypeError(`init: requireThreads must be a boolean, got ${describe(o.requireThreads)}`);
+  }
   return o;
+}
+
+function checkThreadsOption(threads: unknown): void {
+  if (threads === undefined || threads === "auto") return;
+  if (typeof threads !== "number") {
+    throw new TypeError(`init: threads must be a number or 'auto', got ${describe(threads)}`);
+  }
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+    throw new RangeError(`init: threads must be an integer from 1 to ${MAX_THREADS} or 'auto', got ${threads}`);
+  }
 }
 
 /**
@@ -106,9 +172,12 @@ export async function initFromModule(
   backend: string,
   options: InitOptions = {},
   ticket = initTicket(),
+  plan: ThreadPlan = ONE_THREAD,
 ): Promise<Runtime> {
-  const instance = options.instantiate ? await options.instantiate(module) : await WebAssembly.instantiate(module, {});
-  const exports = instance.exports as unknown as KernelExports;
+  const instance = options.instantiate
+    ? await options.instantiate(module)
+    : await WebAssembly.instantiate(module, plan.imports);
+  let exports = instance.exports as unknown as KernelExports;
   if (!(exports.memory instanceof WebAssembly.Memory) || typeof exports.rnn_layer !== "function") {
     throw new TypeError("init: the WebAssembly module is not a wasm-rnn kernel (no memory or rnn_layer export)");
   }
@@ -121,11 +190,30 @@ export async function initFromModule(
   if (options.backend !== undefined && (options.module !== undefined || options.wasm !== undefined)) {
     checkBuildMatches(exports, options.backend);
   }
+  let pool: Pool | null = null;
+  let fallback = plan.fallback;
+  if (plan.start !== null) {
+    try {
+      ({ pool, exports } = await plan.start(exports, module));
+    } catch (error) {
+      fallback = (error as Error).message;
+      refuseThreads(options, fallback);
+    }
+  }
   const kernel = new Kernel(exports);
-  const runtime: Runtime = Object.freeze({ backend, features: detectFeatures(), kernel: exports });
+  const runtime: Runtime = Object.freeze({
+    backend,
+    features: detectFeatures(),
+    kernel: exports,
+    threads: pool?.count ?? 1,
+    threadsFallback: fallback,
+  });
   if (ticket > appliedTicket) {
     appliedTicket = ticket;
-    current = { runtime, kernel };
+    current?.pool?.terminate();
+    current = { runtime, kernel, pool };
+  } else {
+    pool?.terminate();
   }
   return runtime;
 }
@@ -164,4 +252,18 @@ export function activeKernel(): Kernel {
 /** The backend in use, or null before `init()`. */
 export function backend(): string | null {
   return current?.runtime.backend ?? null;
+}
+
+/** Threads one forward uses with the active kernel: 1 before `init()`, without threads, or after `terminate()`. */
+export function threads(): number {
+  const pool = current?.pool;
+  return pool && !pool.terminated ? pool.count : 1;
+}
+
+/**
+ * Ends the active kernel's worker threads; models keep working on the calling
+ * thread, and `init()` starts a new pool. Nothing to do without threads.
+ */
+export function terminate(): void {
+  current?.pool?.terminate();
 }

@@ -1,6 +1,6 @@
 // Shows that the runtime suite can fail: builds the kernel with one sign
-// flipped in tanh (in a scratch copy of assembly/, never the real file), puts
-// those builds into a scratch copy of the package, runs run.mjs on it and
+// flipped in exp, so in tanh and sigmoid (in a scratch copy of assembly/,
+// never the real file), puts those builds into a scratch copy of the package, runs run.mjs on it and
 // checks that every runtime failed, and failed on PyTorch's numbers.
 //
 //   npm run build && node tests/runtimes/broken-kernel.mjs
@@ -20,16 +20,16 @@ try {
   cpSync(join(ROOT, "asconfig.json"), join(scratch, "asconfig.json"));
   const activation = join(scratch, "assembly", "activation.ts");
   const source = readFileSync(activation, "utf8");
-  const broken = source.replace(/(const A3: f32 = )(\d)/, "$1-$2"); // tanh's x³ coefficient, every build
+  const broken = source.replace(/(const E3: f32 = )(\d)/, "$1-$2"); // exp's x³ coefficient, every build
   if (broken === source)
-    throw new Error("assembly/activation.ts no longer has `const A3: f32 = <positive>`: pick another mutation");
+    throw new Error("assembly/activation.ts no longer has `const E3: f32 = <positive>`: pick another mutation");
   writeFileSync(activation, broken);
 
   const pkg = join(scratch, "package");
   cpSync(join(ROOT, "package.json"), join(pkg, "package.json"));
   cpSync(join(ROOT, "dist"), join(pkg, "dist"), { recursive: true });
   for (const build of BUILDS) {
-    console.log(`broken-kernel: asc --target ${build} (tanh with A3 negated)`);
+    console.log(`broken-kernel: asc --target ${build} (exp with E3 negated)`);
     execFileSync(
       join(ROOT, "node_modules", ".bin", "asc"),
       ["assembly/index.ts", "--config", "asconfig.json", "--target", build],

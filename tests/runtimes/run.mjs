@@ -21,11 +21,11 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const bin = (name) => join(ROOT, "node_modules", ".bin", name);
 
 /** Runs a harness process; resolves to the summaries it printed (`smoke: {…}` or `size: {…}` lines). */
-function harness(command, args, cwd, env = {}) {
+function harness(command, args, cwd, env = {}, timeout = 300_000) {
   const { status, signal, stdout, stderr, error } = spawnSync(command, args, {
     cwd,
     encoding: "utf8",
-    timeout: 300_000,
+    timeout,
     env: { ...process.env, NO_COLOR: "1", ...env },
   });
   const output = `${stdout ?? ""}${stderr ?? ""}`;
@@ -39,45 +39,85 @@ function harness(command, args, cwd, env = {}) {
   return summaries;
 }
 
-/** The Chromium scenarios: [name, page and query (chromium/run.js reads it), browser flags]. */
+/**
+ * A program using threads must end by itself, without terminate(): run exit.js
+ * with a minute to spare, the same way for every runtime.
+ */
+function exits(command, args, dir) {
+  try {
+    return harness(command, args, dir, {}, 60_000);
+  } catch (error) {
+    throw Object.assign(new Error(`a program using threads did not exit by itself: ${error.message}`), error);
+  }
+}
+
+/**
+ * The Chromium scenarios: [name, page and query (chromium/run.js reads it), browser flags,
+ * served cross-origin isolated (COOP/COEP)].
+ */
 /** @type {string[]} */
 const DEFAULT_FLAGS = [];
-/** @type {[scenario: string, page: string, flags: string[]][]} */
+/** @type {[scenario: string, page: string, flags: string[], isolated: boolean][]} */
 const CHROMIUM_PAGES = [
-  ["plain page", "index.html?backend=relaxed", DEFAULT_FLAGS],
-  ["CSP script-src 'self' 'wasm-unsafe-eval'", "csp.html?csp=strict&backend=relaxed", DEFAULT_FLAGS],
-  ["CSP script-src 'self' (must refuse)", "csp.html?csp=no-wasm&expect=refused", DEFAULT_FLAGS],
-  ["no SIMD (--no-enable-sse4-1)", "index.html?backend=scalar", NO_SIMD],
+  ["plain page", "index.html?backend=relaxed", DEFAULT_FLAGS, false],
+  ["CSP script-src 'self' 'wasm-unsafe-eval'", "csp.html?csp=strict&backend=relaxed", DEFAULT_FLAGS, false],
+  ["CSP script-src 'self' (must refuse)", "csp.html?csp=no-wasm&expect=refused", DEFAULT_FLAGS, false],
+  [
+    "plain page, threads (not isolated: must fall back)",
+    "index.html?fallback=crossOriginIsolated",
+    DEFAULT_FLAGS,
+    false,
+  ],
+  ["COOP/COEP page, threads", "index.html?threads=2,4", DEFAULT_FLAGS, true],
+  [
+    "COOP/COEP page, CSP script-src 'self' 'wasm-unsafe-eval', threads",
+    "csp.html?csp=strict&threads=2",
+    DEFAULT_FLAGS,
+    true,
+  ],
+  [
+    "COOP/COEP page, worker script missing (must fall back)",
+    "no-thread-script.html?fallback=did not start",
+    DEFAULT_FLAGS,
+    true,
+  ],
+  ["no SIMD (--no-enable-sse4-1)", "index.html?backend=scalar", NO_SIMD, false],
 ];
 
 /** How each step runs: each resolves to one summary per scenario. */
 const STEPS = {
-  node: (dir) => harness(process.execPath, ["--test", "node/"], dir),
+  node: (dir) => [...harness(process.execPath, ["--test", "node/"], dir), ...exits(process.execPath, ["exit.js"], dir)],
   // --no-check: the harness is JavaScript, and type-checking the graph costs Deno 10 s and 140 MB.
-  deno: (dir) => harness(bin("deno"), ["test", "--no-lock", "--no-check", "deno/"], dir),
-  bun: (dir) => harness(bin("bun"), ["test", "./bun/"], dir),
+  // No permission flags: threads need none either.
+  deno: (dir) => [
+    ...harness(bin("deno"), ["test", "--no-lock", "--no-check", "deno/"], dir),
+    ...exits(bin("deno"), ["run", "--no-lock", "--no-check", "exit.js"], dir),
+  ],
+  bun: (dir) => [...harness(bin("bun"), ["test", "./bun/"], dir), ...exits(bin("bun"), ["exit.js"], dir)],
   workerd: async (dir) => {
     const config = await buildWorker(join(dir, "workerd", "worker.js"), join(dir, "workerd", "out"));
     return harness(WORKERD, ["test", config], dir);
   },
   chromium: async (dir) => {
-    const server = await serve(dir);
+    const servers = { plain: await serve(dir), isolated: await serve(dir, { isolated: true }) };
     const summaries = [];
     /** @type {(import("playwright-core").Browser & { flags: string[] }) | null} */
     let browser = null;
     try {
-      for (const [scenario, page, flags] of CHROMIUM_PAGES) {
+      for (const [scenario, page, flags, isolated] of CHROMIUM_PAGES) {
         if (browser?.flags !== flags) {
           // consecutive scenarios with the same flags share a browser
           await browser?.close();
           browser = Object.assign(await launch(flags), { flags });
         }
-        const result = await runPage(browser, `${server.origin}/chromium/${page}`);
+        const { origin } = isolated ? servers.isolated : servers.plain;
+        const result = await runPage(browser, `${origin}/chromium/${page}`);
         summaries.push({ runtime: `Chromium ${browser.version()}`, scenario, ...result });
       }
     } finally {
       await browser?.close();
-      await server.close();
+      await servers.plain.close();
+      await servers.isolated.close();
     }
     return summaries;
   },
@@ -90,6 +130,19 @@ const STEPS = {
 function describeSummary(s) {
   const where = s.scenario ? `${s.runtime}, ${s.scenario}` : s.runtime;
   if (s.refused) return `${where}: init() refused: ${s.refused.slice(0, 100)}`;
+  if (s.exited) return `${where}: a program on ${s.threads} threads exited by itself`;
+  if (s.fallback) {
+    return (
+      `${where}: init({ threads: 2 }) ran on 1 thread ("${s.fallback}"), ${s.cases} cases match PyTorch; ` +
+      "requireThreads throws"
+    );
+  }
+  if (s.threads) {
+    return (
+      `${where}: threads ${s.threads.join(", ")} bit-identical to 1 thread on ${s.cases} PyTorch cases + ` +
+      `${s.large} larger ones; terminate() works`
+    );
+  }
   if (s.text) return s.text;
   const hatches = s.escapeHatches ? `; init({ ${s.escapeHatches.join(" }), init({ ")} }) work` : "";
   return (

@@ -9,10 +9,12 @@
 // about 4.5 KB of each build, and backward in every module, the optimizers
 // and losses) is part of every export, and a recurrent module carries its
 // backward. Tighten the budgets as the package shrinks: staying far below the
-// megabyte-sized alternatives is the point.
+// megabyte-sized alternatives is the point. Threads (issue 13) add files of their
+// own, the threaded builds and the Web Worker script, fetched only when
+// init({ threads }) asks for more than one: reported, outside the budgets.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,13 +39,30 @@ mkdirSync(join(project, "node_modules"));
 symlinkSync(PACKAGE, join(project, "node_modules", "wasm-rnn"), "dir");
 after(() => rmSync(project, { recursive: true, force: true }));
 
-/** Gzipped size of `source` (a module importing "wasm-rnn") bundled with --minify for `conditions`' runtime. */
+/**
+ * Gzipped size of what a page importing `source` (a module importing "wasm-rnn") loads up front,
+ * bundled with --minify for `conditions`' runtime: the entry chunk and the chunks it imports
+ * statically. The bundler splits, so what the package imports dynamically (the thread pool, only
+ * when init() asks for threads) is a chunk of its own, loaded later.
+ */
 async function bundled(source, conditions) {
-  const { outputFiles } = await esbuild.build({
-    stdin: { contents: source, resolveDir: project, loader: "js" },
+  const file = join(project, `entry-${++entries}.js`);
+  writeFileSync(file, source);
+  return bundledEntry(file, conditions);
+}
+let entries = 0;
+
+/** Gzipped size of the chunks `file` (a path) loads up front, bundled with --minify for `conditions`' runtime. */
+async function bundledEntry(file, conditions) {
+  const { outputFiles, metafile } = await esbuild.build({
+    entryPoints: [file],
+    absWorkingDir: project,
+    outdir: join(project, "out"),
     bundle: true,
+    splitting: true,
     minify: true,
     write: false,
+    metafile: true,
     format: "esm",
     platform: "neutral",
     target: "es2022",
@@ -52,7 +71,15 @@ async function bundled(source, conditions) {
     supported: { "import-source": true },
     logLevel: "silent",
   });
-  return gzip(outputFiles[0].contents);
+  const contents = new Map(outputFiles.map((f) => [f.path, f.contents]));
+  const loaded = new Set();
+  const load = (chunk) => {
+    if (loaded.has(chunk)) return;
+    loaded.add(chunk);
+    for (const i of metafile.outputs[chunk].imports) if (i.kind === "import-statement" && !i.external) load(i.path);
+  };
+  load(Object.keys(metafile.outputs).find((chunk) => metafile.outputs[chunk].entryPoint !== undefined));
+  return [...loaded].reduce((sum, chunk) => sum + gzip(contents.get(join(project, chunk))), 0);
 }
 
 const EVERYTHING = `export * from "wasm-rnn";`;
@@ -95,4 +122,18 @@ test(`a consumer of init, RNN and Tensor bundles to at most ${kb(CONSUMER_BUDGET
     consumer < everything * 0.6,
     `the consumer bundle (${kb(consumer)}) keeps most of every export (${kb(everything)})`,
   );
+});
+
+test("threaded builds, the pool and the Web Worker script: extra files, outside the one-thread budget", async () => {
+  const threaded = ["scalar", "simd", "relaxed"]
+    .map((b) => `${b} ${kb(gzip(readFileSync(join(PACKAGE, `build/rnn.${b}-threads.wasm`))))}`)
+    .join(" | ");
+  // As a browser app ships it: the worker script bundled on its own, minified.
+  const script = await bundledEntry(join(PACKAGE, "dist", "web-thread.js"), ["browser", "import"]);
+  const pool = await bundledEntry(join(PACKAGE, "dist", "lib", "src", "runtime", "threads", "support.js"), ["import"]);
+  report(
+    `threads: threaded builds ${threaded}; pool ${kb(pool)} and Web Worker script ${kb(script)} ` +
+      "(bundled, minified), all loaded only by init({ threads }) > 1",
+  );
+  assert.ok(script > 0 && pool > 0);
 });

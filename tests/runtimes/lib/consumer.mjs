@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { writeFixtureBundle } from "./fixture.mjs";
 
 const HARNESS = fileURLToPath(new URL("..", import.meta.url));
-const IN_RUNTIME = ["smoke.js", "node", "deno", "bun", "workerd", "chromium"];
+const IN_RUNTIME = ["smoke.js", "exit.js", "node", "deno", "bun", "workerd", "chromium"];
 
 /** Creates the project for the package at `packageDir`; returns its directory. */
 export function makeConsumer(packageDir) {
