@@ -10,6 +10,7 @@ import {
   type Runtime,
 } from "../runtime/runtime.js";
 import type { Backend } from "../runtime/features.js";
+import { calibrate } from "../runtime/calibrate.js";
 import { describe } from "../core/describe.js";
 
 export type WasmSource = NonNullable<InitOptions["wasm"]>;
@@ -25,10 +26,17 @@ export interface Loader {
 export async function initWith(options: unknown, loader: Loader): Promise<Runtime> {
   const ticket = initTicket();
   const o = checkInitOptions(options);
-  const backend = chooseBackend(o);
-  const module = o.module ?? (o.wasm === undefined ? await loader.bundled(backend) : await loader.custom(o.wasm));
+  const requested = chooseBackend(o);
   const userModule = o.module !== undefined || o.wasm !== undefined;
-  return initFromModule(module, o.backend === undefined && userModule ? "custom" : backend, o, ticket);
+  // Both SIMD builds validate and none was named: which is faster here is timed, not assumed.
+  const { calibration, module: calibrated } =
+    requested === "relaxed" && o.backend === undefined && !userModule
+      ? await calibrate(loader.bundled)
+      : { calibration: null, module: undefined };
+  const backend = calibration?.chosen ?? requested;
+  const module =
+    calibrated ?? o.module ?? (o.wasm === undefined ? await loader.bundled(backend) : await loader.custom(o.wasm));
+  return initFromModule(module, o.backend === undefined && userModule ? "custom" : backend, o, ticket, calibration);
 }
 
 /** Compiles bytes, or what a URL serves: the `custom` loader of every runtime that has `fetch`. */

@@ -3,6 +3,7 @@
 
 import { BACKENDS, bestBackend, detectFeatures, type Backend, type Features } from "./features.js";
 import { Kernel, type KernelExports } from "./kernel.js";
+import type { Calibration } from "./calibrate.js";
 import { describe } from "../core/describe.js";
 import { Build } from "../../assembly/abi.js";
 
@@ -29,6 +30,8 @@ export interface Runtime {
   readonly features: Features;
   /** The raw kernel ABI (assembly/index.ts); for tools and tests, not needed for normal use. */
   readonly kernel: KernelExports;
+  /** How init() chose between the SIMD builds by timing both; null when it had nothing to choose or was told. */
+  readonly calibration: Calibration | null;
 }
 
 /** Every function of the ABI the modules call. */
@@ -106,6 +109,7 @@ export async function initFromModule(
   backend: string,
   options: InitOptions = {},
   ticket = initTicket(),
+  calibration: Calibration | null = null,
 ): Promise<Runtime> {
   const instance = options.instantiate ? await options.instantiate(module) : await WebAssembly.instantiate(module, {});
   const exports = instance.exports as unknown as KernelExports;
@@ -122,7 +126,7 @@ export async function initFromModule(
     checkBuildMatches(exports, options.backend);
   }
   const kernel = new Kernel(exports);
-  const runtime: Runtime = Object.freeze({ backend, features: detectFeatures(), kernel: exports });
+  const runtime: Runtime = Object.freeze({ backend, features: detectFeatures(), kernel: exports, calibration });
   if (ticket > appliedTicket) {
     appliedTicket = ticket;
     current = { runtime, kernel };

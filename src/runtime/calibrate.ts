@@ -1,0 +1,98 @@
+// Which SIMD build to run where the runtime validates both (issue 13). The
+// relaxed build fuses each multiply-add, which is not faster on every CPU and
+// engine (issue 13 measured the plain SIMD build 15% faster on a batch-1 RNN
+// on an AMD EPYC), so init() times a short workload on both and keeps the
+// faster one: a few milliseconds, once per init().
+
+import type { Backend } from "./features.js";
+import type { KernelExports } from "./kernel.js";
+
+/** The builds a calibration chooses between. */
+export type CalibratedBackend = Extract<Backend, "simd" | "relaxed">;
+
+/** What `init()` reports when it chose the build by timing it. */
+export interface Calibration {
+  /** The build in use. */
+  readonly chosen: CalibratedBackend;
+  /** Each build's best time for one round of the probe workload, in ms. */
+  readonly timings: Readonly<Record<CalibratedBackend, number>>;
+  /** What the calibration itself took, instantiating both builds included, in ms. */
+  readonly costMs: number;
+}
+
+/** The relaxed build must be this much faster to be chosen: ties go to the plain SIMD build, the portable one. */
+const MARGIN = 0.03;
+/** Untimed rounds first (V8 starts wasm in its baseline compiler and tiers hot functions up), then timed ones. */
+const WARM_ROUNDS = 3;
+const TIMED_ROUNDS = 5;
+
+/** How one round is timed: by default the wall clock around it. */
+type RoundTimer = (backend: CalibratedBackend, round: () => void) => number;
+
+const wallClock: RoundTimer = (_backend, round) => {
+  const start = performance.now();
+  round();
+  return performance.now() - start;
+};
+let timeRound = wallClock;
+
+/**
+ * Replaces how a round is timed, so tests can make either build win; null restores the wall clock.
+ * @internal
+ */
+export function setCalibrationTimer(timer: RoundTimer | null): void {
+  timeRound = timer ?? wallClock;
+}
+
+/**
+ * Loads both builds through `load` and times them on the probe workload,
+ * alternating which goes first, each one's best round counting (the least
+ * disturbed by other work). Returns the report and the chosen build's module.
+ */
+export async function calibrate(
+  load: (backend: CalibratedBackend) => WebAssembly.Module | Promise<WebAssembly.Module>,
+): Promise<{ calibration: Calibration; module: WebAssembly.Module }> {
+  const start = performance.now();
+  const modules = { simd: await load("simd"), relaxed: await load("relaxed") };
+  const rounds = { simd: await probeRound(modules.simd), relaxed: await probeRound(modules.relaxed) };
+  const timings = { simd: Infinity, relaxed: Infinity };
+  for (let r = 0; r < WARM_ROUNDS + TIMED_ROUNDS; r++) {
+    const order: CalibratedBackend[] = r % 2 === 0 ? ["simd", "relaxed"] : ["relaxed", "simd"];
+    for (const backend of order) {
+      const ms = timeRound(backend, rounds[backend]);
+      if (r >= WARM_ROUNDS) timings[backend] = Math.min(timings[backend], ms);
+    }
+  }
+  const chosen = timings.relaxed < timings.simd * (1 - MARGIN) ? "relaxed" : "simd";
+  const calibration = Object.freeze({ chosen, timings: Object.freeze(timings), costMs: performance.now() - start });
+  return { calibration, module: modules[chosen] };
+}
+
+/** The probe's size: the recurrent step of a mid-size layer, at batch 1 (streaming) and batch 8. */
+const UNITS = 256;
+const BATCH = 8;
+
+/**
+ * A fresh instance of `module`, with a packed 256 × 256 weight and its
+ * operands in one block of its memory (the block its calls may write);
+ * returns one round: the recurrent step GEMM with its tanh epilogue, as a
+ * layer runs it, 16 times at batch 1 (matrix–vector) and twice at batch 8.
+ * The instance goes with the round.
+ */
+async function probeRound(module: WebAssembly.Module): Promise<() => void> {
+  const k = (await WebAssembly.instantiate(module, {})).exports as unknown as KernelExports;
+  const weights = UNITS * UNITS * 4;
+  const rows = BATCH * UNITS * 4;
+  const bytes = 2 * weights + 2 * rows;
+  const block = k.alloc(bytes) >>> 0;
+  if (block === 0) throw new RangeError(`init: cannot allocate ${bytes} bytes to calibrate`);
+  // [raw weight | panels | h | y], each 16-byte aligned; small values, far from tanh's saturation.
+  const [panels, h, y] = [block + weights, block + 2 * weights, block + 2 * weights + rows];
+  new Float32Array(k.memory.buffer, block, bytes / 4).fill(0.01);
+  k.set_write_window(block);
+  k.pack_panels(panels, block, UNITS, UNITS);
+  return () => {
+    for (let step = 0; step < 18; step++)
+      k.gemm(y, UNITS, h, UNITS, panels, block, 0, step < 16 ? 1 : BATCH, UNITS, UNITS, 1);
+  };
+}
