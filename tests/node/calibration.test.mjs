@@ -32,10 +32,10 @@ test("init() without a backend times both SIMD builds and reports the choice", n
     assert.ok(Number.isFinite(ms) && ms >= 0, `timings.${name} = ${ms}`);
   }
   assert.ok(calibration.costMs >= calibration.timings.simd + calibration.timings.relaxed, "cost covers the rounds");
+  assert.ok(calibration.costMs < 1000, `calibration took ${calibration.costMs} ms`);
   assert.equal(runtime.backend, calibration.chosen);
   assert.equal(backend(), calibration.chosen);
   assert.equal(runtime.kernel.kernel_build(), BUILD[calibration.chosen]);
-  assert.ok(Object.isFrozen(calibration) && Object.isFrozen(calibration.timings));
 });
 
 test("the faster build by the timer is chosen, and is the one in use", needsBoth, async () => {
@@ -58,24 +58,22 @@ test("the faster build by the timer is chosen, and is the one in use", needsBoth
 });
 
 test("a tie within the margin goes to the SIMD build", needsBoth, async () => {
-  setCalibrationTimer(fakeTimer({ simd: 1, relaxed: 0.98 }));
+  setCalibrationTimer(fakeTimer({ simd: 1, relaxed: 0.96 }));
   assert.equal((await init()).calibration.chosen, "simd");
   setCalibrationTimer(fakeTimer({ simd: 1, relaxed: 1 }));
   assert.equal((await init()).calibration.chosen, "simd");
   assert.equal(backend(), "simd");
 });
 
-test("each build's best round after the warm-up rounds is reported", needsBoth, async () => {
-  // Three warm-up rounds a build (baseline code, not yet tiered up) report 0.1 ms: were they counted, they would win.
+test("each build's best timed round is reported", needsBoth, async () => {
   const timed = [1.5, 1.2, 1.4, 1.3, 1.6];
   const seen = { simd: 0, relaxed: 0 };
   setCalibrationTimer((name, round) => {
     round();
-    const i = seen[name]++;
-    return i < 3 ? 0.1 : timed[i - 3] + (name === "simd" ? 0 : 1);
+    return timed[seen[name]++] + (name === "simd" ? 0 : 1);
   });
   const { calibration } = await init();
-  assert.deepEqual(seen, { simd: 8, relaxed: 8 });
+  assert.deepEqual(seen, { simd: 5, relaxed: 5 });
   assert.deepEqual({ ...calibration.timings }, { simd: 1.2, relaxed: 2.2 });
   assert.equal(calibration.chosen, "simd");
 });
