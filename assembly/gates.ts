@@ -19,14 +19,18 @@
 import { Activation, Gates, PANEL_WIDTH } from "./abi";
 import { sigmoidS, sigmoidV, tanhS, tanhV } from "./activation";
 import { madd } from "./simd";
-import { PACK_FLOATS, gemm_1x8, gemm_1x8_scalar, gemm_4x8, gemv_1x16, loadN, packBuffer, storeN } from "./gemm";
+import { PACK_FLOATS, gemm_1x8, gemm_1x8_scalar, gemm_4x8, gemv_1x16, loadN, ownPackBuffer, storeN } from "./gemm";
 import { PANEL_ROW_BYTES, packRows4, panelBytes, roundUpToPanel } from "./pack";
+import { threadScratch, unitEnd, unitStart } from "./thread";
 
 /** Bytes of one gate's slice of the scratch: four rows of one panel row. */
 // @ts-ignore: decorator
 @inline const GATE_TILE_BYTES: usize = 4 * PANEL_ROW_BYTES;
 /** Gate pre-activations of one tile: [gate][row][PANEL_WIDTH] f32, at most 4 gates × 4 rows. */
-const scratch: usize = memory.data(Gates.LSTM * <i32>GATE_TILE_BYTES, 16);
+const staticScratch: usize = memory.data(Gates.LSTM * <i32>GATE_TILE_BYTES, 16);
+/** Bytes of the gate scratch, which a helper thread of a threaded build has its own of (thread.ts). */
+// @ts-ignore: decorator
+@inline export const GATE_SCRATCH_BYTES: usize = <usize>Gates.LSTM * GATE_TILE_BYTES;
 
 /**
  * LSTM step for `rows` rows: h (row stride ldhB bytes) and c (ldcB) receive
@@ -62,7 +66,9 @@ export function gruGates(
  * Both cells' steps: rows ≥ 3 in 4-row tiles over A packed four rows at a
  * time (as gemm does), the rest one row at a time (gates in pairs by
  * gemv_1x16, the batch-1 GEMV). The block loop is outside the row tiles so
- * that one block's panels stay in cache across them.
+ * that one block's panels stay in cache across them. A thread of a threaded
+ * build computes the blocks of its units only (thread.ts): each block's
+ * outputs take the same operations whichever thread computes them.
  */
 function gatedRows(
   gates: i32, h: usize, ldhB: usize, c: usize, ldcB: usize, cPrev: usize, ldcPrevB: usize,
@@ -77,11 +83,15 @@ function gatedRows(
   // Packed A must hold four rows; deeper states take the row kernels.
   let tiled = ASC_FEATURE_SIMD && rows >= 3 && depth <= PACK_FLOATS / 4;
   let block = tiled ? max(4, (PACK_FLOATS / depth) & ~3) : rows;
+  let pack = ownPackBuffer();
+  let scratch = ASC_FEATURE_THREADS && threadScratch != 0 ? threadScratch : staticScratch;
+  let units0 = ASC_FEATURE_THREADS ? unitStart : 0;
+  let units1 = ASC_FEATURE_THREADS ? min(unitEnd, hidden) : hidden;
   for (let r0 = 0; r0 < rows; r0 += block) {
     let blockRows = min(block, rows - r0);
     let tiledRows = !tiled ? 0 : (blockRows & 3) == 3 ? blockRows : blockRows & ~3;
-    if (tiledRows > 0) packRows4(packBuffer, a + <usize>r0 * ldaB, <i32>(ldaB >> 2), tiledRows, depth);
-    for (let j = 0; j < hidden; j += PANEL_WIDTH) {
+    if (tiledRows > 0) packRows4(pack, a + <usize>r0 * ldaB, <i32>(ldaB >> 2), tiledRows, depth);
+    for (let j = units0; j < units1; j += PANEL_WIDTH) {
       let n = min(PANEL_WIDTH, hidden - j);
       let b = <usize>(j / PANEL_WIDTH);
       let wb = w + b * blockB;
@@ -90,7 +100,7 @@ function gatedRows(
       let hb = bhn + colB;
       let r = r0;
       if (ASC_FEATURE_SIMD) {
-        for (let pa = packBuffer; r < r0 + tiledRows; r += 4) {
+        for (let pa = pack; r < r0 + tiledRows; r += 4) {
           let m = min(4, r0 + tiledRows - r);
           let pr = pb + <usize>r * ldpB;
           for (let g = 0; g < gates; g++) {

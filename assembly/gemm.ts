@@ -22,6 +22,7 @@ import { activateS, activateV } from "./activation";
 import { Activation, PANEL_WIDTH } from "./abi";
 import { PANEL_ROW_BYTES, packRows4, panelBytes, roundUpToPanel } from "./pack";
 import { aligned16, inMemory, spanBytes } from "./contract";
+import { threadPack } from "./thread";
 
 // The v128 kernels hold one k-row of a panel as two v128: lanes 0..3 and 4..7.
 // @ts-ignore: compile-time check
@@ -117,8 +118,14 @@ function activateRow8(y: usize, lo: v128, hi: v128, n: i32, act: i32): void {
  */
 // @ts-ignore: decorator
 @inline export const PACK_FLOATS: i32 = 32768;
-/** Static scratch for packRows4; the kernel runs one call at a time. */
+/** Static scratch for packRows4: a single-thread build runs one call at a time, its thread 0 too. */
 export const packBuffer: usize = memory.data(PACK_FLOATS << 2, 16);
+
+/** The calling thread's pack buffer: a helper thread of a threaded build has its own (thread.ts). */
+// @ts-ignore: decorator
+@inline export function ownPackBuffer(): usize {
+  return ASC_FEATURE_THREADS && threadPack != 0 ? threadPack : packBuffer;
+}
 
 /**
  * rows ≥ 3: 4x8 tiles. Depth is split into chunks whose four packed rows fit
@@ -165,13 +172,14 @@ function gemmChunk(
     let blockRows = min(block, rows - r0);
     // The last one or two rows of a block take the row kernel on A as it is.
     let tiledRows = (blockRows & 3) == 3 ? blockRows : blockRows & ~3;
-    packRows4(packBuffer, a + <usize>r0 * ldaB, lda, tiledRows, depth);
+    let pack = ownPackBuffer();
+    packRows4(pack, a + <usize>r0 * ldaB, lda, tiledRows, depth);
     for (let j = 0; j < cols; j += PANEL_WIDTH) {
       let n = min(PANEL_WIDTH, cols - j);
       let bp = w + <usize>(j / PANEL_WIDTH) * panelB;
       let colB = <usize>j << 2;
       let initB = initColumns ? colB : 0;
-      let pa = packBuffer;
+      let pa = pack;
       for (let r = r0; r < r0 + blockRows; r += 4) {
         let m = min(4, r0 + blockRows - r);
         if (m >= 3) {

@@ -4,11 +4,12 @@
 //   r = σ(W_ir x + b_ir + W_hr h + b_hr), z = σ(W_iz x + b_iz + W_hz h + b_hz),
 //   n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h' = (1 − z) ⊙ n + z ⊙ h.
 
-import { Gates } from "./abi";
+import { Gates, PANEL_WIDTH } from "./abi";
 import { aligned16, inMemory, spanBytes } from "./contract";
 import { gruGates } from "./gates";
 import { roundUpToPanel } from "./pack";
 import { countRows, previous, previousStride, projectInputs, timeLoop } from "./layer";
+import { runOnThreads } from "./threads";
 
 /** The running layer's operands, for its step callback; one call at a time. */
 @unmanaged class GruLayer {
@@ -56,7 +57,6 @@ export function gru_layer(
   assert(tape == 0 || inMemory(tape, <u64>rows * <u64>(dirs * 4 * h8) << 2), "gru_layer: tape out of bounds");
 
   let ldp = dirs * gatesH8;
-  projectInputs(p, ldp, x, ldx, inputs, w_ih, bias, 4 * h8, rows, gatesH8, dirs);
   layer.y = y;
   layer.ldy = dirs * hidden;
   layer.p = p;
@@ -68,6 +68,12 @@ export function gru_layer(
   layer.batch0 = batch0;
   layer.hidden = hidden;
   layer.dirs = dirs;
+  if (ASC_FEATURE_THREADS && runOnThreads(gruStep, p, ldp, x, ldx, inputs, w_ih, bias, 4 * h8, rows, gatesH8, dirs,
+                                          batch_sizes, steps, hidden, PANEL_WIDTH, 0,
+                                          <i64>batch0 * <i64>gatesH8 * <i64>hidden)) {
+    return;
+  }
+  projectInputs(p, ldp, x, ldx, inputs, w_ih, bias, 4 * h8, rows, gatesH8, dirs);
   timeLoop(batch_sizes, steps, rows, dirs, gruStep);
 }
 

@@ -9,6 +9,7 @@
 
 import { gemm } from "./gemm";
 import { Activation } from "./abi";
+import { dirFirst, dirLast, stepBarrier } from "./thread";
 
 /**
  * The steps' rows of one direction: `count` rows from `row` on, whose previous
@@ -57,7 +58,10 @@ export function projectInputs(
 /**
  * Calls `step` for every step's rows in time order, the forward direction at
  * t = s and the reverse one at t = steps − 1 − s in the same iteration s;
- * `rows` is countRows(batch_sizes, steps).
+ * `rows` is countRows(batch_sizes, steps). A thread of a threaded build runs
+ * its directions only (thread.ts), and meets the threads sharing its
+ * directions at a barrier after each iteration: the next one reads every
+ * column of the states this one wrote.
  */
 export function timeLoop(batch_sizes: usize, steps: i32, rows: i32, dirs: i32, step: Step): void {
   let fwdOff = 0;
@@ -65,10 +69,10 @@ export function timeLoop(batch_sizes: usize, steps: i32, rows: i32, dirs: i32, s
   let revOff = rows;
   for (let s = 0; s < steps; s++) {
     let bs = load<i32>(batch_sizes + (<usize>s << 2));
-    step(0, fwdOff, bs, fwdPrev);
+    if (!ASC_FEATURE_THREADS || dirFirst == 0) step(0, fwdOff, bs, fwdPrev);
     fwdPrev = fwdOff;
     fwdOff += bs;
-    if (dirs == 2) {
+    if (dirs == 2 && (!ASC_FEATURE_THREADS || dirLast == 1)) {
       // Rows alive at t + 1 continue from there; rows whose sequence ends at
       // t start from their initial state.
       let t = steps - 1 - s;
@@ -79,6 +83,7 @@ export function timeLoop(batch_sizes: usize, steps: i32, rows: i32, dirs: i32, s
       if (bt > carried) step(1, off + carried, bt - carried, ~carried);
       revOff = off;
     }
+    if (ASC_FEATURE_THREADS) stepBarrier();
   }
 }
 

@@ -5,12 +5,14 @@
 //   i, f, o = σ(·), g = tanh(·) of W_i* x + b_i* + W_h* h + b_h*;
 //   c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c'), or W_hr (o ⊙ tanh(c')) with proj > 0.
 
-import { Activation, Gates } from "./abi";
+import { Activation, Gates, PANEL_WIDTH } from "./abi";
 import { aligned16, inMemory, spanBytes } from "./contract";
 import { gemm } from "./gemm";
 import { lstmGates } from "./gates";
-import { roundUpToPanel } from "./pack";
+import { panelBytes, roundUpToPanel } from "./pack";
 import { countRows, previous, previousStride, projectInputs, timeLoop } from "./layer";
+import { projEnd, projStart, stepBarrier } from "./thread";
+import { runOnThreads } from "./threads";
 
 /** The running layer's operands, for its step callback; one call at a time. */
 @unmanaged class LstmLayer {
@@ -74,7 +76,6 @@ export function lstm_layer(
   assert(tape == 0 || inMemory(tape, <u64>rows * <u64>(dirs * gatesH8) << 2), "lstm_layer: tape out of bounds");
 
   let ldp = dirs * gatesH8;
-  projectInputs(p, ldp, x, ldx, inputs, w_ih, bias, gatesH8, rows, gatesH8, dirs);
   layer.y = y;
   layer.ldy = dirs * out;
   layer.c = c;
@@ -92,12 +93,20 @@ export function lstm_layer(
   layer.hidden = hidden;
   layer.proj = proj;
   layer.out = out;
+  if (ASC_FEATURE_THREADS && runOnThreads(lstmStep, p, ldp, x, ldx, inputs, w_ih, bias, gatesH8, rows, gatesH8, dirs,
+                                          batch_sizes, steps, hidden, PANEL_WIDTH, proj,
+                                          <i64>batch0 * (<i64>gatesH8 * <i64>out + <i64>proj * <i64>hidden))) {
+    return;
+  }
+  projectInputs(p, ldp, x, ldx, inputs, w_ih, bias, gatesH8, rows, gatesH8, dirs);
   timeLoop(batch_sizes, steps, rows, dirs, lstmStep);
 }
 
 /**
  * One segment of a step (layer.ts): the fused gates write c' and h' (into y,
- * or into m, then projected into y by one gemm).
+ * or into m, then projected into y by one gemm). Threads sharing the step
+ * (thread.ts) meet before the projection, which reads every unit of m, and
+ * after it, before a next segment's gates write m again.
  */
 function lstmStep(d: i32, row: i32, count: i32, prev: i32): void {
   let hidden = layer.hidden;
@@ -124,6 +133,18 @@ function lstmStep(d: i32, row: i32, count: i32, prev: i32): void {
             previousStride(ldcB, hiddenB, prev), a, previousStride(ldyB, outB, prev), w, pRow, ldpB, tape, ldtB,
             count, out, hidden);
   if (proj == 0) return;
-  gemm(yRow, layer.ldy, m, h8, layer.w_hr + (<usize>d * <usize>roundUpToPanel(proj) * <usize>hidden << 2),
-       0, 0, count, hidden, proj, Activation.Identity);
+  let w_hr = layer.w_hr + (<usize>d * <usize>roundUpToPanel(proj) * <usize>hidden << 2);
+  if (!ASC_FEATURE_THREADS) {
+    gemm(yRow, layer.ldy, m, h8, w_hr, 0, 0, count, hidden, proj, Activation.Identity);
+    return;
+  }
+  // Threads split the projection's columns in 16s, the pairs of panels gemv_1x16 computes together.
+  let c0 = projStart;
+  let c1 = min(projEnd, proj);
+  stepBarrier();
+  if (c1 > c0) {
+    gemm(yRow + (<usize>c0 << 2), layer.ldy, m, h8, w_hr + <usize>(c0 / PANEL_WIDTH) * panelBytes(hidden),
+         0, 0, count, hidden, c1 - c0, Activation.Identity);
+  }
+  stepBarrier();
 }

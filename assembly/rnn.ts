@@ -3,10 +3,12 @@
 // All time steps run inside wasm: the host crosses in once per layer.
 
 import { gemm } from "./gemm";
-import { Activation } from "./abi";
+import { Activation, PANEL_WIDTH } from "./abi";
 import { aligned16, inMemory, spanBytes } from "./contract";
-import { roundUpToPanel } from "./pack";
+import { panelBytes, roundUpToPanel } from "./pack";
 import { countRows, previous, previousStride, projectInputs, timeLoop } from "./layer";
+import { unitEnd, unitStart } from "./thread";
+import { runOnThreads } from "./threads";
 
 /** The running layer's operands, for its step callback; one call at a time. */
 @unmanaged class ElmanLayer {
@@ -53,7 +55,6 @@ export function rnn_layer(
   assert(inMemory(h0, <u64>dirs * <u64>batch0 * <u64>hidden << 2), "rnn_layer: h0 out of bounds");
 
   let ldp = dirs * hidden8;
-  projectInputs(p, ldp, x, ldx, inputs, w_ih, bias, hidden8, rows, hidden8, dirs);
   layer.y = y;
   layer.ldy = dirs * hidden;
   layer.p = p;
@@ -63,19 +64,32 @@ export function rnn_layer(
   layer.batch0 = batch0;
   layer.hidden = hidden;
   layer.act = act;
+  // Threads split the units in 16s, the pairs of panels gemv_1x16 computes together.
+  if (ASC_FEATURE_THREADS && runOnThreads(elmanStep, p, ldp, x, ldx, inputs, w_ih, bias, hidden8, rows, hidden8, dirs,
+                                          batch_sizes, steps, hidden, 2 * PANEL_WIDTH, 0,
+                                          <i64>batch0 * <i64>hidden * <i64>hidden)) {
+    return;
+  }
+  projectInputs(p, ldp, x, ldx, inputs, w_ih, bias, hidden8, rows, hidden8, dirs);
   timeLoop(batch_sizes, steps, rows, dirs, elmanStep);
 }
 
-/** One segment of a step (layer.ts): one gemm, the activation in its epilogue. */
+/**
+ * One segment of a step (layer.ts): one gemm, the activation in its epilogue;
+ * a thread of a threaded build computes its units' columns (thread.ts).
+ */
 function elmanStep(d: i32, row: i32, count: i32, prev: i32): void {
   let hidden = layer.hidden;
   let hiddenB = <usize>hidden << 2;
   let ldyB = <usize>layer.ldy << 2;
   let hidden8B = <usize>roundUpToPanel(hidden) << 2;
+  let u0 = ASC_FEATURE_THREADS ? unitStart : 0;
+  let u1 = ASC_FEATURE_THREADS ? min(unitEnd, hidden) : hidden;
+  let u0B = <usize>u0 << 2;
   let a = previous(layer.y, ldyB, layer.h0, layer.batch0, hiddenB, d, prev);
   let lda = <i32>(previousStride(ldyB, hiddenB, prev) >> 2);
-  gemm(layer.y + <usize>row * ldyB + <usize>d * hiddenB, layer.ldy, a, lda,
-       layer.w_hh + <usize>d * hidden8B * <usize>hidden,
-       layer.p + ((<usize>row * <usize>layer.ldp) << 2) + <usize>d * hidden8B, layer.ldp,
-       count, hidden, hidden, layer.act);
+  gemm(layer.y + <usize>row * ldyB + <usize>d * hiddenB + u0B, layer.ldy, a, lda,
+       layer.w_hh + <usize>d * hidden8B * <usize>hidden + <usize>(u0 / PANEL_WIDTH) * panelBytes(hidden),
+       layer.p + ((<usize>row * <usize>layer.ldp) << 2) + <usize>d * hidden8B + u0B, layer.ldp,
+       count, hidden, u1 - u0, layer.act);
 }

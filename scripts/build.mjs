@@ -1,5 +1,6 @@
-// Builds the package: the four kernel builds (asc), the JavaScript (esbuild)
-// and the TypeScript declarations (tsc).
+// Builds the package: the kernel builds (asc: three single-thread ones, their
+// threaded twins, the debug one), the JavaScript (esbuild) and the TypeScript
+// declarations (tsc).
 //
 // The JavaScript ships as unbundled, unminified ES modules, so that a user's
 // bundler keeps only the modules a program uses (package.json says
@@ -8,12 +9,14 @@
 //   dist/<runtime>.js  one per runtime entry package.json exports, built from
 //                      src/platform/<runtime>.ts with the rest of src/platform/
 //                      inlined (the .wasm specifiers there are relative to dist/)
+//   dist/<name>-thread.js  the script of a runtime's helper threads, from
+//                      src/platform/<name>-thread.ts, built the same way
 //   dist/lib/…         every other module the entries reach, one file each, in
 //                      the repository's layout (dist/lib/src/…, dist/lib/assembly/abi.js)
 // The package has no dependencies and imports no bare names (plain pages and
 // Deno need no import map, no npm install).
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import * as esbuild from "esbuild";
 
@@ -21,6 +24,10 @@ const run = (cmd, args) => execFileSync(cmd, args, { stdio: "inherit" });
 
 for (const target of ["scalar", "simd", "relaxed", "debug"]) {
   run("npx", ["asc", "assembly/index.ts", "--config", "asconfig.json", "--target", target]);
+}
+// The threaded builds export the thread protocol too (assembly/index-threads.ts).
+for (const target of ["scalar-threads", "simd-threads", "relaxed-threads"]) {
+  run("npx", ["asc", "assembly/index-threads.ts", "--config", "asconfig.json", "--target", target]);
 }
 
 const ROOT = resolve(".");
@@ -51,6 +58,12 @@ rmSync(DIST, { recursive: true, force: true });
 const { exports } = JSON.parse(readFileSync("package.json", "utf8"));
 const entries = [...new Set(Object.values(exports["."]).filter((p) => /^\.\/dist\/[^/]+\.js$/.test(p)))].map((p) =>
   join(PLATFORM, p.slice("./dist/".length).replace(/\.js$/, ".ts")),
+);
+// The helper threads' scripts, which the entries start by URL.
+entries.push(
+  ...readdirSync(PLATFORM)
+    .filter((f) => f.endsWith("-thread.ts"))
+    .map((f) => join(PLATFORM, f)),
 );
 
 // The modules the entries reach, outside src/platform/ and the dependencies.

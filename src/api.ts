@@ -53,6 +53,6 @@ export type {
 } from "./sequence/packed.js";
 export { loadSafetensors, saveSafetensors, type SafetensorsFile, type FloatDtype } from "./io/safetensors.js";
 export { loadTorch, type TorchFile } from "./io/torch/load.js";
-export { backend, type InitOptions, type Runtime } from "./runtime/runtime.js";
+export { backend, threads, terminate, type InitOptions, type Runtime } from "./runtime/runtime.js";
 export { detectFeatures, type Backend, type Features } from "./runtime/features.js";
 export type { Calibration } from "./runtime/calibrate.js";

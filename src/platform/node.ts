@@ -2,8 +2,10 @@
 // (Node 20's fetch cannot read file: URLs); `init({ wasm })` fetches http(s)
 // URLs and reads paths and file: URLs.
 import { readFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import type { InitOptions, Runtime } from "../runtime/runtime.js";
 import { compileSource, initWith, type WasmSource } from "./common.js";
+import { spawnNodeThread } from "./node-threads.js";
 
 export * from "../api.js";
 
@@ -13,9 +15,17 @@ const KERNEL_URLS = {
   scalar: new URL("../build/rnn.scalar.wasm", import.meta.url),
 };
 
+/** The threaded builds, loaded only when `init({ threads })` asks for more than one. */
+const THREADED_KERNEL_URLS = {
+  relaxed: new URL("../build/rnn.relaxed-threads.wasm", import.meta.url),
+  simd: new URL("../build/rnn.simd-threads.wasm", import.meta.url),
+  scalar: new URL("../build/rnn.scalar-threads.wasm", import.meta.url),
+};
+
 /**
  * Loads and instantiates the kernel; call once before creating models.
- * Picks the fastest build the runtime validates unless `backend` is given.
+ * Picks the fastest build the runtime validates unless `backend` is given;
+ * `threads` > 1 starts worker_threads (see `terminate()`).
  */
 export function init(options?: InitOptions): Promise<Runtime> {
   return initWith(options, {
@@ -23,6 +33,11 @@ export function init(options?: InitOptions): Promise<Runtime> {
     custom: (source) => {
       const file = localFile(source);
       return file === null ? compileSource(source) : compileFile(file);
+    },
+    threads: {
+      bundled: (backend) => compileFile(THREADED_KERNEL_URLS[backend]),
+      spawn: spawnNodeThread,
+      cores: availableParallelism,
     },
   });
 }

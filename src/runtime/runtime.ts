@@ -6,6 +6,15 @@ import { Kernel, type KernelExports } from "./kernel.js";
 import type { Calibration } from "./calibrate.js";
 import { describe } from "../core/describe.js";
 import { Build } from "../../assembly/abi.js";
+import {
+  MAX_THREADS,
+  ThreadPool,
+  isThreadedBuild,
+  joinedCall,
+  threadedImports,
+  type SpawnThread,
+  type ThreadExports,
+} from "./threads/pool.js";
 
 /** Options of `init()`, shared by every runtime entry. */
 export interface InitOptions {
@@ -20,6 +29,14 @@ export interface InitOptions {
    * builds such as the debug kernel, loaded in tests through @assemblyscript/loader).
    */
   instantiate?: (module: WebAssembly.Module) => Promise<WebAssembly.Instance | { exports: object }>;
+  /**
+   * Threads one forward uses (1 by default): a number, or "auto" for the runtime's
+   * core count (at most 8). Where memory cannot be shared, init falls back to one
+   * thread and says why (`threadsFallback`).
+   */
+  threads?: number | "auto";
+  /** Throw instead of falling back to one thread when `threads` cannot be had. */
+  requireThreads?: boolean;
 }
 
 /** What `init()` resolves to. */
@@ -30,9 +47,23 @@ export interface Runtime {
   readonly features: Features;
   /** The raw kernel ABI (assembly/index.ts); for tools and tests, not needed for normal use. */
   readonly kernel: KernelExports;
+  /** Threads one forward uses (1 when not threaded). */
+  readonly threads: number;
+  /** Why fewer threads are used than were asked for, or null. */
+  readonly threadsFallback: string | null;
   /** How init() chose between the SIMD builds by timing both; null when it had nothing to choose or was told. */
   readonly calibration: Calibration | null;
 }
+
+/** How init() runs the kernel: on `count` threads started by `spawn`, or on one with the `fallback` reason. */
+export interface ThreadPlan {
+  count: number;
+  spawn: SpawnThread | null;
+  fallback: string | null;
+  require: boolean;
+}
+
+const ONE_THREAD: ThreadPlan = { count: 1, spawn: null, fallback: null, require: false };
 
 /** Every function of the ABI the modules call. */
 const KERNEL_FUNCTIONS = [
@@ -50,7 +81,7 @@ const KERNEL_FUNCTIONS = [
   "kernel_build",
 ] as const;
 
-let current: { runtime: Runtime; kernel: Kernel } | null = null;
+let current: { runtime: Runtime; kernel: Kernel; pool: ThreadPool | null } | null = null;
 /** init() calls are numbered when made; the latest call to finish loading wins only if no later call already did. */
 let lastTicket = 0;
 let appliedTicket = 0;
@@ -85,7 +116,7 @@ export function checkInitOptions(options: unknown): InitOptions {
   if (options === null || typeof options !== "object") {
     throw new TypeError(`init: options must be an object, got ${describe(options)}`);
   }
-  const known = new Set(["backend", "module", "wasm", "instantiate"]);
+  const known = new Set(["backend", "module", "wasm", "instantiate", "threads", "requireThreads"]);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new TypeError(`init: unknown option '${key}'`);
   }
@@ -96,7 +127,21 @@ export function checkInitOptions(options: unknown): InitOptions {
   if (o.instantiate !== undefined && typeof o.instantiate !== "function") {
     throw new TypeError(`init: instantiate must be a function, got ${describe(o.instantiate)}`);
   }
+  checkThreadsOption(o.threads);
+  if (o.requireThreads !== undefined && typeof o.requireThreads !== "boolean") {
+    throw new TypeError(`init: requireThreads must be a boolean, got ${describe(o.requireThreads)}`);
+  }
   return o;
+}
+
+function checkThreadsOption(threads: unknown): void {
+  if (threads === undefined || threads === "auto") return;
+  if (typeof threads !== "number") {
+    throw new TypeError(`init: threads must be a number or 'auto', got ${describe(threads)}`);
+  }
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+    throw new RangeError(`init: threads must be an integer from 1 to ${MAX_THREADS} or 'auto', got ${threads}`);
+  }
 }
 
 /**
@@ -109,10 +154,14 @@ export async function initFromModule(
   backend: string,
   options: InitOptions = {},
   ticket = initTicket(),
+  plan: ThreadPlan = ONE_THREAD,
   calibration: Calibration | null = null,
 ): Promise<Runtime> {
-  const instance = options.instantiate ? await options.instantiate(module) : await WebAssembly.instantiate(module, {});
-  const exports = instance.exports as unknown as KernelExports;
+  const threaded = isThreadedBuild(module);
+  const instance = options.instantiate
+    ? await options.instantiate(module)
+    : await WebAssembly.instantiate(module, threaded ? threadedImports() : {});
+  let exports = instance.exports as unknown as KernelExports;
   if (!(exports.memory instanceof WebAssembly.Memory) || typeof exports.rnn_layer !== "function") {
     throw new TypeError("init: the WebAssembly module is not a wasm-rnn kernel (no memory or rnn_layer export)");
   }
@@ -125,11 +174,41 @@ export async function initFromModule(
   if (options.backend !== undefined && (options.module !== undefined || options.wasm !== undefined)) {
     checkBuildMatches(exports, options.backend);
   }
+  let pool: ThreadPool | null = null;
+  let fallback = plan.fallback;
+  if (threaded) {
+    const raw = exports as KernelExports & ThreadExports;
+    if (plan.count > 1 && plan.spawn !== null) {
+      try {
+        pool = await ThreadPool.start(raw, module, plan.count, plan.spawn);
+      } catch (error) {
+        if (plan.require) throw new Error(`init: could not start ${plan.count} threads: ${String(error)}`);
+        fallback = `the worker threads did not start (${String(error)})`;
+      }
+    }
+    const started = pool;
+    exports = Object.freeze({
+      ...exports,
+      rnn_layer: joinedCall(raw, raw.rnn_layer, "rnn_layer", () => started),
+      gru_layer: joinedCall(raw, raw.gru_layer, "gru_layer", () => started),
+      lstm_layer: joinedCall(raw, raw.lstm_layer, "lstm_layer", () => started),
+    });
+  }
   const kernel = new Kernel(exports);
-  const runtime: Runtime = Object.freeze({ backend, features: detectFeatures(), kernel: exports, calibration });
+  const runtime: Runtime = Object.freeze({
+    backend,
+    features: detectFeatures(),
+    kernel: exports,
+    threads: pool?.count ?? 1,
+    threadsFallback: fallback,
+    calibration,
+  });
   if (ticket > appliedTicket) {
     appliedTicket = ticket;
-    current = { runtime, kernel };
+    current?.pool?.terminate();
+    current = { runtime, kernel, pool };
+  } else {
+    pool?.terminate();
   }
   return runtime;
 }
@@ -168,4 +247,23 @@ export function activeKernel(): Kernel {
 /** The backend in use, or null before `init()`. */
 export function backend(): string | null {
   return current?.runtime.backend ?? null;
+}
+
+/** Threads one forward uses with the active kernel: 1 before `init()`, without threads, or after `terminate()`. */
+export function threads(): number {
+  const pool = current?.pool;
+  return pool && !pool.terminated ? pool.count : 1;
+}
+
+/**
+ * Ends the active kernel's worker threads; models keep working on the calling
+ * thread, and `init()` starts a new pool. Nothing to do without threads.
+ */
+export function terminate(): void {
+  current?.pool?.terminate();
+}
+
+/** The active kernel's pool, for tests (its failure hook). @internal */
+export function activePool(): ThreadPool | null {
+  return current?.pool ?? null;
 }

@@ -6,7 +6,7 @@ import { test, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { init, backend, detectFeatures, RNN, Tensor } from "wasm-rnn";
+import { init, backend, detectFeatures, terminate, threads, RNN, Tensor } from "wasm-rnn";
 import { setCalibrationTimer } from "../../dist/lib/src/runtime/calibrate.js";
 
 const BOTH = detectFeatures().relaxedSimd && detectFeatures().simd;
@@ -54,6 +54,22 @@ test("the faster build by the timer is chosen, and is the one in use", needsBoth
     const [y] = rnn.forward(new Tensor(new Float32Array(6).fill(0.5), [2, 1, 3]));
     assert.deepEqual(y.shape, [2, 1, 5]);
     rnn.dispose();
+  }
+});
+
+test("on threads, init() runs the threaded build of the calibration's choice", needsBoth, async (t) => {
+  t.after(() => terminate());
+  for (const [ms, winner] of [
+    [{ simd: 2, relaxed: 1 }, "relaxed"],
+    [{ simd: 1, relaxed: 2 }, "simd"],
+  ]) {
+    setCalibrationTimer(fakeTimer(ms));
+    const runtime = await init({ threads: 2, requireThreads: true });
+    assert.equal(runtime.calibration.chosen, winner);
+    assert.equal(runtime.threads, 2);
+    assert.equal(threads(), 2);
+    assert.equal(backend(), winner);
+    assert.equal(runtime.kernel.kernel_build(), BUILD[winner]);
   }
 });
 
