@@ -336,6 +336,39 @@ function median(xs) {
 }
 
 /**
+ * The forward benchmarks' timing policy (for `measure`): a full run's, or a
+ * smoke run's (`quick`: few calls, rough numbers). Warm-up runs until V8 has
+ * tiered up: wasm starts in Liftoff and a function is swapped for its
+ * TurboFan code only at its next call, so a workload must be called many
+ * times, not merely run long; JS hot loops need OSR the same way. Calls of
+ * several seconds (naive JS, PyTorch on L) are capped by time, then sampled
+ * at least capMinRuns times.
+ */
+export function timingPolicy(quick) {
+  return quick
+    ? {
+        warmSeconds: 0.2,
+        warmCalls: 3,
+        warmCapSeconds: 1,
+        warmMinCalls: 1,
+        minRuns: 3,
+        minSeconds: 0.2,
+        capSeconds: 2,
+        capMinRuns: 2,
+      }
+    : {
+        warmSeconds: 2,
+        warmCalls: 50,
+        warmCapSeconds: 10,
+        warmMinCalls: 2,
+        minRuns: 15,
+        minSeconds: 3,
+        capSeconds: 20,
+        capMinRuns: 5,
+      };
+}
+
+/**
  * Times `fn`: warm-up calls until V8 has tiered up (wasm starts in Liftoff and
  * a function is swapped for its TurboFan code only at its next call, so a
  * workload must be called many times, not merely run long; JS hot loops need

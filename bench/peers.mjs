@@ -76,14 +76,18 @@ export async function seededStateDict(lib, spec, init) {
   }
 }
 
-/** wasm-rnn on one kernel build. `lib` is the imported dist/node.js. */
-export function wasmRnn(lib, backend, module) {
+/**
+ * wasm-rnn on one kernel build. `lib` is the imported dist/node.js; `options`
+ * are more of init()'s (threads.mjs: `{ threads, requireThreads }`), and the
+ * prepared run keeps what init() returned as `runtime`.
+ */
+export function wasmRnn(lib, backend, module, options = {}) {
   return {
     async prepare(ctx) {
       // init() makes this build's fresh instance the one new models bind to;
       // each model keeps its own kernel, so the builds never share memory.
       // `module` is the build compiled once by run.mjs.
-      await lib.init(module ? { backend, module } : { backend });
+      const runtime = await lib.init({ ...(module ? { backend, module } : { backend }), ...options });
       const { T, B, I } = ctx.dims;
       const Module = moduleClass(lib, ctx.spec);
       const rnn = new Module(moduleOptions(ctx.spec)).eval();
@@ -91,6 +95,7 @@ export function wasmRnn(lib, backend, module) {
       const input = ctx.lengths ? lib.packPaddedSequence(padded, ctx.lengths) : padded;
       return {
         rnn,
+        runtime,
         run: () => rnn.forward(input),
         toOutput: ([out]) => (ctx.lengths ? lib.padPackedSequence(out, { totalLength: T })[0] : out).data,
         trainer: ctx.gradOutput ? (optimizer) => wasmRnnTrainer(lib, rnn, input, ctx, optimizer) : undefined,
@@ -160,7 +165,7 @@ function tfjsTrainer(tf, { forward, variables, gradOutput, toTimeMajor }, optimi
   };
 }
 
-/** onnxruntime-web, wasm execution provider, one thread, on an ONNX graph written by onnx.mjs. */
+/** onnxruntime-web, wasm execution provider (threads: `ort.env.wasm.numThreads`), on an ONNX graph written by onnx.mjs. */
 export function onnxruntimeWeb(ort) {
   return {
     async prepare(ctx) {

@@ -29,6 +29,7 @@ import {
   peerVersion,
   saveResults,
   selectWorkloads,
+  timingPolicy,
   unavailableReason,
 } from "./harness.mjs";
 
@@ -74,32 +75,7 @@ const workloads = selectWorkloads(loadWorkloads(), opts.only, opts.steps);
 
 // ---------------------------------------------------------------- timing
 
-// Warm-up runs until V8 has tiered up: wasm starts in Liftoff and a function
-// is swapped for its TurboFan code only at its next call, so a workload must be
-// called many times, not merely run long; JS hot loops need OSR the same way.
-// Calls of several seconds (naive JS, PyTorch on L) are capped by time, then
-// sampled at least capMinRuns times.
-const POLICY = opts.quick
-  ? {
-      warmSeconds: 0.2,
-      warmCalls: 3,
-      warmCapSeconds: 1,
-      warmMinCalls: 1,
-      minRuns: 3,
-      minSeconds: 0.2,
-      capSeconds: 2,
-      capMinRuns: 2,
-    }
-  : {
-      warmSeconds: 2,
-      warmCalls: 50,
-      warmCapSeconds: 10,
-      warmMinCalls: 2,
-      minRuns: 15,
-      minSeconds: 3,
-      capSeconds: 20,
-      capMinRuns: 5,
-    };
+const POLICY = timingPolicy(opts.quick);
 
 const measure = (fn) => measureWith(fn, POLICY);
 

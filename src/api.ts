@@ -55,3 +55,4 @@ export { loadSafetensors, saveSafetensors, type SafetensorsFile, type FloatDtype
 export { loadTorch, type TorchFile } from "./io/torch/load.js";
 export { backend, threads, terminate, type InitOptions, type Runtime } from "./runtime/runtime.js";
 export { detectFeatures, type Backend, type Features } from "./runtime/features.js";
+export type { Calibration } from "./runtime/calibrate.js";

@@ -12,6 +12,7 @@ import {
   type Runtime,
 } from "../runtime/runtime.js";
 import type { Backend } from "../runtime/features.js";
+import { calibrate } from "../runtime/calibrate.js";
 import type { ThreadSupport } from "../runtime/threads/support.js";
 import { describe } from "../core/describe.js";
 
@@ -34,7 +35,7 @@ export interface Loader {
 export async function initWith(options: unknown, loader: Loader): Promise<Runtime> {
   const ticket = initTicket();
   const o = checkInitOptions(options);
-  const backend = chooseBackend(o);
+  const requested = chooseBackend(o);
   const userModule = o.module !== undefined || o.wasm !== undefined;
   let plan = ONE_THREAD;
   let threaded: ThreadSupport | null = null;
@@ -44,9 +45,28 @@ export async function initWith(options: unknown, loader: Loader): Promise<Runtim
     plan = typeof support === "string" ? refuseThreads(o, support) : support.plan(o);
     if (plan.count > 1 && typeof support !== "string") threaded = support;
   }
+  // Both SIMD builds validate and none was named: which is faster here is timed, not assumed.
+  const { calibration, module: calibrated } =
+    requested === "relaxed" && o.backend === undefined && !userModule
+      ? await calibrate(loader.bundled)
+      : { calibration: null, module: undefined };
+  const backend = calibration?.chosen ?? requested;
+  // On threads, the threaded build of the calibration's choice (the single-thread builds were timed).
   const module =
-    o.module ?? (o.wasm !== undefined ? await loader.custom(o.wasm) : await (threaded ?? loader).bundled(backend));
-  return initFromModule(module, o.backend === undefined && userModule ? "custom" : backend, o, ticket, plan);
+    o.module ??
+    (o.wasm !== undefined
+      ? await loader.custom(o.wasm)
+      : threaded !== null
+        ? await threaded.bundled(backend)
+        : (calibrated ?? (await loader.bundled(backend))));
+  return initFromModule(
+    module,
+    o.backend === undefined && userModule ? "custom" : backend,
+    o,
+    ticket,
+    plan,
+    calibration,
+  );
 }
 
 /** Compiles bytes, or what a URL serves: the `custom` loader of every runtime that has `fetch`. */

@@ -3,6 +3,7 @@
 
 import { BACKENDS, bestBackend, detectFeatures, type Backend, type Features } from "./features.js";
 import { Kernel, type KernelExports } from "./kernel.js";
+import type { Calibration } from "./calibrate.js";
 import { describe } from "../core/describe.js";
 import { Build } from "../../assembly/abi.js";
 
@@ -41,6 +42,8 @@ export interface Runtime {
   readonly threads: number;
   /** Why fewer threads are used than were asked for, or null. */
   readonly threadsFallback: string | null;
+  /** How init() chose between the SIMD builds by timing both; null when it had nothing to choose or was told. */
+  readonly calibration: Calibration | null;
 }
 
 /** How init() runs the kernel: on `count` threads that `start` starts, or on one (with the `fallback` reason). */
@@ -173,6 +176,7 @@ export async function initFromModule(
   options: InitOptions = {},
   ticket = initTicket(),
   plan: ThreadPlan = ONE_THREAD,
+  calibration: Calibration | null = null,
 ): Promise<Runtime> {
   const instance = options.instantiate
     ? await options.instantiate(module)
@@ -207,6 +211,7 @@ export async function initFromModule(
     kernel: exports,
     threads: pool?.count ?? 1,
     threadsFallback: fallback,
+    calibration,
   });
   if (ticket > appliedTicket) {
     appliedTicket = ticket;

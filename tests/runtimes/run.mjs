@@ -127,6 +127,13 @@ const STEPS = {
     }),
 };
 
+/** How init()'s calibration chose, for a summary line; empty where it had nothing to choose. */
+function calibrationText(c) {
+  if (!c) return "";
+  const ms = (x) => x.toFixed(3);
+  return ` by calibration (probe round: simd ${ms(c.timings.simd)} ms, relaxed ${ms(c.timings.relaxed)} ms; cost ${c.costMs.toFixed(1)} ms)`;
+}
+
 function describeSummary(s) {
   const where = s.scenario ? `${s.runtime}, ${s.scenario}` : s.runtime;
   if (s.refused) return `${where}: init() refused: ${s.refused.slice(0, 100)}`;
@@ -146,7 +153,7 @@ function describeSummary(s) {
   if (s.text) return s.text;
   const hatches = s.escapeHatches ? `; init({ ${s.escapeHatches.join(" }), init({ ")} }) work` : "";
   return (
-    `${where}: init() chose ${s.backend}; builds ${s.builds.join(", ")} match PyTorch on ` +
+    `${where}: init() chose ${s.backend}${calibrationText(s.calibration)}; builds ${s.builds.join(", ")} match PyTorch on ` +
     `${s.cases} cases (worst error ${(s.worst * 100).toFixed(0)}% of tolerance)${hatches}`
   );
 }

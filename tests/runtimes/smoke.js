@@ -7,12 +7,20 @@
 // tests/fixtures/{forward,packed,gated,linear-embedding}.json, tensors still base64-encoded.
 
 /**
- * Default `init()` must pick `backend`; then every case must match PyTorch on
- * it and on each other build the runtime validates (forced with
- * `init({ backend })`). Resolves to a summary for the harness to print.
+ * Default `init()` must pick `backend` — "relaxed" meaning both SIMD builds
+ * validate, so init() times them and keeps its calibration's choice; then
+ * every case must match PyTorch on it and on each other build the runtime
+ * validates (forced with `init({ backend })`). Resolves to a summary for the
+ * harness to print.
  */
-export async function smoke(pkg, fixture, { backend }) {
+export async function smoke(pkg, fixture, { backend: expected }) {
   const runtime = await pkg.init();
+  const calibrated = expected === "relaxed";
+  check(
+    calibrated === (runtime.calibration !== null),
+    `init() reported calibration ${JSON.stringify(runtime.calibration)}`,
+  );
+  const backend = calibrated ? runtime.calibration.chosen : expected;
   check(runtime.backend === backend, `init() chose the '${runtime.backend}' build, expected '${backend}'`);
   check(pkg.backend() === backend, `backend() is '${pkg.backend()}' after init(), expected '${backend}'`);
   let worst = checkCases(pkg, fixture);
@@ -28,7 +36,7 @@ export async function smoke(pkg, fixture, { backend }) {
     check(pkg.backend() === build, `backend() is '${pkg.backend()}' after init({ backend: '${build}' })`);
     worst = Math.max(worst, checkCases(pkg, fixture));
   }
-  return { backend, builds: runnable, cases: fixture.cases.length, worst };
+  return { backend, calibration: runtime.calibration, builds: runnable, cases: fixture.cases.length, worst };
 }
 
 /**
