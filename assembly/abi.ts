@@ -16,3 +16,12 @@ export const enum Gates { Elman = 1, GRU = 3, LSTM = 4 }
 
 /** Which build a kernel is, as its `kernel_build()` export reports it (from the compiler's feature flags). */
 export const enum Build { Scalar = 0, Simd = 1, Relaxed = 2 }
+
+/**
+ * Multiply-adds from which a part of a layer call is split across threads
+ * (threaded builds; `threads_tune` overrides them): one step of one direction,
+ * the input projection, a bidirectional layer's two directions; and one step
+ * where the calling thread may only spin (a browser's main thread), which pays
+ * a sleeping helper's wake-up at every step.
+ */
+export const enum SplitMacs { Step = 65536, Projection = 262144, Directions = 65536, SpinningStep = 1048576 }

@@ -19,7 +19,7 @@
 // thread_failed: that sets the abort word every barrier checks (so nobody
 // waits for it), and threads_status tells the caller after the call.
 
-import { PANEL_WIDTH } from "./abi";
+import { PANEL_WIDTH, SplitMacs } from "./abi";
 import { PACK_FLOATS } from "./gemm";
 import { GATE_SCRATCH_BYTES } from "./gates";
 import { Step, projectInputs, timeLoop } from "./layer";
@@ -62,15 +62,15 @@ import { WAIT_NS, barrier, mayWait, resetThreadPart, setThreadPart, setThreadSta
  * hidden 256 (65 K: a step of ~5 µs against a barrier of well under 1 µs on
  * an idle machine) is split.
  */
-let stepMacsMin: i64 = 1 << 16;
+let stepMacsMin: i64 = SplitMacs.Step;
 /**
  * Multiply-adds of the input projection from which its rows are split across
  * threads: ~50 µs of work, against a job's dispatch of a few µs (tens when
  * the helper threads were asleep).
  */
-let projectMacsMin: i64 = 1 << 18;
+let projectMacsMin: i64 = SplitMacs.Projection;
 /** Multiply-adds of a bidirectional layer's recurrence from which its directions go to two threads. */
-let directionsMacsMin: i64 = 1 << 16;
+let directionsMacsMin: i64 = SplitMacs.Directions;
 /** Spins of a helper thread before it sleeps until the next job. */
 // @ts-ignore: decorator
 @inline const JOB_SPINS: i32 = 1 << 15;

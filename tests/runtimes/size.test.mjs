@@ -8,7 +8,10 @@
 // Issue 14 raised them from 30 and 12 KB: training (the backward kernels,
 // about 4.5 KB of each build, and backward in every module, the optimizers
 // and losses) is part of every export, and a recurrent module carries its
-// backward. Tighten the budgets as the package shrinks: staying far below the
+// backward. Issue 13 added 1.4 KB to the one-thread path (init's calibration
+// 0.4 KB; the thread options, the plan and the lazy import of the pool 1.0
+// KB); the threaded builds, the pool and the worker script load only when
+// threads are asked for. Tighten the budgets as the package shrinks: staying far below the
 // megabyte-sized alternatives is the point. Threads (issue 13) add files of their
 // own, the threaded builds and the Web Worker script, fetched only when
 // init({ threads }) asks for more than one: reported, outside the budgets.
@@ -21,8 +24,8 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import * as esbuild from "esbuild";
 
-const BROWSER_BUDGET = 43 * 1024;
-const CONSUMER_BUDGET = 15 * 1024;
+const BROWSER_BUDGET = 44 * 1024;
+const CONSUMER_BUDGET = 17 * 1024;
 // The package measured: this repository, or the one run.mjs --package tests.
 const PACKAGE = process.env.WASM_RNN_PACKAGE ?? fileURLToPath(new URL("../..", import.meta.url));
 const gzip = (bytes) => gzipSync(bytes, { level: 9 }).length;

@@ -53,7 +53,8 @@ export async function threadsSmoke(pkg, fixture, { counts }) {
   const large = largeCases(pkg);
   const reference = outputsOf(pkg, fixture, large);
   for (const n of counts) {
-    const runtime = await pkg.init({ threads: n, requireThreads: true });
+    // The same build as the one-thread run: unnamed, each init() would calibrate anew and might pick the other.
+    const runtime = await pkg.init({ backend: single.backend, threads: n, requireThreads: true });
     check(runtime.threads === n, `init({ threads: ${n} }) runs on ${runtime.threads} thread(s)`);
     check(runtime.threadsFallback === null, `init({ threads: ${n} }) reports a fallback: ${runtime.threadsFallback}`);
     check(pkg.threads() === n, `threads() is ${pkg.threads()} after init({ threads: ${n} })`);
@@ -71,7 +72,7 @@ export async function threadsSmoke(pkg, fixture, { counts }) {
   }
   pkg.terminate();
   check(pkg.threads() === 1, `threads() is ${pkg.threads()} after terminate()`);
-  await pkg.init();
+  await pkg.init({ backend: single.backend });
   check(pkg.threads() === 1, `threads() is ${pkg.threads()} after init() following terminate()`);
   sameBits(reference, outputsOf(pkg, fixture, large), "one thread after terminate()");
   return { threads: counts, cases: fixture.cases.length, large: large.length };
