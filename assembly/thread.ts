@@ -61,6 +61,19 @@ export function resetThreadPart(): void {
 @inline export const WAIT_NS: i64 = 1000000;
 
 /**
+ * memory.atomic.wait32, always behind a call: Node 20's V8 (11.3) Liftoff
+ * code does not save the registers caching a function's locals across an
+ * inline wait, so a local read after it (a barrier's address, a job counter)
+ * can come back as 0 — one thread then left a barrier alone, or a helper
+ * thread ran a job twice. A call saves them. The call goes through a function
+ * reference, which Binaryen cannot inline back into the waiting loop.
+ * Lazy, so the single-thread builds, which never wait, do not compile it.
+ * tests/node/threads-stress.test.mjs runs the threads under --liftoff-only.
+ */
+// @ts-ignore: decorator
+@lazy export let waitOn = (word: usize, value: i32, timeoutNs: i64): i32 => memory.atomic.wait32(word, value, timeoutNs);
+
+/**
  * A centralized barrier of `size` threads at `b` (three i32: arrivals,
  * generation, sleepers), after Mellor-Crummey and Scott's sense-reversing
  * barrier with the sense as a generation count: the last thread to arrive
@@ -82,7 +95,7 @@ export function barrier(b: usize, size: i32): void {
     if (atomic.load<i32>(abortWord) != 0) unreachable();
     if (mayWait && ++spins > SPINS) {
       atomic.add<i32>(b, 1, 8);
-      memory.atomic.wait32(b + 4, generation, WAIT_NS);
+      waitOn(b + 4, generation, WAIT_NS);
       atomic.sub<i32>(b, 1, 8);
       spins = 0;
     }

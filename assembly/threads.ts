@@ -23,7 +23,7 @@ import { PANEL_WIDTH, SplitMacs } from "./abi";
 import { PACK_FLOATS } from "./gemm";
 import { GATE_SCRATCH_BYTES } from "./gates";
 import { Step, projectInputs, timeLoop } from "./layer";
-import { WAIT_NS, barrier, mayWait, resetThreadPart, setThreadPart, setThreadState } from "./thread";
+import { WAIT_NS, barrier, mayWait, waitOn, resetThreadPart, setThreadPart, setThreadState } from "./thread";
 
 // The control block at the start of the region the host allocates (threads_region_bytes).
 // @ts-ignore: decorator
@@ -137,7 +137,7 @@ export function thread_loop(): void {
     while (seq == seenJob) {
       if (++spins > JOB_SPINS) {
         atomic.add<i32>(control + JOB_SLEEPERS, 1);
-        memory.atomic.wait32(jobSeq, seq, -1);
+        waitOn(jobSeq, seq, -1);
         atomic.sub<i32>(control + JOB_SLEEPERS, 1);
         spins = 0;
       }
@@ -224,7 +224,7 @@ function join(): void {
   while (done < threadCount - 1) {
     if (mayWait && ++spins > JOB_SPINS) {
       atomic.add<i32>(control + DONE_SLEEPERS, 1);
-      memory.atomic.wait32(control + DONE, done, WAIT_NS);
+      waitOn(control + DONE, done, WAIT_NS);
       atomic.sub<i32>(control + DONE_SLEEPERS, 1);
       spins = 0;
     }
