@@ -22,6 +22,11 @@ export const enum Build { Scalar = 0, Simd = 1, Relaxed = 2 }
  * (threaded builds; `threads_tune` overrides them): one step of one direction,
  * the input projection, a bidirectional layer's two directions; and one step
  * where the calling thread may only spin (a browser's main thread), which pays
- * a sleeping helper's wake-up at every step.
+ * a sleeping helper's wake-up at every step. A projection that is the only
+ * part to split wakes the helper threads for it alone: it splits from
+ * ProjectionAlone (bench/results/threads.md: 2.1 M and 6.3 M multiply-adds,
+ * S1's and GRU-S1's, ran 12% and 3% slower on two threads than on one).
  */
-export const enum SplitMacs { Step = 65536, Projection = 262144, Directions = 65536, SpinningStep = 1048576 }
+export const enum SplitMacs {
+  Step = 65536, Projection = 262144, ProjectionAlone = 16777216, Directions = 65536, SpinningStep = 1048576,
+}

@@ -69,6 +69,8 @@ let stepMacsMin: i64 = SplitMacs.Step;
  * the helper threads were asleep).
  */
 let projectMacsMin: i64 = SplitMacs.Projection;
+/** The same when the projection is the only part of the call that would split. */
+let projectAloneMacsMin: i64 = SplitMacs.ProjectionAlone;
 /** Multiply-adds of a bidirectional layer's recurrence from which its directions go to two threads. */
 let directionsMacsMin: i64 = SplitMacs.Directions;
 /** Spins of a helper thread before it sleeps until the next job. */
@@ -201,11 +203,13 @@ export function threads_stop(): void {
 /**
  * Sets the sizes (multiply-adds) from which a part of a layer call is split
  * across threads; 0, 0, 0 splits whatever can be split (tests of the
- * partition on small problems), measurements tune them.
+ * partition on small problems; a projection of 0 splits alone too, else it
+ * keeps SplitMacs.ProjectionAlone), measurements tune them.
  */
 export function threads_tune(stepMacs: f64, projectMacs: f64, directionsMacs: f64): void {
   stepMacsMin = <i64>stepMacs;
   projectMacsMin = <i64>projectMacs;
+  projectAloneMacsMin = projectMacsMin > 0 ? <i64>SplitMacs.ProjectionAlone : 0;
   directionsMacsMin = <i64>directionsMacs;
 }
 
@@ -260,10 +264,12 @@ export function runOnThreads(
   let count = threadCount;
   if (count == 1) return false;
   let projectMacs = <i64>rows * <i64>inputs * <i64>(cols * dirs);
-  let projectThreads = projectMacs >= projectMacsMin ? max(1, min(count, rows >> 2)) : 1;
   let groups = dirs == 2 && stepMacs * <i64>steps >= directionsMacsMin ? 2 : 1;
   let blocks = (hidden + granule - 1) / granule;
   let split = stepMacs >= stepMacsMin ? min(count, blocks) : 1;
+  // Alone, the projection must pay for waking the helper threads (SplitMacs.ProjectionAlone).
+  let projectMin = groups == 1 && split == 1 ? max(projectMacsMin, projectAloneMacsMin) : projectMacsMin;
+  let projectThreads = projectMacs >= projectMin ? max(1, min(count, rows >> 2)) : 1;
   if (projectThreads == 1 && groups == 1 && split == 1) return false;
   let job = changetype<Job>(control + JOB);
   job.step = changetype<usize>(step);
